@@ -1,0 +1,168 @@
+"""`simulate`: AI3's daily loop — variables, `before`, players day by day, `after`, `nvars`.
+
+The loop is kept free of work that can be done once before it: players are plain calls, a day's stats
+row is one dict merge, and plugin state is copied only for plugins that exist.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING, Any
+
+from simcore.errors import SimulationError
+from simcore.plugins.base import Plugin
+from simcore.scenario import Scenario, call_hook, load_scenario
+from simcore.variables import Variable, compute, require_known, with_overrides
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ScenarioRef = str | Path | ModuleType | Scenario
+DAYS_PER_YEAR = 365
+
+
+class Handles(dict[str, Any]):
+    """`p`: the plugin handles by key, plus the run's random generator as `rng`; `p.dex` works like `p["dex"]`."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no plugin {name!r} (plugins: {', '.join(self)})") from None
+
+
+@dataclass
+class Result:
+    """One simulation: `v` before the run, `nvars` after it, the final state `res` and daily `stats`."""
+
+    v: dict[str, Any]
+    nvars: dict[str, Any]
+    res: dict[str, Any]
+    stats: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """`nvars`, `res` and `stats` as plain data."""
+        return {"nvars": self.nvars, "res": self.res, "stats": self.stats}
+
+    def frame(self) -> pd.DataFrame:
+        """The daily stats as a DataFrame, one row a day; plugin state appears as `key.field` columns."""
+        import pandas as pd
+
+        rows = [_flatten(row) for row in self.stats]
+        return pd.DataFrame(rows).set_index("i", drop=False)
+
+
+def _flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def day_count(years: float) -> int:
+    """Days simulated for `years`: steps run while `step < 365 * years`, as in AI3 (0.5 year is 183 days)."""
+    if isinstance(years, bool) or not isinstance(years, (int, float)) or not math.isfinite(years) or years < 0:
+        raise SimulationError(f"years must be a finite number >= 0, got {years!r}")
+    return math.ceil(DAYS_PER_YEAR * years)
+
+
+def run(scenario: Scenario, variables: Mapping[str, Variable], years: float, seed: int = 0) -> Result:
+    """One simulation of `scenario` with the given variable definitions (see `simulate`)."""
+    days = day_count(years)
+    rng = random.Random(seed)
+    values = compute(variables)
+    v = MappingProxyType(values)
+    p = Handles()
+    for key, spec in scenario.plugins.items():
+        try:
+            p[key] = spec.build(key, v, p, rng)
+        except SimulationError as exc:
+            raise SimulationError(f"plugin {key!r}: {exc}") from exc
+    plugins: list[tuple[str, Plugin]] = list(p.items())
+    p["rng"] = rng
+
+    initial = _hook(scenario, "before", v=v, p=p, years=years)
+    if initial is None:
+        initial = {}
+    if not isinstance(initial, Mapping):
+        raise SimulationError(f"before must return a dict of the initial state, got {type(initial).__name__}")
+    r: dict[str, Any] = {"i": 0, **initial}
+    r["i"] = 0
+    clashes = [key for key, _ in plugins if key in r]
+    if clashes:
+        raise SimulationError(f"state keys {clashes} clash with plugin keys of the same name; rename one")
+    first = dict(r)
+    for key, plugin in plugins:
+        first[key] = plugin.state()
+    s: list[dict[str, Any]] = [first]
+
+    fns = [player.fn for player in scenario.players]
+    enders = [plugin for _, plugin in plugins if type(plugin).end_day is not Plugin.end_day]
+    for d in range(1, days + 1):
+        r["i"] = d
+        s.append({"i": d})
+        try:
+            for fn in fns:
+                fn(d, v, r, s, p)
+        except Exception as exc:
+            key = next(player.key for player in scenario.players if player.fn is fn)
+            raise SimulationError(f"player {key!r} failed on day {d}: {type(exc).__name__}: {exc}") from exc
+        for plugin in enders:
+            plugin.end_day(d)
+        row = {**r, **s[d]}
+        for key, plugin in plugins:
+            row[key] = plugin.state()
+        s[d] = row
+
+    _hook(scenario, "after", v=v, r=r, s=s, p=p, years=years)
+    for key, plugin in plugins:
+        r[key] = plugin.state()
+    return Result(v=values, nvars=compute(variables, r), res=r, stats=s)
+
+
+def _hook(scenario: Scenario, name: str, **available: Any) -> Any:
+    try:
+        return call_hook(getattr(scenario, name), **available)
+    except SimulationError as exc:
+        raise SimulationError(f"{name} failed: {exc}") from exc
+    except Exception as exc:
+        raise SimulationError(f"{name} failed: {type(exc).__name__}: {exc}") from exc
+
+
+class Simulator:
+    """AI3's object: a scenario with variable overrides; `get` reads a variable before or after a run."""
+
+    def __init__(self, scenario: ScenarioRef, overrides: Mapping[str, Any] | None = None) -> None:
+        self.scenario = load_scenario(scenario)
+        self.variables = with_overrides(self.scenario.variables, overrides)
+        self.result: Result | None = None
+        self._before: dict[str, Any] | None = None
+
+    def get(self, key: str) -> Any:
+        """A variable's current value: from `v` before any run, from the last run's `nvars` after one."""
+        require_known(key, self.variables)
+        if self.result is not None:
+            return self.result.nvars[key]
+        if self._before is None:
+            self._before = compute(self.variables)
+        return self._before[key]
+
+    def simulate(self, years: float | None = None, seed: int = 0) -> Result:
+        """Run once for `years` (default: the scenario's), with the run's RNG seeded by `seed`."""
+        self.result = run(self.scenario, self.variables, self.scenario.years if years is None else years, seed)
+        return self.result
+
+
+def simulate(
+    scenario: ScenarioRef, years: float | None = None, overrides: Mapping[str, Any] | None = None, seed: int = 0
+) -> Result:
+    """Simulate a scenario (a built-in name, a file path, a module or a Scenario) once."""
+    return Simulator(scenario, overrides).simulate(years, seed)

@@ -1,0 +1,109 @@
+"""The dex plugin: AI3's constant-product pool, with an optional fee and refusals AI3 lacks.
+
+`buyA(x)` takes `x` of token A out of the pool and returns the B paid in; `sellA(x)` puts `x` of A in
+and returns minus the B paid out (AI3's signs). With no fee the arithmetic is AI3's, step for step,
+so `k` stays exact. A fee is charged on what goes in and stays in the pool, so `k` grows.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from simcore.errors import PluginError
+from simcore.plugins.base import Plugin, PluginSpec, check_amount, state_var
+from simcore.variables import Variable
+
+
+class Dex(Plugin):
+    """State `v`: liquidity `la`, `lb`; `k`; prices `pa` (of A in B) and `pb` (of B in A)."""
+
+    def __init__(self, key: str, a: str, b: str, la: float, lb: float, fee: float) -> None:
+        super().__init__(key)
+        for side, amount in ((a, la), (b, lb)):
+            check_amount(amount, f"{key}: initial {side} liquidity")
+        if not 0 <= fee < 1:
+            raise PluginError(f"{key}: fee must be in [0, 1), got {fee!r}")
+        self.a, self.b, self.fee = a, b, fee
+        self.v = {"la": la, "lb": lb, "k": la * lb, "pa": lb / la, "pb": la / lb}
+
+    def _reprice(self) -> None:
+        v = self.v
+        v["pa"] = v["lb"] / v["la"]
+        v["pb"] = v["la"] / v["lb"]
+
+    def _buy(self, out: str, into: str, amount: float, what: str) -> float:
+        v = self.v
+        check_amount(amount, what)
+        if amount >= v[out]:
+            raise PluginError(f"{what}: buying {amount} would drain the pool's {v[out]}")
+        left = v[out] - amount
+        curve = v["k"] / left
+        paid = (curve - v[into]) / (1 - self.fee)
+        v[out] = left
+        if self.fee:
+            v[into] += paid
+            v["k"] = v[out] * v[into]
+        else:
+            v[into] = curve
+        self._reprice()
+        return paid
+
+    def _sell(self, into: str, out: str, amount: float, what: str) -> float:
+        v = self.v
+        check_amount(amount, what)
+        curve = v["k"] / (v[into] + amount * (1 - self.fee))
+        received = curve - v[out]
+        v[into] += amount
+        v[out] = curve
+        if self.fee:
+            v["k"] = v[into] * v[out]
+        self._reprice()
+        return received
+
+    def buyA(self, amount: float) -> float:  # noqa: N802 - AI3's name
+        """Take `amount` of A from the pool; returns the B paid in."""
+        return self._buy("la", "lb", amount, f"{self.key}.buyA")
+
+    def buyB(self, amount: float) -> float:  # noqa: N802 - AI3's name
+        """Take `amount` of B from the pool; returns the A paid in."""
+        return self._buy("lb", "la", amount, f"{self.key}.buyB")
+
+    def sellA(self, amount: float) -> float:  # noqa: N802 - AI3's name
+        """Put `amount` of A into the pool; returns minus the B paid out."""
+        return self._sell("la", "lb", amount, f"{self.key}.sellA")
+
+    def sellB(self, amount: float) -> float:  # noqa: N802 - AI3's name
+        """Put `amount` of B into the pool; returns minus the A paid out."""
+        return self._sell("lb", "la", amount, f"{self.key}.sellB")
+
+
+class DexSpec(PluginSpec):
+    """Options: `tokenA`, `tokenB`, `liquidityA`, `liquidityB`, optional `fee` (a fraction, default 0)."""
+
+    kind = "dex"
+
+    def _names(self, key: str) -> tuple[str, str, str, str]:
+        a, b = self.option("tokenA").upper(), self.option("tokenB").upper()
+        return a, b, f"{key}_{a.lower()}", f"{key}_{b.lower()}"
+
+    def variables(self, key: str) -> dict[str, Variable]:
+        a, b, ka, kb = self._names(key)
+        ila, ilb = f"{ka}_il", f"{kb}_il"
+        return {
+            ila: Variable(f"DEX ${a} Initial Liquidity", self.option("liquidityA"), display={"type": a}),
+            ilb: Variable(f"DEX ${b} Initial Liquidity", self.option("liquidityB"), display={"type": b}),
+            f"{ka}_l": state_var(key, "la", f"DEX ${a} Liquidity", type=a),
+            f"{kb}_l": state_var(key, "lb", f"DEX ${b} Liquidity", type=b),
+            f"{key}_k": Variable("DEX K", lambda g: g(ila) * g(ilb), display={"calc": f"{ila} * {ilb}"}),
+            f"{ka}_ip": Variable(f"DEX ${a} Initial Price", lambda g: g(ilb) / g(ila), display={"type": b}),
+            f"{ka}_p": state_var(key, "pa", f"DEX ${a} Price", type=b),
+            f"{kb}_ip": Variable(f"DEX ${b} Initial Price", lambda g: g(ila) / g(ilb), display={"type": a}),
+            f"{kb}_p": state_var(key, "pb", f"DEX ${b} Price", type=a),
+            f"{key}_fee": Variable("DEX Fee", self.option("fee", 0)),
+        }
+
+    def build(self, key: str, v: Mapping[str, Any], plugins: Mapping[str, Plugin], rng: random.Random) -> Dex:
+        a, b, ka, kb = self._names(key)
+        return Dex(key, a, b, v[f"{ka}_il"], v[f"{kb}_il"], v[f"{key}_fee"])

@@ -1,0 +1,155 @@
+"""Scenarios: trusted Python modules that describe a token economy, loaded by built-in name or file path.
+
+A scenario module defines, as AI3's `token.js` does:
+
+- `vars`: `{key: {"name": ..., "val": number | fn}}` (or `var(...)`); AI3's `__title__` and
+  `__plugins__` entries are understood;
+- `before(v)` returning the initial state `r`, `after(v, r, s, p)`, each called with the keywords it names
+  (`v`, `r`, `s`, `p`, `years`);
+- `players`: `[{"key": ..., "desc": ..., "fn": fn}]` (or `Player(...)`), each called `fn(i, v, r, s, p)`;
+- optionally `plugins = {key: spec}`, `years`, `graphs`, `cols`, `table` (AI3's dashboard hints) and a
+  module docstring whose first line describes the scenario.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from simcore import plugins as _plugins  # noqa: F401 - registers the built-in plugin kinds
+from simcore import scenarios as _builtins
+from simcore.errors import ScenarioError, SimulationError
+from simcore.plugins.base import PluginSpec, spec_from_dict
+from simcore.variables import Variable, as_variable
+
+HOOK_ARGUMENTS = ("v", "r", "s", "p", "years")
+RESERVED_KEYS = ("rng",)
+
+
+@dataclass(frozen=True)
+class Player:
+    """A background player: `fn(i, v, r, s, p)` is called once a day, in list order."""
+
+    key: str
+    fn: Callable[..., Any]
+    desc: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A loaded scenario; `variables` holds the user's and the plugins' generated ones."""
+
+    name: str
+    description: str
+    variables: Mapping[str, Variable]
+    players: tuple[Player, ...] = ()
+    plugins: Mapping[str, PluginSpec] = field(default_factory=dict)
+    before: Callable[..., Any] | None = None
+    after: Callable[..., Any] | None = None
+    years: float = 1
+    title: str = ""
+    graphs: Sequence[Mapping[str, Any]] = ()
+    display: Mapping[str, Any] = field(default_factory=dict)
+    module: ModuleType | None = None
+
+
+def call_hook(hook: Callable[..., Any] | None, **available: Any) -> Any:
+    """Call `before`/`after` with the keywords it names (all of them if it takes `**kwargs`)."""
+    if hook is None:
+        return None
+    params = inspect.signature(hook).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return hook(**available)
+    return hook(**{k: x for k, x in available.items() if k in params})
+
+
+def _player(index: int, spec: Any) -> Player:
+    if isinstance(spec, Player):
+        return spec
+    if isinstance(spec, Mapping) and callable(spec.get("fn")):
+        return Player(str(spec.get("key", f"player{index}")), spec["fn"], str(spec.get("desc", "")))
+    if callable(spec):
+        return Player(getattr(spec, "__name__", f"player{index}"), spec)
+    raise ScenarioError(f"player {index} must be {{'key': ..., 'fn': fn}} or a function, got {spec!r}")
+
+
+def from_module(module: ModuleType, name: str | None = None) -> Scenario:
+    """Build a Scenario from a module's attributes; malformed parts raise ScenarioError naming them."""
+    name = name or module.__name__.rsplit(".", 1)[-1]
+    raw_vars = dict(getattr(module, "vars", getattr(module, "variables", {})))
+    title = str(raw_vars.pop("__title__", getattr(module, "title", "")))
+    plugin_decls = dict(raw_vars.pop("__plugins__", {}))
+    plugin_decls.update(getattr(module, "plugins", {}))
+    try:
+        variables = {key: as_variable(key, spec) for key, spec in raw_vars.items()}
+        plugin_specs = {key: spec_from_dict(key, spec) for key, spec in plugin_decls.items()}
+        for key, spec in plugin_specs.items():
+            if key in RESERVED_KEYS:
+                raise ScenarioError(f"plugin key {key!r} is reserved")
+            for var_key, variable in spec.variables(key).items():
+                variables.setdefault(var_key, variable)  # a user's definition wins, as in AI3
+        players = tuple(_player(i, spec) for i, spec in enumerate(getattr(module, "players", [])))
+    except SimulationError as exc:
+        raise ScenarioError(f"scenario {name!r}: {exc}") from exc
+    doc = (module.__doc__ or "").strip()
+    return Scenario(
+        name=name,
+        description=str(getattr(module, "description", doc.splitlines()[0] if doc else "")),
+        variables=variables,
+        players=players,
+        plugins=plugin_specs,
+        before=getattr(module, "before", None),
+        after=getattr(module, "after", None),
+        years=getattr(module, "years", 1),
+        title=title,
+        graphs=tuple(getattr(module, "graphs", ())),
+        display={k: getattr(module, k) for k in ("cols", "table") if hasattr(module, k)},
+        module=module,
+    )
+
+
+def builtin_names() -> list[str]:
+    """The names of the built-in scenarios."""
+    return sorted(m.name for m in pkgutil.iter_modules(_builtins.__path__) if not m.name.startswith("_"))
+
+
+def load_scenario(ref: str | Path | ModuleType | Scenario) -> Scenario:
+    """A Scenario from a built-in name, a `.py` file path, a module, or a Scenario (returned as is)."""
+    if isinstance(ref, Scenario):
+        return ref
+    if isinstance(ref, ModuleType):
+        return from_module(ref)
+    text = str(ref)
+    if text in builtin_names():
+        return from_module(importlib.import_module(f"{_builtins.__name__}.{text}"))
+    path = Path(text)
+    if path.suffix == ".py" and path.is_file():
+        return from_module(_import_file(path), path.stem)
+    known = ", ".join(builtin_names())
+    raise ScenarioError(f"unknown scenario {text!r}: not a built-in ({known}) and not an existing .py file")
+
+
+def _import_file(path: Path) -> ModuleType:
+    module_name = f"simcore_scenario_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ScenarioError(f"scenario file {path} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(module_name, None)
+        line = next((f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__)) if f.filename == str(path)), None)
+        where = f" at line {line}" if line else ""
+        raise ScenarioError(f"scenario file {path} raised {type(exc).__name__}{where}: {exc}") from exc
+    return module

@@ -1,0 +1,1 @@
+"""The built-in scenarios, each a module loadable by its name (see `simcore.load_scenario`)."""

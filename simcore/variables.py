@@ -1,0 +1,164 @@
+"""Scenario variables: AI3's `{"name": ..., "val": number | fn}` and their resolution.
+
+A variable's `val` is a constant or a function of a getter `g` (and, when it reads the simulation,
+the result state `r` as a second argument). Resolution is memoised within one computation, detects
+cycles, names the variable that failed, and never changes the definitions it was given.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from simcore.errors import VariableError
+
+Value = Any
+Getter = Callable[[str], Value]
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One variable: its display name, its value or formula, and AI3's display hints."""
+
+    name: str
+    val: Value
+    desc: str = ""
+    display: Mapping[str, Any] = field(default_factory=dict)
+    reads_state: bool = False
+
+    def __post_init__(self) -> None:
+        if callable(self.val):
+            object.__setattr__(self, "reads_state", _takes_state(self.val))
+
+
+def var(val: Value, name: str = "", desc: str = "", **display: Any) -> Variable:
+    """The typed way to declare a variable: `var(100, "Initial AI liquidity", type="AI")`."""
+    return Variable(name=name, val=val, desc=desc, display=display)
+
+
+def as_variable(key: str, spec: Any) -> Variable:
+    """Normalise an AI3 dict, a `Variable`, or a bare number/function into a `Variable`."""
+    if isinstance(spec, Variable):
+        return spec
+    if isinstance(spec, Mapping):
+        if "val" not in spec:
+            raise VariableError(f"variable {key!r} has no 'val' (expected {{'name': ..., 'val': ...}})")
+        extra = {k: x for k, x in spec.items() if k not in ("name", "val", "desc")}
+        return Variable(str(spec.get("name", key)), spec["val"], str(spec.get("desc", "")), extra)
+    return Variable(key, spec)
+
+
+def _takes_state(fn: Callable[..., Any]) -> bool:
+    """True when `fn` accepts a second positional argument (the result state `r`)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    kinds = [p.kind for p in params]
+    if inspect.Parameter.VAR_POSITIONAL in kinds:
+        return True
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(k in positional for k in kinds) >= 2
+
+
+def with_overrides(variables: Mapping[str, Variable], overrides: Mapping[str, Value] | None) -> dict[str, Variable]:
+    """A new definition dict with some variables fixed to constants; the input is left untouched."""
+    result = dict(variables)
+    for key, value in (overrides or {}).items():
+        require_known(key, result)
+        result[key] = replace(result[key], val=value, reads_state=False)
+    return result
+
+
+def require_known(key: str, variables: Mapping[str, Any]) -> None:
+    """Raise a VariableError naming `key` (and close matches) if it is not a variable."""
+    if key not in variables:
+        raise VariableError(f"unknown variable {key!r}{_did_you_mean(key, variables)}")
+
+
+def _did_you_mean(key: str, known: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else f" (known: {', '.join(known)})"
+
+
+class _StateUnavailable(BaseException):
+    """Raised when a variable reads the result state before the run (its value is then None)."""
+
+
+class _NoState(Mapping[str, Any]):
+    """The `r` a variable sees before the run: any read makes the variable unknown (None), as in AI3."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise _StateUnavailable
+
+    def __iter__(self) -> Iterator[str]:
+        raise _StateUnavailable
+
+    def __len__(self) -> int:
+        raise _StateUnavailable
+
+    def __getattr__(self, name: str) -> Any:
+        raise _StateUnavailable
+
+
+_UNKNOWN = object()
+
+
+class _Resolver:
+    """The getter `g` of one computation: memoised, cycle-aware."""
+
+    __slots__ = ("defs", "state", "values", "active")
+
+    def __init__(self, defs: Mapping[str, Variable], state: Mapping[str, Any] | None) -> None:
+        self.defs = defs
+        self.state = _NoState() if state is None else state
+        self.values: dict[str, Value] = {}
+        self.active: list[str] = []
+
+    def __call__(self, key: str) -> Value:
+        if key in self.values:
+            value = self.values[key]
+            if value is _UNKNOWN:
+                raise _StateUnavailable
+            return value
+        definition = self.defs.get(key)
+        if definition is None:
+            asker = f"variable {self.active[-1]!r} asks for" if self.active else "no"
+            raise VariableError(f"{asker} unknown variable {key!r}{_did_you_mean(key, self.defs)}")
+        val = definition.val
+        if not callable(val):
+            self.values[key] = val
+            return val
+        if key in self.active:
+            cycle = self.active[self.active.index(key) :] + [key]
+            raise VariableError(f"variable cycle: {' -> '.join(cycle)}")
+        self.active.append(key)
+        try:
+            value = val(self, self.state) if definition.reads_state else val(self)
+        except _StateUnavailable:
+            self.values[key] = _UNKNOWN
+            raise
+        except VariableError:
+            raise
+        except Exception as exc:
+            raise VariableError(f"variable {key!r} failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.active.pop()
+        self.values[key] = value
+        return value
+
+    def value(self, key: str) -> Value:
+        """The value of `key`, or None when it needs the result state and there is none yet."""
+        try:
+            return self(key)
+        except _StateUnavailable:
+            return None
+
+
+def compute(variables: Mapping[str, Variable], state: Mapping[str, Any] | None = None) -> dict[str, Value]:
+    """Every variable's value: before the run with `state=None` (`v`), after it with the final `r` (`nvars`)."""
+    resolver = _Resolver(variables, state)
+    return {key: resolver.value(key) for key in variables}
