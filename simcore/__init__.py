@@ -2,12 +2,16 @@
 
 from simcore.engine import Handles, Result, Simulator, day_count, simulate
 from simcore.errors import PluginError, ScenarioError, SimulationError, VariableError
+from simcore.fuzz import FuzzResult, Span, Winner, fuzz, make_cases
+from simcore.montecarlo import MonteCarloResult, monte_carlo, run_seed
 from simcore.plugins import Plugin, PluginSpec
 from simcore.scenario import Player, Scenario, builtin_names, load_scenario
 from simcore.variables import Variable, compute, var
 
 __all__ = [
+    "FuzzResult",
     "Handles",
+    "MonteCarloResult",
     "Player",
     "Plugin",
     "PluginError",
@@ -17,12 +21,18 @@ __all__ = [
     "ScenarioError",
     "SimulationError",
     "Simulator",
+    "Span",
     "Variable",
     "VariableError",
+    "Winner",
     "builtin_names",
     "compute",
     "day_count",
+    "fuzz",
     "load_scenario",
+    "make_cases",
+    "monte_carlo",
+    "run_seed",
     "simulate",
     "var",
 ]

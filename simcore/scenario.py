@@ -13,6 +13,7 @@ A scenario module defines, as AI3's `token.js` does:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -66,10 +67,17 @@ def call_hook(hook: Callable[..., Any] | None, **available: Any) -> Any:
     """Call `before`/`after` with the keywords it names (all of them if it takes `**kwargs`)."""
     if hook is None:
         return None
+    names = _keywords(hook)
+    return hook(**available) if names is None else hook(**{k: x for k, x in available.items() if k in names})
+
+
+@functools.cache
+def _keywords(hook: Callable[..., Any]) -> frozenset[str] | None:
+    """The parameter names of `hook`, or None when it takes `**kwargs` (read once per function)."""
     params = inspect.signature(hook).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return hook(**available)
-    return hook(**{k: x for k, x in available.items() if k in params})
+        return None
+    return frozenset(params)
 
 
 def _player(index: int, spec: Any) -> Player:
@@ -149,7 +157,9 @@ def _import_file(path: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:
         sys.modules.pop(module_name, None)
-        line = next((f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__)) if f.filename == str(path)), None)
+        line = next(
+            (f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__)) if f.filename == str(path)), None
+        )
         where = f" at line {line}" if line else ""
         raise ScenarioError(f"scenario file {path} raised {type(exc).__name__}{where}: {exc}") from exc
     return module

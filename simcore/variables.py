@@ -110,7 +110,7 @@ _UNKNOWN = object()
 class _Resolver:
     """The getter `g` of one computation: memoised, cycle-aware."""
 
-    __slots__ = ("defs", "state", "values", "active")
+    __slots__ = ("active", "defs", "state", "values")
 
     def __init__(self, defs: Mapping[str, Variable], state: Mapping[str, Any] | None) -> None:
         self.defs = defs
@@ -133,7 +133,7 @@ class _Resolver:
             self.values[key] = val
             return val
         if key in self.active:
-            cycle = self.active[self.active.index(key) :] + [key]
+            cycle = [*self.active[self.active.index(key) :], key]
             raise VariableError(f"variable cycle: {' -> '.join(cycle)}")
         self.active.append(key)
         try:

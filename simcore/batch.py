@@ -1,0 +1,76 @@
+"""Many simulations of one scenario, in this process or in forked worker processes, with the same answers.
+
+Each job is (variable overrides, seed) and is deterministic, so results do not depend on how jobs are
+split between processes; they are returned in job order. Workers are forked from this process, so a
+scenario with lambdas or one loaded from a file needs no pickling (Linux's fork start method).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.pool
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from simcore.engine import run
+from simcore.errors import SimulationError
+from simcore.scenario import Scenario
+from simcore.variables import with_overrides
+
+Job = tuple[Mapping[str, Any], int]
+Outcome = tuple[dict[str, Any], dict[str, Any]]
+Progress = Callable[[int, int], None]
+
+_worker: tuple[Scenario, float] | None = None
+
+
+def _simulate_all(scenario: Scenario, years: float, jobs: Sequence[Job]) -> list[Outcome]:
+    outcomes = []
+    for overrides, seed in jobs:
+        result = run(scenario, with_overrides(scenario.variables, overrides), years, seed)
+        outcomes.append((result.nvars, result.res))
+    return outcomes
+
+
+def _init_worker(scenario: Scenario, years: float) -> None:
+    global _worker
+    _worker = (scenario, years)
+
+
+def _work(jobs: Sequence[Job]) -> list[Outcome]:
+    assert _worker is not None, "worker used before its initializer ran"
+    return _simulate_all(_worker[0], _worker[1], jobs)
+
+
+def _chunks(jobs: Sequence[Job], workers: int) -> list[Sequence[Job]]:
+    size = max(1, min(256, len(jobs) // (workers * 8)))
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+
+def run_many(
+    scenario: Scenario, jobs: Sequence[Job], years: float, workers: int = 1, progress: Progress | None = None
+) -> Iterator[Outcome]:
+    """(nvars, res) of each job, in job order; `progress(done, total)` is called as chunks finish."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SimulationError(f"workers must be a whole number >= 1, got {workers!r}")
+    total = len(jobs)
+    done = 0
+    workers = min(workers, max(1, total))
+    if workers == 1:
+        for chunk in _chunks(jobs, 1):
+            yield from _simulate_all(scenario, years, chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, _init_worker, (scenario, years)) as pool:
+        chunks = _chunks(jobs, workers)
+        try:
+            for chunk, outcomes in zip(chunks, pool.imap(_work, chunks), strict=True):
+                yield from outcomes
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+        except multiprocessing.pool.MaybeEncodingError as exc:
+            raise SimulationError(f"a result could not be sent back from a worker process: {exc}") from exc

@@ -1,0 +1,185 @@
+"""`fuzz`: search variable values for the best outcome, as AI3's fuzz meant to, and more.
+
+Cases come from a grid (every combination, the first variable named being the outer loop), or from
+random or Latin-hypercube sampling with a seed. Each case is simulated with the same run seed, so
+cases are compared on the same random numbers. Winners are chosen in case order in this process, so
+any number of workers gives exactly the same answer as one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from simcore.batch import Progress, run_many
+from simcore.engine import ScenarioRef
+from simcore.errors import SimulationError
+from simcore.scenario import load_scenario
+from simcore.variables import require_known
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Finder = str | Callable[[Any, Any, Mapping[str, Any], Mapping[str, Any]], Any]
+SAMPLERS = ("grid", "random", "lhs")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A range of floats, `start` included and `stop` excluded; the grid needs a `step`, sampling does not."""
+
+    start: float
+    stop: float
+    step: float | None = None
+
+    def __post_init__(self) -> None:
+        bounds = (self.start, self.stop) + ((self.step,) if self.step is not None else ())
+        if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in bounds):
+            raise SimulationError(f"a range needs finite numbers, got {self}")
+        if self.stop <= self.start or (self.step is not None and self.step <= 0):
+            raise SimulationError(f"a range needs start < stop and a positive step, got {self}")
+
+    def values(self) -> list[float]:
+        """The grid: start, start + step, ... while below stop (computed by index, so no drift)."""
+        if self.step is None:
+            raise SimulationError(f"the float range {self.start}:{self.stop} needs a step for a grid")
+        count = math.ceil((self.stop - self.start) / self.step - 1e-9)
+        return [self.start + k * self.step for k in range(count)]
+
+
+CaseSpec = range | Span | Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Winner:
+    """The best case for one `find` target: the case, the value found, and that run's `nvars` and `res`."""
+
+    index: int
+    case: dict[str, Any]
+    value: Any
+    nvars: dict[str, Any]
+    res: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FuzzResult:
+    """The winners by target and every case with its scalar outcomes."""
+
+    winners: dict[str, Winner]
+    cases: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per case: the case's variables, then every scalar variable after the run."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows).rename_axis("case")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The winners and the case table as plain data."""
+        winners = {
+            key: {"index": w.index, "case": w.case, "value": w.value, "nvars": w.nvars, "res": w.res}
+            for key, w in self.winners.items()
+        }
+        return {"winners": winners, "cases": self.rows}
+
+
+def _discrete(name: str, spec: CaseSpec) -> list[Any]:
+    values = spec.values() if isinstance(spec, Span) else list(spec)
+    if not values:
+        raise SimulationError(f"case {name!r} has no values")
+    return values
+
+
+def _draw(name: str, spec: CaseSpec, u: Any) -> list[Any]:
+    """Map uniform draws `u` in [0, 1) onto a case's values: continuous for a stepless Span, else by index."""
+    if isinstance(spec, Span) and spec.step is None:
+        return [spec.start + float(x) * (spec.stop - spec.start) for x in u]
+    values = _discrete(name, spec)
+    return [values[min(int(x * len(values)), len(values) - 1)] for x in u]
+
+
+def make_cases(
+    cases: Mapping[str, CaseSpec], sample: str = "grid", samples: int | None = None, seed: int = 0
+) -> list[dict[str, Any]]:
+    """The list of cases to simulate, each a {variable: value} dict."""
+    if not cases:
+        raise SimulationError("fuzz needs at least one case variable")
+    names = list(cases)
+    if sample == "grid":
+        grids = [_discrete(name, cases[name]) for name in names]
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grids)]
+    if sample not in SAMPLERS:
+        raise SimulationError(f"unknown sampling {sample!r} (expected one of {', '.join(SAMPLERS)})")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise SimulationError(f"{sample} sampling needs a number of samples >= 1, got {samples!r}")
+    if sample == "random":
+        import numpy as np
+
+        u = np.random.default_rng(seed).random((samples, len(names)))
+    else:
+        from scipy.stats import qmc
+
+        u = qmc.LatinHypercube(d=len(names), rng=seed).random(samples)
+    columns = [_draw(name, cases[name], u[:, j]) for j, name in enumerate(names)]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _unknown(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _better(how: Finder, current: Any, new: Any, nvars: Mapping[str, Any], res: Mapping[str, Any]) -> bool:
+    """Whether `new` replaces the winner: only a strict improvement, so ties keep the earliest case."""
+    if callable(how):
+        return bool(how(current, new, nvars, res))
+    if _unknown(new):
+        return False
+    if _unknown(current):
+        return True
+    return new > current if how == "max" else new < current
+
+
+def _scalars(nvars: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: x for k, x in nvars.items() if x is None or isinstance(x, (int, float, str, bool))}
+
+
+def fuzz(
+    scenario: ScenarioRef,
+    cases: Mapping[str, CaseSpec],
+    find: Mapping[str, Finder],
+    years: float | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    sample: str = "grid",
+    samples: int | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> FuzzResult:
+    """Simulate every case and keep, per `find` target, the best by "max", "min" or a function.
+
+    A find function is called `fn(current, new, nvars, res)` with the current winner's value and returns
+    true to replace it. `seed` seeds both the sampling and every run.
+    """
+    loaded = load_scenario(scenario)
+    for name in [*cases, *find, *(overrides or {})]:
+        require_known(name, loaded.variables)
+    for key, how in find.items():
+        if not callable(how) and how not in ("max", "min"):
+            raise SimulationError(f"find {key!r}: expected 'max', 'min' or a function, got {how!r}")
+    case_list = make_cases(cases, sample, samples, seed)
+    jobs = [({**(overrides or {}), **case}, seed) for case in case_list]
+    winners: dict[str, Winner] = {}
+    rows = []
+    outcomes = run_many(loaded, jobs, loaded.years if years is None else years, workers, progress)
+    for index, (case, (nvars, res)) in enumerate(zip(case_list, outcomes, strict=True)):
+        rows.append({**case, **_scalars(nvars)})
+        for key, how in find.items():
+            current = winners.get(key)
+            if current is None or _better(how, current.value, nvars[key], nvars, res):
+                winners[key] = Winner(index, case, nvars[key], nvars, res)
+    return FuzzResult(winners, case_list, rows)

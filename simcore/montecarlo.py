@@ -1,0 +1,97 @@
+"""Monte Carlo: the same scenario run many times, each run with its own random generator.
+
+Run `k`'s seed is derived from the master seed and `k` (numpy's SeedSequence), so runs are independent,
+the same master seed gives the same numbers, and adding runs never changes the earlier ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simcore.batch import Progress, run_many
+from simcore.engine import ScenarioRef
+from simcore.errors import SimulationError
+from simcore.scenario import load_scenario
+from simcore.variables import require_known
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PERCENTILES = (5, 25, 50, 75, 95)
+
+
+def run_seed(seed: int, run: int) -> int:
+    """The seed of run `run` under the master `seed`."""
+    return int(np.random.SeedSequence([seed, run]).generate_state(1, dtype=np.uint64)[0])
+
+
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """Every run's seed and `nvars`; `table` has a row per run, `summary()` a row per variable."""
+
+    seed: int
+    seeds: list[int]
+    nvars: list[dict[str, Any]]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per run: run, seed, then every scalar variable after the run."""
+        import pandas as pd
+
+        rows = [
+            {"run": k, "seed": s, **{key: x for key, x in nv.items() if isinstance(x, (int, float))}}
+            for k, (s, nv) in enumerate(zip(self.seeds, self.nvars, strict=True))
+        ]
+        return pd.DataFrame(rows)
+
+    def summary(self) -> pd.DataFrame:
+        """Per numeric variable: mean, std, min, the 5/25/50/75/95th percentiles, max."""
+        import pandas as pd
+
+        numeric = self.table.drop(columns=["run", "seed"]).astype(float)
+        stats = {
+            "mean": numeric.mean(),
+            "std": numeric.std(ddof=1),
+            "min": numeric.min(),
+            **{f"p{q}": numeric.quantile(q / 100) for q in PERCENTILES},
+            "max": numeric.max(),
+        }
+        return pd.DataFrame(stats).rename_axis("variable")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The master seed, every run's seed and nvars, and the summary, as plain data."""
+        summary = self.summary()
+        return {
+            "seed": self.seed,
+            "runs": [
+                {"run": k, "seed": s, "nvars": nv} for k, (s, nv) in enumerate(zip(self.seeds, self.nvars, strict=True))
+            ],
+            "summary": {var: row.to_dict() for var, row in summary.iterrows()},
+        }
+
+
+def monte_carlo(
+    scenario: ScenarioRef,
+    runs: int,
+    seed: int = 0,
+    years: float | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> MonteCarloResult:
+    """Simulate `runs` times, run `k` with the seed `run_seed(seed, k)`."""
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise SimulationError(f"runs must be a whole number >= 1, got {runs!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SimulationError(f"seed must be a whole number >= 0, got {seed!r}")
+    loaded = load_scenario(scenario)
+    for name in overrides or {}:
+        require_known(name, loaded.variables)
+    seeds = [run_seed(seed, k) for k in range(runs)]
+    jobs = [(dict(overrides or {}), s) for s in seeds]
+    outcomes = run_many(loaded, jobs, loaded.years if years is None else years, workers, progress)
+    return MonteCarloResult(seed, seeds, [nvars for nvars, _ in outcomes])
