@@ -12,6 +12,7 @@ import multiprocessing.pool
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from simcore.checks import is_count
 from simcore.engine import run
 from simcore.errors import SimulationError
 from simcore.scenario import Scenario
@@ -51,7 +52,7 @@ def run_many(
     scenario: Scenario, jobs: Sequence[Job], years: float, workers: int = 1, progress: Progress | None = None
 ) -> Iterator[Outcome]:
     """(nvars, res) of each job, in job order; `progress(done, total)` is called as chunks finish."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if not is_count(workers, 1):
         raise SimulationError(f"workers must be a whole number >= 1, got {workers!r}")
     total = len(jobs)
     done = 0

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
+from simcore.checks import is_number
 from simcore.errors import SimulationError
 from simcore.plugins.base import Plugin
 from simcore.scenario import Scenario, call_hook, load_scenario
@@ -69,7 +70,7 @@ def _flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def day_count(years: float) -> int:
     """Days simulated for `years`: steps run while `step < 365 * years`, as in AI3 (0.5 year is 183 days)."""
-    if isinstance(years, bool) or not isinstance(years, (int, float)) or not math.isfinite(years) or years < 0:
+    if not is_number(years) or years < 0:
         raise SimulationError(f"years must be a finite number >= 0, got {years!r}")
     return math.ceil(DAYS_PER_YEAR * years)
 
@@ -85,7 +86,7 @@ def run(scenario: Scenario, variables: Mapping[str, Variable], years: float, see
         try:
             p[key] = spec.build(key, v, p, rng)
         except SimulationError as exc:
-            raise SimulationError(f"plugin {key!r}: {exc}") from exc
+            raise type(exc)(f"plugin {key!r}: {exc}") from exc
     plugins: list[tuple[str, Plugin]] = list(p.items())
     p["rng"] = rng
 
@@ -104,17 +105,16 @@ def run(scenario: Scenario, variables: Mapping[str, Variable], years: float, see
         first[key] = plugin.state()
     s: list[dict[str, Any]] = [first]
 
-    fns = [player.fn for player in scenario.players]
+    calls = [(player.key, player.fn) for player in scenario.players]
     enders = [plugin for _, plugin in plugins if type(plugin).end_day is not Plugin.end_day]
     for d in range(1, days + 1):
         r["i"] = d
         s.append({"i": d})
-        try:
-            for fn in fns:
+        for key, fn in calls:
+            try:
                 fn(d, v, r, s, p)
-        except Exception as exc:
-            key = next(player.key for player in scenario.players if player.fn is fn)
-            raise SimulationError(f"player {key!r} failed on day {d}: {type(exc).__name__}: {exc}") from exc
+            except Exception as exc:
+                raise SimulationError(f"player {key!r} failed on day {d}: {type(exc).__name__}: {exc}") from exc
         for plugin in enders:
             plugin.end_day(d)
         row = {**r, **s[d]}

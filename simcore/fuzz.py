@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from simcore.batch import Progress, run_many
+from simcore.checks import is_count, is_number
 from simcore.engine import ScenarioRef
 from simcore.errors import SimulationError
 from simcore.scenario import load_scenario
@@ -37,7 +38,7 @@ class Span:
 
     def __post_init__(self) -> None:
         bounds = (self.start, self.stop) + ((self.step,) if self.step is not None else ())
-        if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in bounds):
+        if not all(is_number(x) for x in bounds):
             raise SimulationError(f"a range needs finite numbers, got {self}")
         if self.stop <= self.start or (self.step is not None and self.step <= 0):
             raise SimulationError(f"a range needs start < stop and a positive step, got {self}")
@@ -115,7 +116,7 @@ def make_cases(
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grids)]
     if sample not in SAMPLERS:
         raise SimulationError(f"unknown sampling {sample!r} (expected one of {', '.join(SAMPLERS)})")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+    if not is_count(samples, 1):
         raise SimulationError(f"{sample} sampling needs a number of samples >= 1, got {samples!r}")
     if sample == "random":
         import numpy as np

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simcore.batch import Progress, run_many
+from simcore.checks import is_count
 from simcore.engine import ScenarioRef
 from simcore.errors import SimulationError
 from simcore.scenario import load_scenario
@@ -84,9 +85,9 @@ def monte_carlo(
     progress: Progress | None = None,
 ) -> MonteCarloResult:
     """Simulate `runs` times, run `k` with the seed `run_seed(seed, k)`."""
-    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+    if not is_count(runs, 1):
         raise SimulationError(f"runs must be a whole number >= 1, got {runs!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if not is_count(seed, 0):
         raise SimulationError(f"seed must be a whole number >= 0, got {seed!r}")
     loaded = load_scenario(scenario)
     for name in overrides or {}:

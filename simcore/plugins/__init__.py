@@ -1,7 +1,24 @@
 """Built-in plugin kinds; importing this package registers them by `type` name."""
 
 from simcore.plugins.base import Plugin, PluginSpec, check_amount
+from simcore.plugins.bonding import Bonding, BondingSpec
 from simcore.plugins.dex import Dex, DexSpec
+from simcore.plugins.orderbook import OrderBook, OrderBookSpec
 from simcore.plugins.token import Token, TokenSpec
+from simcore.plugins.vc import Vc, VcSpec
 
-__all__ = ["Dex", "DexSpec", "Plugin", "PluginSpec", "Token", "TokenSpec", "check_amount"]
+__all__ = [
+    "Bonding",
+    "BondingSpec",
+    "Dex",
+    "DexSpec",
+    "OrderBook",
+    "OrderBookSpec",
+    "Plugin",
+    "PluginSpec",
+    "Token",
+    "TokenSpec",
+    "Vc",
+    "VcSpec",
+    "check_amount",
+]

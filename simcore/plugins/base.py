@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from simcore.checks import is_number
 from simcore.errors import PluginError
 from simcore.variables import Variable
-
 
 _REQUIRED = object()
 
 
 def check_amount(amount: Any, what: str) -> float:
     """`amount` if it is a positive, finite int or float (not a bool); otherwise a PluginError."""
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)):
-        raise PluginError(f"{what}: amount must be a number, got {type(amount).__name__}")
-    if not math.isfinite(amount) or amount <= 0:
-        raise PluginError(f"{what}: amount must be positive and finite, got {amount!r}")
+    if not is_number(amount) or amount <= 0:
+        raise PluginError(f"{what}: amount must be positive and finite (a number), got {amount!r}")
     return amount
 
 

@@ -7,10 +7,12 @@ so `k` stays exact. A fee is charged on what goes in and stays in the pool, so `
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from typing import Any
 
+from simcore.checks import is_number
 from simcore.errors import PluginError
 from simcore.plugins.base import Plugin, PluginSpec, check_amount, state_var
 from simcore.variables import Variable
@@ -23,8 +25,8 @@ class Dex(Plugin):
         super().__init__(key)
         for side, amount in ((a, la), (b, lb)):
             check_amount(amount, f"{key}: initial {side} liquidity")
-        if not 0 <= fee < 1:
-            raise PluginError(f"{key}: fee must be in [0, 1), got {fee!r}")
+        if not is_number(fee) or not 0 <= fee < 1:
+            raise PluginError(f"{key}: fee must be a number in [0, 1), got {fee!r}")
         self.a, self.b, self.fee = a, b, fee
         self.v = {"la": la, "lb": lb, "k": la * lb, "pa": lb / la, "pb": la / lb}
 
@@ -78,6 +80,46 @@ class Dex(Plugin):
         """Put `amount` of B into the pool; returns minus the A paid out."""
         return self._sell("lb", "la", amount, f"{self.key}.sellB")
 
+    def side_of(self, token: str) -> str:
+        """`"A"` or `"B"` for a side name or a ticker (any case); a PluginError if the pool does not trade it."""
+        name = str(token).upper()
+        for side, ticker in (("A", self.a), ("B", self.b)):
+            if name in (side, ticker):
+                return side
+        raise PluginError(f"{self.key}: trades {self.a} (A) and {self.b} (B), not {token!r}")
+
+    def _lanes(self, token: str) -> tuple[str, str, str]:
+        """The side of `token` and the liquidity fields a sale of it goes into and comes out of."""
+        side = self.side_of(token)
+        return (side, "la", "lb") if side == "A" else (side, "lb", "la")
+
+    def sell(self, token: str, amount: float) -> float:
+        """Put `amount` of `token` (a side or a ticker) into the pool; returns the other token received (positive)."""
+        side, into, out = self._lanes(token)
+        return -self._sell(into, out, amount, f"{self.key}.sell({side})")
+
+    def max_sell(self, token: str, min_avg_price: float) -> float:
+        """The largest amount of `token` whose sale pays on average at least `min_avg_price` (fee included), or 0.
+
+        The average falls as the amount grows, so this is the root of `received(x) = min_avg_price * x`,
+        nudged down if float rounding would leave the real trade a hair below the price.
+        """
+        _, into, out = self._lanes(token)
+        if not is_number(min_avg_price) or min_avg_price <= 0:
+            raise PluginError(f"{self.key}.max_sell: min_avg_price must be a positive number, got {min_avg_price!r}")
+        v, keep = self.v, 1 - self.fee
+        # (out - P x)(into + keep x) = k, the non-zero root of P keep x^2 + (P into - keep out) x + (k - into out) = 0
+        qa, qb, qc = min_avg_price * keep, min_avg_price * v[into] - keep * v[out], v["k"] - v[into] * v[out]
+        disc = qb * qb - 4 * qa * qc
+        if qb >= 0 or disc <= 0:  # the first unit already pays less than the price
+            return 0.0
+        amount = (math.sqrt(disc) - qb) / (2 * qa)
+        shrink = 2.0**-52
+        while amount > 0 and v[out] - v["k"] / (v[into] + amount * keep) < min_avg_price * amount:
+            amount *= 1 - shrink
+            shrink *= 2
+        return max(amount, 0.0)
+
 
 class DexSpec(PluginSpec):
     """Options: `tokenA`, `tokenB`, `liquidityA`, `liquidityB`, optional `fee` (a fraction, default 0)."""
@@ -86,6 +128,8 @@ class DexSpec(PluginSpec):
 
     def _names(self, key: str) -> tuple[str, str, str, str]:
         a, b = self.option("tokenA").upper(), self.option("tokenB").upper()
+        if a == b:
+            raise PluginError(f"dex {key!r}: tokenA and tokenB are both {a}; a pool trades two different tokens")
         return a, b, f"{key}_{a.lower()}", f"{key}_{b.lower()}"
 
     def variables(self, key: str) -> dict[str, Variable]:

@@ -6,6 +6,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from simcore.checks import is_number
 from simcore.errors import PluginError
 from simcore.plugins.base import Plugin, PluginSpec, check_amount, state_var
 from simcore.variables import Variable
@@ -16,6 +17,9 @@ class Token(Plugin):
 
     def __init__(self, key: str, ticker: str, supply: float, price: float) -> None:
         super().__init__(key)
+        for what, value in (("supply", supply), ("price", price)):
+            if not is_number(value) or value < 0:
+                raise PluginError(f"{key}: {what} must be a finite number >= 0, got {value!r}")
         self.ticker = ticker
         self.v = {"ts": supply, "price": price}
 
@@ -31,6 +35,17 @@ class Token(Plugin):
             raise PluginError(f"{self.key}.burn: cannot burn {amount} of a supply of {self.v['ts']}")
         self.v["ts"] -= amount
         return self.v["ts"]
+
+
+def linked_token(kind: str, key: Any, plugins: Mapping[str, Plugin]) -> Token:
+    """The token plugin named by a plugin's `token` option; it must be declared before that plugin."""
+    token = plugins.get(key)
+    if not isinstance(token, Token):
+        tokens = ", ".join(k for k, p in plugins.items() if isinstance(p, Token)) or "none"
+        raise PluginError(
+            f"{kind} option 'token' must name a token plugin declared before it, got {key!r} (tokens: {tokens})"
+        )
+    return token
 
 
 class TokenSpec(PluginSpec):

@@ -1,0 +1,74 @@
+"""A PNG chart of one simulation's daily stats, drawn from the scenario's AI3 `graphs` config.
+
+matplotlib is imported only when a chart is drawn, so the CLI starts fast; figures are drawn on an Agg
+canvas of their own, never through pyplot's global state.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evolver.report import ReportError, check_writable
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+PANEL_SIZE = (9.0, 3.0)  # inches per subplot: width, height
+DPI = 100
+
+
+def column_graphs(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """One graph per numeric stats column (the day number aside), for scenarios that declare no graphs."""
+    numeric = frame.select_dtypes("number").columns
+    return [{"key": c, "name": c, "lines": [{"label": c, "key": c}]} for c in numeric if c != "i"]
+
+
+def _plot_line(axes: Axes, frame: pd.DataFrame, graph: str, line: Mapping[str, Any]) -> None:
+    import pandas as pd
+
+    key = line.get("key")
+    if key not in frame.columns:
+        close = difflib.get_close_matches(str(key), [str(c) for c in frame.columns], n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ReportError(f"graph {graph!r}: line key {key!r} is not a column of the daily stats{hint}")
+    values = pd.to_numeric(frame[key], errors="coerce")
+    try:
+        axes.plot(frame["i"], values, label=str(line.get("label", key)), color=line.get("color"))
+    except ValueError as exc:
+        raise ReportError(f"graph {graph!r}: line {key!r}: {exc}") from exc
+
+
+def write_chart(path: Path, frame: pd.DataFrame, graphs: Sequence[Mapping[str, Any]], title: str = "") -> None:
+    """Draw one subplot per graph, one line per entry of its `lines` (label and colour from the config),
+    against the day `i`, and save it as a PNG. `frame` is `Result.frame()`; with no `graphs`, every
+    numeric column gets its own subplot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    check_writable(path)
+    panels = list(graphs) or column_graphs(frame)
+    if not panels:
+        raise ReportError("nothing to plot: the scenario has no graphs and its daily stats no numeric columns")
+    width, height = PANEL_SIZE
+    figure = Figure(figsize=(width, height * len(panels)), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes_list = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    for axes, graph in zip(axes_list, panels, strict=True):
+        name = str(graph.get("name", graph.get("key", "")))
+        for line in graph.get("lines", ()):
+            _plot_line(axes, frame, name, line)
+        axes.set_title(name)
+        if axes.lines:
+            axes.legend(loc="best")
+        axes.grid(alpha=0.3)
+    axes_list[-1].set_xlabel("day")
+    if title:
+        figure.suptitle(title)
+    try:
+        figure.savefig(path, format="png")
+    except OSError as exc:
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -1,0 +1,126 @@
+"""Results as people and files see them: rich tables with readable numbers, strict JSON and CSV files.
+
+simcore returns plain data and DataFrames and writes nothing; everything that turns a result into text
+or a file for the CLI lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Container, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simcore import FuzzResult, Result, Scenario
+
+SIGNIFICANT = 6
+MISSING = "—"
+
+
+class ReportError(Exception):
+    """An output file cannot be written (missing directory, a directory in its place, no permission)."""
+
+
+def format_number(value: Any) -> str:
+    """A value for a table cell: ints as they are, floats to about six significant digits, None as a dash.
+
+    No thousands separators, so a value reads the same as on the command line (`--case x=1,2` is a list).
+    """
+    if value is None:
+        return MISSING
+    if not isinstance(value, float) or not math.isfinite(value):
+        return str(value)
+    magnitude = abs(value)
+    if magnitude and (magnitude < 1e-3 or magnitude >= 1e15):
+        return f"{value:.{SIGNIFICANT - 1}g}"
+    integer_digits = len(str(int(magnitude))) if magnitude >= 1 else 0
+    text = f"{value:.{max(0, SIGNIFICANT - integer_digits)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], right: Container[int]) -> Table:
+    """A table of formatted cells (see `format_number`); the columns numbered in `right` are right-aligned."""
+    table = Table(title=title)
+    for index, column in enumerate(columns):
+        table.add_column(column, justify="right" if index in right else "left")
+    for row in rows:
+        table.add_row(*map(format_number, row))
+    return table
+
+
+def scenarios_table(scenarios: Iterable[Scenario]) -> Table:
+    """The built-in scenarios by name, with the first line of each one's description."""
+    rows = [(s.name, s.description) for s in scenarios]
+    return _table("Built-in scenarios", ("scenario", "description"), rows, right=())
+
+
+def variables_table(scenario: Scenario, result: Result, title: str) -> Table:
+    """Every variable: key, display name, value before the run (`v`) and after it (`nvars`)."""
+    rows = [(key, var.name, result.v[key], result.nvars[key]) for key, var in scenario.variables.items()]
+    return _table(title, ("variable", "name", "before", "after"), rows, right=(2, 3))
+
+
+def summary_table(summary: pd.DataFrame, title: str) -> Table:
+    """A Monte Carlo summary: one row per variable, one column per statistic."""
+    rows = [(name, *row) for name, row in zip(summary.index, summary.itertuples(index=False), strict=True)]
+    columns = ("variable", *map(str, summary.columns))
+    return _table(title, columns, rows, right=range(1, len(columns)))
+
+
+def winners_table(result: FuzzResult, find: Mapping[str, str], title: str) -> Table:
+    """One row per `find` target: how it was judged (max or min), the value found, and the winning case."""
+    rows = []
+    for key, how in find.items():
+        winner = result.winners[key]
+        case = ", ".join(f"{name}={format_number(x)}" for name, x in winner.case.items())
+        rows.append((key, how, winner.value, case))
+    return _table(title, ("target", "find", "value", "case"), rows, right=(2,))
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as strict-JSON data: NaN and infinities become None, numpy scalars and arrays plain numbers
+    and lists, tuples and sets lists, mapping keys strings; anything else its `str`."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(x) for k, x in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(x) for x in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, without importing numpy here
+        return jsonable(value.tolist())
+    return str(value)
+
+
+def check_writable(path: Path) -> None:
+    """Fail early, before a long run, if `path` cannot be created: its directory must exist."""
+    if path.is_dir():
+        raise ReportError(f"cannot write {path}: it is a directory; give a file name")
+    if not path.parent.is_dir():
+        raise ReportError(f"cannot write {path}: the directory {path.parent} does not exist")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write `text` to `path`, with a ReportError naming the file on failure."""
+    check_writable(path)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write `data` as indented, strict JSON (see `jsonable`)."""
+    write_text(path, json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n")
+
+
+def write_csv(path: Path, frame: pd.DataFrame, index: bool = False) -> None:
+    """Write a DataFrame as CSV; `index` keeps its index as the first column."""
+    write_text(path, frame.to_csv(index=index))

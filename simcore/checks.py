@@ -1,0 +1,16 @@
+"""What simcore accepts as a number or a count: the one place these rules are written."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def is_number(value: Any) -> bool:
+    """True for a finite int or float; bools, strings, None, NaN and infinities are not numbers here."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_count(value: Any, minimum: int) -> bool:
+    """True for a whole number (an int, not a bool) of at least `minimum`."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
