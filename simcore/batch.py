@@ -44,7 +44,7 @@ def _work(jobs: Sequence[Job]) -> list[Outcome]:
 
 
 def _chunks(jobs: Sequence[Job], workers: int) -> list[Sequence[Job]]:
-    size = max(1, min(256, len(jobs) // (workers * 8)))
+    size = max(1, min(64, len(jobs) // (workers * 32)))
     return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
 

@@ -115,11 +115,12 @@ def run(scenario: Scenario, variables: Mapping[str, Variable], years: float, see
                 fn(d, v, r, s, p)
             except Exception as exc:
                 raise SimulationError(f"player {key!r} failed on day {d}: {type(exc).__name__}: {exc}") from exc
-        for plugin in enders:
-            plugin.end_day(d)
-        row = {**r, **s[d]}
-        for key, plugin in plugins:
-            row[key] = plugin.state()
+        row = r | s[d]
+        if plugins:
+            for plugin in enders:
+                plugin.end_day(d)
+            for key, plugin in plugins:
+                row[key] = plugin.state()
         s[d] = row
 
     _hook(scenario, "after", v=v, r=r, s=s, p=p, years=years)
