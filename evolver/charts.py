@@ -30,7 +30,7 @@ def column_graphs(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _plot_line(axes: Axes, frame: pd.DataFrame, graph: str, line: Mapping[str, Any]) -> None:
     import pandas as pd
 
-    key = line.get("key")
+    key = line.get("key", line.get("val"))  # AI3's dashboard names the column `key`, its README `val`
     if key not in frame.columns:
         close = difflib.get_close_matches(str(key), [str(c) for c in frame.columns], n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
