@@ -12,7 +12,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/python bench/simulate.py
+	$(BIN)/python -m bench.simulate && $(BIN)/python -m bench.sandbox
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -1,7 +1,7 @@
 """Benchmark simcore against a hand-written loop, and the 4,641-case fuzz with 1 and 2 workers.
 
-Run by hand: `python bench/simulate.py`. Figures are ratios against baselines measured in the same run,
-because these machines are noisy; each timing is the best of several repeats.
+Run by hand from the project root: `python -m bench.simulate`. Figures are ratios against baselines measured
+in the same run, because these machines are noisy; each timing is the best of several repeats.
 """
 
 from __future__ import annotations

@@ -8,7 +8,12 @@ from typing import Any
 
 def is_number(value: Any) -> bool:
     """True for a finite int or float; bools, strings, None, NaN and infinities are not numbers here."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def is_count(value: Any, minimum: int) -> bool:

@@ -28,7 +28,16 @@ DAYS_PER_YEAR = 365
 
 
 class Handles(dict[str, Any]):
-    """`p`: the plugin handles by key, plus the run's random generator as `rng`; `p.dex` works like `p["dex"]`."""
+    """`p`: the plugin handles by key, plus the run's random generator as `rng`; `p.dex` works like `p["dex"]`.
+
+    Each handle is also set as an attribute (unless its key names a dict method), so `p.dex` in a daily loop
+    is a plain attribute read.
+    """
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        if key.isidentifier() and not hasattr(dict, key):
+            self.__dict__[key] = value
 
     def __getattr__(self, name: str) -> Any:
         try:

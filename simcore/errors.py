@@ -15,3 +15,15 @@ class VariableError(SimulationError):
 
 class PluginError(SimulationError):
     """A plugin was misconfigured or refused an action (bad amount, a trade that would drain a pool)."""
+
+
+class InvalidAction(SimulationError):  # noqa: N818 - named for what the player did
+    """An evolved player called an action wrongly: a bad amount, an unknown action, or too many actions in a day."""
+
+
+class InvalidOutput(SimulationError):  # noqa: N818 - named for what the player did
+    """An evolved player's return value, or a metric of its run, is not a finite number."""
+
+
+class InvariantViolation(SimulationError):  # noqa: N818 - named for what broke
+    """A slot invariant (no negative balance, conservation, or one the scenario adds) broke; the message names it."""

@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from simcore.batch import Progress, run_many
 from simcore.checks import is_count
 from simcore.engine import ScenarioRef
@@ -27,6 +25,8 @@ PERCENTILES = (5, 25, 50, 75, 95)
 
 def run_seed(seed: int, run: int) -> int:
     """The seed of run `run` under the master `seed`."""
+    import numpy as np
+
     return int(np.random.SeedSequence([seed, run]).generate_state(1, dtype=np.uint64)[0])
 
 

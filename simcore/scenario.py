@@ -7,8 +7,9 @@ A scenario module defines, as AI3's `token.js` does:
 - `before(v)` returning the initial state `r`, `after(v, r, s, p)`, each called with the keywords it names
   (`v`, `r`, `s`, `p`, `years`);
 - `players`: `[{"key": ..., "desc": ..., "fn": fn}]` (or `Player(...)`), each called `fn(i, v, r, s, p)`;
-- optionally `plugins = {key: spec}`, `years`, `graphs`, `cols`, `table` (AI3's dashboard hints) and a
-  module docstring whose first line describes the scenario.
+- optionally `plugins = {key: spec}`, `years`, `graphs`, `cols`, `table` (AI3's dashboard hints), `slot`
+  (where an evolved player plays: a `simcore.slot.Slot` or a dict of its fields) and a module docstring
+  whose first line describes the scenario.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simcore import plugins as _plugins  # noqa: F401 - registers the built-in plugin kinds
 from simcore import scenarios as _builtins
 from simcore.errors import ScenarioError, SimulationError
 from simcore.plugins.base import PluginSpec, spec_from_dict
 from simcore.variables import Variable, as_variable
+
+if TYPE_CHECKING:
+    from simcore.slot import Slot
 
 HOOK_ARGUMENTS = ("v", "r", "s", "p", "years")
 RESERVED_KEYS = ("rng",)
@@ -61,13 +65,14 @@ class Scenario:
     graphs: Sequence[Mapping[str, Any]] = ()
     display: Mapping[str, Any] = field(default_factory=dict)
     module: ModuleType | None = None
+    slot: Slot | None = None
 
 
 def call_hook(hook: Callable[..., Any] | None, **available: Any) -> Any:
     """Call `before`/`after` with the keywords it names (all of them if it takes `**kwargs`)."""
     if hook is None:
         return None
-    names = _keywords(hook)
+    names = _keywords(getattr(hook, "__func__", hook))  # a bound method: its function's names, cached once
     return hook(**available) if names is None else hook(**{k: x for k, x in available.items() if k in names})
 
 
@@ -106,6 +111,9 @@ def from_module(module: ModuleType, name: str | None = None) -> Scenario:
             for var_key, variable in spec.variables(key).items():
                 variables.setdefault(var_key, variable)  # a user's definition wins, as in AI3
         players = tuple(_player(i, spec) for i, spec in enumerate(getattr(module, "players", [])))
+        from simcore.slot import slot_for  # here, not at the top: simcore.slot runs scenarios, so it imports this
+
+        slot = slot_for(getattr(module, "slot", None), plugin_specs, variables, len(players))
     except SimulationError as exc:
         raise ScenarioError(f"scenario {name!r}: {exc}") from exc
     doc = (module.__doc__ or "").strip()
@@ -122,6 +130,7 @@ def from_module(module: ModuleType, name: str | None = None) -> Scenario:
         graphs=tuple(getattr(module, "graphs", ())),
         display={k: getattr(module, k) for k in ("cols", "table") if hasattr(module, k)},
         module=module,
+        slot=slot,
     )
 
 

@@ -126,8 +126,12 @@ class DexSpec(PluginSpec):
 
     kind = "dex"
 
+    def tickers(self) -> tuple[str, str]:
+        """The pool's tickers as the live plugin names them (upper case): token A, token B."""
+        return self.option("tokenA").upper(), self.option("tokenB").upper()
+
     def _names(self, key: str) -> tuple[str, str, str, str]:
-        a, b = self.option("tokenA").upper(), self.option("tokenB").upper()
+        a, b = self.tickers()
         if a == b:
             raise PluginError(f"dex {key!r}: tokenA and tokenB are both {a}; a pool trades two different tokens")
         return a, b, f"{key}_{a.lower()}", f"{key}_{b.lower()}"

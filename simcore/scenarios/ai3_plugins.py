@@ -60,3 +60,19 @@ cols = [
         {"title": "DEX", "vals": "dex_ai_il,dex_usdc_il,dex_k,dex_ai_l,dex_usdc_l"},
     ]
 ]
+
+slot = {
+    "goal": "Start with 50 USDC and end the year with as much USDC as possible.",
+    "comp": "usdc",
+    "direction": "max",
+    "wallet": {"USDC": 50, "AI": 0},
+    "quote": "USDC",
+    "actions": {"dex": ("buyA", "sellA", "buyB", "sellB")},
+    "observe": {
+        "price": "dex.pa",
+        "ai_liquidity": "dex.la",
+        "usdc_liquidity": "dex.lb",
+        "total_buy": "total_buy",
+        "total_sell": "total_sell",
+    },
+}

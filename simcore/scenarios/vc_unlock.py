@@ -81,3 +81,20 @@ cols = [
         {"title": "Outcome", "vals": "dex_ai_p,seed_unlocked,seed_sold,seed_gain,seed_roi,bought"},
     ]
 ]
+
+slot = {
+    "goal": "Start with 1,000 USDC and end the two years with as much USDC as possible.",
+    "comp": "usdc",
+    "direction": "max",
+    "wallet": {"USDC": 1000, "AI": 0},
+    "quote": "USDC",
+    "actions": {"dex": ("buyA", "sellA", "buyB", "sellB")},
+    "observe": {
+        "price": "dex.pa",
+        "ai_liquidity": "dex.la",
+        "usdc_liquidity": "dex.lb",
+        "vc_unlocked": "seed.unlocked",
+        "vc_sold": "seed.sold",
+        "buyers_spent": "bought",
+    },
+}

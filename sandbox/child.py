@@ -1,0 +1,99 @@
+"""The work of one sandbox child: compile the player, play every seed, check what it left, report as JSON.
+
+Runs only in a freshly forked, isolated child. Everything the player can cause ends as a report with a
+status; the report is the only thing that leaves the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, NoReturn
+
+from sandbox.evaluation import Limits, Status
+from sandbox.isolation import Seccomp, isolate
+from sandbox.outputs import OutputError, plain
+from sandbox.policy import PolicyError, PrintSink, compile_player, load_player, player_line
+from simcore import InvalidAction, InvalidOutput, InvariantViolation, Scenario, SimulationError
+from simcore.slot import play
+
+# Prebuilt, so they can be sent when nothing more can be allocated.
+OUT_OF_MEMORY = b'{"status": "memory_limit", "error": "the player ran out of memory"}'
+UNREPORTABLE = b'{"status": "output_invalid", "error": "the report could not be encoded as JSON"}'
+STATUS_OF: dict[type[BaseException], Status] = {
+    MemoryError: Status.MEMORY_LIMIT,
+    InvariantViolation: Status.INVARIANT_VIOLATION,
+    InvalidAction: Status.INVALID_ACTION,
+    InvalidOutput: Status.OUTPUT_INVALID,
+    OutputError: Status.OUTPUT_INVALID,
+}
+
+
+def run(request: dict[str, Any], scenario: Scenario, fd: int, workdir: str, seccomp: Seccomp | None) -> NoReturn:
+    """Isolate this process, evaluate, write one JSON report to `fd`, and exit. Never returns."""
+    data = OUT_OF_MEMORY
+    try:
+        limits = Limits(**request["limits"])
+        isolate(workdir, fd, limits, seccomp)
+        data = _encode(_evaluate(request, scenario, limits), limits)
+    except MemoryError:
+        data = OUT_OF_MEMORY
+    except BaseException as exc:
+        data = _encode({"status": Status.CRASHED, "error": f"{type(exc).__name__}: {exc}"[:500]}, Limits())
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os._exit(0)
+
+
+def _encode(report: dict[str, Any], limits: Limits) -> bytes:
+    try:
+        return json.dumps(report, allow_nan=False).encode()
+    except (ValueError, TypeError, RecursionError):
+        return UNREPORTABLE
+
+
+def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> dict[str, Any]:
+    started = time.perf_counter()
+    sink = PrintSink(limits.max_print_bytes)
+    timings = {"compile_ms": 0.0, "run_ms": 0.0}
+
+    def failed(exc: BaseException, status: Status | None = None) -> dict[str, Any]:
+        cause = exc.__cause__ if isinstance(exc, SimulationError) and exc.__cause__ is not None else exc
+        line = getattr(exc, "line", None) or player_line(cause)
+        status = status or _status(cause)
+        return {
+            "status": status,
+            "error": str(exc)[: limits.max_error_chars],
+            "line": line,
+            "stdout": sink.text,
+            **timings,
+        }
+
+    try:
+        compiled = compile_player(request["code"], limits.max_source_bytes)
+        fn = load_player(compiled, sink)
+    except PolicyError as exc:
+        return failed(exc, Status.COMPILE_ERROR)
+    except BaseException as exc:
+        return failed(exc)
+    compiled_at = time.perf_counter()
+    timings["compile_ms"] = (compiled_at - started) * 1e3
+    per_seed, notes = [], None
+    for seed in request["seeds"]:
+        try:
+            outcome = play(scenario, fn, request["years"], seed)
+            scratch = plain(outcome.scratch)
+        except BaseException as exc:
+            timings["run_ms"] = (time.perf_counter() - compiled_at) * 1e3
+            return failed(exc)
+        per_seed.append(outcome.metrics)
+        notes = scratch if notes is None else notes
+    timings["run_ms"] = (time.perf_counter() - compiled_at) * 1e3
+    return {"status": Status.OK, "metrics": per_seed, "notes": notes, "stdout": sink.text, **timings}
+
+
+def _status(exc: BaseException) -> Status:
+    return next((status for kind, status in STATUS_OF.items() if isinstance(exc, kind)), Status.RUNTIME_ERROR)

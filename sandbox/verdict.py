@@ -1,0 +1,96 @@
+"""From what the warm parent saw of a child (its report, its signal, its CPU time) to an Evaluation."""
+
+from __future__ import annotations
+
+import math
+import signal
+from statistics import fmean
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from sandbox.evaluation import Evaluation, Limits, Status
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("metrics must be finite numbers")
+    return value
+
+
+Metric = Annotated[float, AfterValidator(_finite)]
+
+
+class ChildReport(BaseModel):
+    """What a sandbox child sends back, validated before anything of it is used (the child is not trusted)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status
+    metrics: list[dict[str, Metric]] = Field(default_factory=list, max_length=1000)
+    score: Metric | None = None
+    error: str | None = Field(default=None, max_length=10_000)
+    line: int | None = None
+    stdout: str = Field(default="", max_length=100_000)
+    notes: Any = None
+    compile_ms: float = 0.0
+    run_ms: float = 0.0
+
+
+def verdict(seen: dict[str, Any], limits: Limits, seeds: tuple[int, ...], comp: str) -> Evaluation:
+    """The Evaluation: a valid report wins over how the process ended, except a timeout or an oversize report."""
+    timings = {"child_ms": seen["child_ms"]}
+
+    def failed(status: Status, error: str) -> Evaluation:
+        return Evaluation(status, seeds, error=error, timings=timings)
+
+    if seen["stopped"] == "timeout":
+        return failed(Status.TIMEOUT, f"stopped at the wall-clock limit of {limits.wall_seconds:g} s")
+    if seen["stopped"] == "too_big":
+        return failed(Status.OUTPUT_INVALID, f"the report was larger than {limits.max_report_bytes} bytes")
+    if seen["report"]:
+        try:
+            report = ChildReport.model_validate_json(seen["report"])
+        except ValidationError as exc:
+            if seen["signal"] is None:
+                return failed(Status.OUTPUT_INVALID, f"the report failed validation: {exc.errors()[0]['msg']}")
+        else:
+            return _from_report(report, seeds, comp, timings)
+    return _from_process(seen, limits, failed)
+
+
+def _from_report(report: ChildReport, seeds: tuple[int, ...], comp: str, timings: dict[str, float]) -> Evaluation:
+    timings = {**timings, "compile_ms": report.compile_ms, "run_ms": report.run_ms}
+    if report.status is not Status.OK:
+        return Evaluation(
+            report.status, seeds, error=report.error, line=report.line, stdout=report.stdout, timings=timings
+        )
+    if len(report.metrics) != len(seeds) or not report.metrics:
+        return Evaluation(
+            Status.OUTPUT_INVALID, seeds, error="the report has no metrics for some seed", timings=timings
+        )
+    names = set.intersection(*(set(m) for m in report.metrics))
+    metrics = {name: fmean(m[name] for m in report.metrics) for name in report.metrics[0] if name in names}
+    if comp not in metrics:
+        return Evaluation(Status.OUTPUT_INVALID, seeds, error=f"the metric {comp!r} is missing", timings=timings)
+    return Evaluation(
+        Status.OK,
+        seeds,
+        metrics=metrics,
+        per_seed=report.metrics,
+        score=metrics[comp],
+        stdout=report.stdout,
+        notes=report.notes,
+        timings=timings,
+    )
+
+
+def _from_process(seen: dict[str, Any], limits: Limits, failed: Any) -> Evaluation:
+    number = seen["signal"]
+    if number is None:
+        return failed(Status.CRASHED, f"the child exited with code {seen['exit']} without a report")
+    if number == signal.SIGXCPU or (number == signal.SIGKILL and seen["cpu_seconds"] >= limits.cpu_seconds):
+        return failed(Status.CPU_LIMIT, f"stopped at the CPU limit of {limits.cpu_seconds} s")
+    if number == signal.SIGXFSZ:
+        return failed(Status.CRASHED, "the player tried to write a file")
+    return failed(Status.CRASHED, f"the child was killed by {signal.Signals(number).name}")
