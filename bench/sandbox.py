@@ -3,7 +3,8 @@ over all cores.
 
 Run by hand from the project root: `python -m bench.sandbox`. The cost of one evaluation is a ratio against
 the in-process run measured in the same session, because these machines are noisy; the rate is the best of
-several batches, printed beside a measure of the machine's current speed. The player is a one-year `ai3_plugins` slot player.
+several batches, printed beside a measure of the machine's current speed. The player is a one-year
+`ai3_plugins` slot player.
 """
 
 from __future__ import annotations
