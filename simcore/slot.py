@@ -187,10 +187,10 @@ class DexMarket:
         """The tickers a declared pool trades, known before any run."""
         return spec.tickers()
 
-    def holdings(self) -> dict[str, float]:
-        """What the pool holds of each ticker."""
+    def holdings(self, state: Mapping[str, float]) -> dict[str, float]:
+        """What the pool holds of each ticker, in `state` (its `v` now or as saved before a trade)."""
         dex = self.plugin
-        return {dex.a: dex.v["la"], dex.b: dex.v["lb"]}
+        return {dex.a: state["la"], dex.b: state["lb"]}
 
     def trade(self, action: str, amount: float) -> tuple[float, dict[str, float]]:
         """Run `action` on the pool: the plugin's result and the wallet's change by ticker.
@@ -438,31 +438,37 @@ class _Seat:
         """Execute on the pool, then settle with the wallet; if either refuses, the pool is restored exactly."""
         market = self.markets[key]
         state = market.plugin.v
-        saved, before = dict(state), market.holdings()
+        saved = state.copy()
         try:
             result, change = market.trade(action, amount)
         except PluginError:  # the pool refuses, e.g. a buy that would drain it
-            result, change = 0.0, {}
-        balances = {ticker: self.wallet[ticker] + moved for ticker, moved in change.items()}
-        if not balances or not all(balance >= 0 for balance in balances.values()):
+            change = {}
+        wallet = self.wallet
+        balances = {ticker: wallet[ticker] + moved for ticker, moved in change.items()}
+        if not balances or min(balances.values()) < 0:
             state.clear()
             state.update(saved)
             self.refused += 1
             return 0.0
-        self.wallet.update(balances)
+        wallet.update(balances)
         self.executed += 1
         self.lowest = min(self.lowest, *balances.values())
-        self._audit(f"{key}.{action}({amount!r}) on day {self.day}", before, market.holdings(), change)
+        self._audit(market, saved, change, (key, action, amount))
         return result
 
     def _audit(
-        self, what: str, before: Mapping[str, float], after: Mapping[str, float], change: Mapping[str, float]
+        self, market: DexMarket, saved: Mapping[str, float], change: Mapping[str, float], trade: tuple[str, str, float]
     ) -> None:
         """Record a conservation leak: what the wallet gained of a ticker must have left the pool, and back."""
+        before, after = market.holdings(saved), market.holdings(market.plugin.v)
         for ticker, moved in change.items():
             pool = after[ticker] - before[ticker]
             if abs(moved + pool) > CONSERVATION_TOLERANCE * max(1.0, abs(before[ticker]), abs(moved)):
-                self.leaks.append(f"{what}: the wallet's {ticker} changed by {moved!r}, the pool's by {pool!r}")
+                key, action, amount = trade
+                self.leaks.append(
+                    f"{key}.{action}({amount!r}) on day {self.day}: the wallet's {ticker} changed by {moved!r}, "
+                    f"the pool's by {pool!r}"
+                )
 
     def outcome(self, result: Result) -> SlotOutcome:
         """Check the invariants, then measure the run."""
