@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from sandbox.evaluation import Limits, Status
 from sandbox.isolation import Seccomp, isolate
-from sandbox.outputs import OutputError, plain
+from sandbox.outputs import OutputError, plain, readable
 from sandbox.policy import PolicyError, PrintSink, compile_player, load_player, player_line
 from simcore import InvalidAction, InvalidOutput, InvariantViolation, Scenario, SimulationError
 from simcore.slot import play
@@ -81,18 +81,22 @@ def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> di
         return failed(exc)
     compiled_at = time.perf_counter()
     timings["compile_ms"] = (compiled_at - started) * 1e3
-    per_seed, notes = [], None
+    per_seed, first = [], {}
     for seed in request["seeds"]:
-        try:
+        try:  # SystemExit and the like are the player's doing too: any exception is a result
             outcome = play(scenario, fn, request["years"], seed)
             scratch = plain(outcome.scratch)
+            if not first:  # the first seed's notes, and its run when asked for (`detail`)
+                first["notes"] = scratch
+                if request.get("detail"):
+                    result = outcome.result
+                    first["detail"] = readable({"v": result.v, "nvars": result.nvars, "stats": result.stats})
         except BaseException as exc:
             timings["run_ms"] = (time.perf_counter() - compiled_at) * 1e3
             return failed(exc)
         per_seed.append(outcome.metrics)
-        notes = scratch if notes is None else notes
     timings["run_ms"] = (time.perf_counter() - compiled_at) * 1e3
-    return {"status": Status.OK, "metrics": per_seed, "notes": notes, "stdout": sink.text, **timings}
+    return {"status": Status.OK, "metrics": per_seed, "stdout": sink.text, **first, **timings}
 
 
 def _status(exc: BaseException) -> Status:

@@ -63,6 +63,7 @@ class Evaluation:
     stdout: str = ""
     notes: Any = None
     timings: dict[str, float] = field(default_factory=dict)
+    detail: dict[str, Any] | None = None  # the first seed's run (`v`, `nvars`, `stats`) when asked for
 
     @property
     def ok(self) -> bool:
@@ -81,4 +82,5 @@ class Evaluation:
             "stdout": self.stdout,
             "notes": self.notes,
             "timings": self.timings,
+            **({"detail": self.detail} if self.detail is not None else {}),
         }

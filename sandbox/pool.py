@@ -127,8 +127,13 @@ class SandboxPool:
         seeds: Sequence[int] = (0,),
         years: float | None = None,
         limits: Limits | None = None,
+        detail: bool = False,
     ) -> Evaluation:
-        """Evaluate one player's code on each seed; raises SandboxError only for the caller's mistakes."""
+        """Evaluate one player's code on each seed; raises SandboxError only for the caller's mistakes.
+
+        With `detail`, the Evaluation also carries the first seed's run (`v`, `nvars` and daily `stats`) as
+        plain data, for tables and charts; allow for it in `limits.max_report_bytes` on long runs.
+        """
         limits = limits or Limits()
         seeds = tuple(seeds)
         if not seeds or not all(type(seed) is int and seed >= 0 for seed in seeds):
@@ -138,7 +143,10 @@ class SandboxPool:
         rejected = _rejected(code, limits)
         if rejected:
             return Evaluation(Status.REJECTED_INPUT, seeds, error=rejected)
-        request = {"code": code, "scenario": ref, "seeds": list(seeds), "years": years, "limits": asdict(limits)}
+        request = {
+            "code": code, "scenario": ref, "seeds": list(seeds), "years": years, "limits": asdict(limits),
+            "detail": detail,
+        }  # fmt: skip
         parent = self._idle.get()
         try:
             seen = parent.ask(request)
@@ -199,6 +207,7 @@ def evaluate(
     seeds: Sequence[int] = (0,),
     years: float | None = None,
     limits: Limits | None = None,
+    detail: bool = False,
 ) -> Evaluation:
     """Evaluate one candidate in a shared one-worker pool, started on first use and stopped at exit."""
     global _default
@@ -206,4 +215,4 @@ def evaluate(
         if _default is None:
             _default = SandboxPool(workers=1)
             atexit.register(_default.close)
-    return _default.evaluate(code, scenario, seeds, years, limits)
+    return _default.evaluate(code, scenario, seeds, years, limits, detail)

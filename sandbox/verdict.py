@@ -33,6 +33,7 @@ class ChildReport(BaseModel):
     line: int | None = None
     stdout: str = Field(default="", max_length=100_000)
     notes: Any = None
+    detail: dict[str, Any] | None = None
     compile_ms: float = 0.0
     run_ms: float = 0.0
 
@@ -81,6 +82,7 @@ def _from_report(report: ChildReport, seeds: tuple[int, ...], comp: str, timings
         score=metrics[comp],
         stdout=report.stdout,
         notes=report.notes,
+        detail=report.detail,
         timings=timings,
     )
 
