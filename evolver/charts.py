@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
+    from simcore import Slot
+
 PANEL_SIZE = (9.0, 3.0)  # inches per subplot: width, height
 DPI = 100
 
@@ -25,6 +27,12 @@ def column_graphs(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """One graph per numeric stats column (the day number aside), for scenarios that declare no graphs."""
     numeric = frame.select_dtypes("number").columns
     return [{"key": c, "name": c, "lines": [{"label": c, "key": c}]} for c in numeric if c != "i"]
+
+
+def wallet_graph(slot: Slot) -> dict[str, Any]:
+    """A panel "Player wallet": a line per ticker of the slot's wallet (the `KEY.TICKER` stats columns)."""
+    lines = [{"label": ticker, "key": f"{slot.key}.{ticker}"} for ticker in slot.wallet]
+    return {"key": slot.key, "name": "Player wallet", "lines": lines}
 
 
 def _plot_line(axes: Axes, frame: pd.DataFrame, graph: str, line: Mapping[str, Any]) -> None:
@@ -42,15 +50,22 @@ def _plot_line(axes: Axes, frame: pd.DataFrame, graph: str, line: Mapping[str, A
         raise ReportError(f"graph {graph!r}: line {key!r}: {exc}") from exc
 
 
-def write_chart(path: Path, frame: pd.DataFrame, graphs: Sequence[Mapping[str, Any]], title: str = "") -> None:
+def write_chart(
+    path: Path,
+    frame: pd.DataFrame,
+    graphs: Sequence[Mapping[str, Any]],
+    title: str = "",
+    extra: Sequence[Mapping[str, Any]] = (),
+) -> None:
     """Draw one subplot per graph, one line per entry of its `lines` (label and colour from the config),
-    against the day `i`, and save it as a PNG. `frame` is `Result.frame()`; with no `graphs`, every
-    numeric column gets its own subplot."""
+    against the day `i`, and save it as a PNG. `frame` is `Result.frame()` (or `simcore.engine.stats_frame`
+    of the same rows); with no `graphs`, every numeric column gets its own subplot. `extra` graphs (e.g.
+    `wallet_graph`) are drawn below the scenario's."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     check_writable(path)
-    panels = list(graphs) or column_graphs(frame)
+    panels = [*(list(graphs) or column_graphs(frame)), *extra]
     if not panels:
         raise ReportError("nothing to plot: the scenario has no graphs and its daily stats no numeric columns")
     width, height = PANEL_SIZE

@@ -1,7 +1,7 @@
 """Results as people and files see them: rich tables with readable numbers, strict JSON and CSV files.
 
-simcore returns plain data and DataFrames and writes nothing; everything that turns a result into text
-or a file for the CLI lives here.
+simcore and the sandbox return plain data and DataFrames and write nothing; everything that turns a result
+into text or a file for the CLI lives here.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from simcore import FuzzResult, Result, Scenario
+    from sandbox.evaluation import Evaluation
+    from simcore import FuzzResult, Scenario, Slot
 
 SIGNIFICANT = 6
 MISSING = "—"
+PRINTED_LINES = 20  # of what a player printed, shown on the terminal (the JSON file keeps it all)
+PRINTED_CHARS = 2000
 
 
 class ReportError(Exception):
@@ -46,7 +49,7 @@ def format_number(value: Any) -> str:
 
 def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], right: Container[int]) -> Table:
     """A table of formatted cells (see `format_number`); the columns numbered in `right` are right-aligned."""
-    table = Table(title=title)
+    table = Table(title=title, min_width=len(title) + 4)  # wide enough for the title on one line
     for index, column in enumerate(columns):
         table.add_column(column, justify="right" if index in right else "left")
     for row in rows:
@@ -60,9 +63,9 @@ def scenarios_table(scenarios: Iterable[Scenario]) -> Table:
     return _table("Built-in scenarios", ("scenario", "description"), rows, right=())
 
 
-def variables_table(scenario: Scenario, result: Result, title: str) -> Table:
-    """Every variable: key, display name, value before the run (`v`) and after it (`nvars`)."""
-    rows = [(key, var.name, result.v[key], result.nvars[key]) for key, var in scenario.variables.items()]
+def variables_table(scenario: Scenario, before: Mapping[str, Any], after: Mapping[str, Any], title: str) -> Table:
+    """Every variable: key, display name, value before the run (a run's `v`) and after it (its `nvars`)."""
+    rows = [(key, var.name, before[key], after[key]) for key, var in scenario.variables.items()]
     return _table(title, ("variable", "name", "before", "after"), rows, right=(2, 3))
 
 
@@ -81,6 +84,54 @@ def winners_table(result: FuzzResult, find: Mapping[str, str], title: str) -> Ta
         case = ", ".join(f"{name}={format_number(x)}" for name, x in winner.case.items())
         rows.append((key, how, winner.value, case))
     return _table(title, ("target", "find", "value", "case"), rows, right=(2,))
+
+
+def metrics_table(evaluation: Evaluation, title: str) -> Table:
+    """An ok evaluation's metrics: the value (the mean over seeds), and a column per seed when there are several."""
+    several = len(evaluation.seeds) > 1
+    runs = evaluation.per_seed if several else []
+    seeds = [f"seed {seed}" for seed in evaluation.seeds] if several else []
+    columns = ("metric", "mean" if several else "value", *seeds)
+    rows = [(name, mean, *(run[name] for run in runs)) for name, mean in evaluation.metrics.items()]
+    return _table(title, columns, rows, right=range(1, len(columns)))
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal: control characters (escape sequences included) shown as Python escapes,
+    newlines and tabs kept. For anything a player wrote: its output and its error messages."""
+    return "".join(c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode() for c in text)
+
+
+def outcome_line(evaluation: Evaluation, slot: Slot) -> str:
+    """`ok: score 49 (comp: usdc, max)`, or the status and the error, led by the player's line when known."""
+    if evaluation.ok:
+        return f"ok: score {format_number(evaluation.score)} (comp: {slot.comp}, {slot.direction})"
+    error = evaluation.error or "no message"
+    where = f"line {evaluation.line}"
+    if evaluation.line is not None and not error.startswith(f"{where}:"):  # a compile error names it already
+        error = f"{where}: {error}"
+    return f"{evaluation.status}: {printable(error)}"
+
+
+def printed_excerpt(text: str) -> str:
+    """What a player printed, made `printable` and cut to PRINTED_LINES lines and PRINTED_CHARS characters;
+    a last line says so when something was left out."""
+    lines = printable(text).splitlines()
+    shown = "\n".join(lines[:PRINTED_LINES])
+    if len(lines) <= PRINTED_LINES and len(shown) <= PRINTED_CHARS:
+        return shown
+    return f"{shown[:PRINTED_CHARS]}\n… cut short: {len(lines)} lines in all; --json writes the whole text"
+
+
+def evaluation_data(evaluation: Evaluation, scenario: str, slot: Slot, player: Path) -> dict[str, Any]:
+    """An evaluation as a JSON file holds it: with the scenario's name, the player file and the slot's comp."""
+    return {
+        "scenario": scenario,
+        "player": str(player),
+        "comp": slot.comp,
+        "direction": slot.direction,
+        **evaluation.to_dict(),
+    }
 
 
 def jsonable(value: Any) -> Any:

@@ -27,7 +27,7 @@ from typing import IO, Any
 import sandbox
 from sandbox.evaluation import Evaluation, Limits, Status
 from sandbox.verdict import verdict
-from simcore import SimulationError, load_scenario
+from simcore import SimulationError, day_count, load_scenario
 
 Request = tuple[str, str | Path]  # (code, scenario)
 
@@ -138,6 +138,11 @@ class SandboxPool:
         seeds = tuple(seeds)
         if not seeds or not all(type(seed) is int and seed >= 0 for seed in seeds):
             raise SandboxError(f"seeds must be whole numbers >= 0, got {seeds!r}")
+        if years is not None:
+            try:
+                day_count(years)
+            except SimulationError as exc:
+                raise SandboxError(str(exc)) from exc
         ref, comp = self._scenario(scenario)
         started = time.perf_counter()
         rejected = _rejected(code, limits)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, ModuleType
@@ -61,10 +61,15 @@ class Result:
 
     def frame(self) -> pd.DataFrame:
         """The daily stats as a DataFrame, one row a day; plugin state appears as `key.field` columns."""
-        import pandas as pd
+        return stats_frame(self.stats)
 
-        rows = [_flatten(row) for row in self.stats]
-        return pd.DataFrame(rows).set_index("i", drop=False)
+
+def stats_frame(stats: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Daily stats rows (a Result's, or the same rows as plain data, e.g. from the sandbox) as a DataFrame
+    indexed by the day `i`; nested mappings (plugin state, a slot's wallet) become `key.field` columns."""
+    import pandas as pd
+
+    return pd.DataFrame([_flatten(row) for row in stats]).set_index("i", drop=False)
 
 
 def _flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -104,12 +104,17 @@ def test_rejected_input(pool):
 
 
 @pytest.mark.parametrize(
-    ("scenario", "seeds", "message"),
-    [("nope", (0,), "unknown scenario"), ("ai3_quickstart", (0,), "no slot"), ("ai3_plugins", (-1,), "seeds")],
+    ("scenario", "seeds", "years", "message"),
+    [
+        ("nope", (0,), 1, "unknown scenario"),
+        ("ai3_quickstart", (0,), 1, "no slot"),
+        ("ai3_plugins", (-1,), 1, "seeds"),
+        ("ai3_plugins", (0,), -1, "years must be"),
+    ],
 )
-def test_the_callers_mistakes_raise(pool, scenario, seeds, message):
+def test_the_callers_mistakes_raise(pool, scenario, seeds, years, message):
     with pytest.raises(SandboxError, match=message):
-        pool.evaluate("def fn(i, v, r, s, p): pass", scenario, seeds=seeds)
+        pool.evaluate("def fn(i, v, r, s, p): pass", scenario, seeds=seeds, years=years)
 
 
 def test_no_secret_reaches_the_warm_parents(monkeypatch):
