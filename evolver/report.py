@@ -86,13 +86,15 @@ def winners_table(result: FuzzResult, find: Mapping[str, str], title: str) -> Ta
     return _table(title, ("target", "find", "value", "case"), rows, right=(2,))
 
 
-def metrics_table(evaluation: Evaluation, title: str) -> Table:
-    """An ok evaluation's metrics: the value (the mean over seeds), and a column per seed when there are several."""
-    several = len(evaluation.seeds) > 1
-    runs = evaluation.per_seed if several else []
-    seeds = [f"seed {seed}" for seed in evaluation.seeds] if several else []
-    columns = ("metric", "mean" if several else "value", *seeds)
-    rows = [(name, mean, *(run[name] for run in runs)) for name, mean in evaluation.metrics.items()]
+def metrics_table(
+    metrics: Mapping[str, float], title: str, per_seed: Sequence[Mapping[str, float]] = (), seeds: Sequence[int] = ()
+) -> Table:
+    """Metrics by name: the value (the mean over seeds), and a column per seed when there are several."""
+    several = len(seeds) > 1
+    runs = per_seed if several else []
+    names = [f"seed {seed}" for seed in seeds] if several else []
+    columns = ("metric", "mean" if several else "value", *names)
+    rows = [(name, mean, *(run[name] for run in runs)) for name, mean in metrics.items()]
     return _table(title, columns, rows, right=range(1, len(columns)))
 
 

@@ -21,6 +21,7 @@ from rich.table import Table
 import sandbox  # cheap: its names load on first use, so commands that run no player never load the sandbox
 import simcore
 from evolver import report
+from evolver.errors import EvolverError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,7 +63,7 @@ def user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one `error:` line on stderr and exit code 2."""
     try:
         yield
-    except (simcore.SimulationError, report.ReportError, InputError, sandbox.SandboxError) as exc:
+    except (simcore.SimulationError, EvolverError, report.ReportError, InputError, sandbox.SandboxError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         typer.echo(f"error: {message}", err=True)
         raise typer.Exit(USAGE_ERROR) from None

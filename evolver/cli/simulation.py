@@ -262,7 +262,8 @@ def evaluate(
         check_outputs(json_path)
         evaluation, loaded, slot = _run_player(scenario, player, seeds or [0], years)
         if evaluation.ok:
-            show(report.metrics_table(evaluation, _run_title(loaded, player, years, evaluation.seeds)))
+            title = _run_title(loaded, player, years, evaluation.seeds)
+            show(report.metrics_table(evaluation.metrics, title, evaluation.per_seed, evaluation.seeds))
         _show_outcome(evaluation, slot)
         write_json(json_path, functools.partial(report.evaluation_data, evaluation, loaded.name, slot, player))
     if not evaluation.ok:
