@@ -14,4 +14,12 @@ class StoreError(EvolverError):
 
 
 class NoCode(EvolverError):  # noqa: N818 - named for what it means, like simcore.InvalidAction
-    """A model's reply held no usable code; the reason is stored with the failed candidate."""
+    """A model's reply held no usable code; the reason is stored with the failed candidate.
+
+    `code` is the code the reply did hold when it failed the checks (e.g. a syntax error at `line`), so it can
+    be stored and repaired; None when the reply held no code at all.
+    """
+
+    def __init__(self, reason: str, code: str | None = None, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.code, self.line = code, line

@@ -13,7 +13,6 @@ from sandbox import Limits, SandboxPool, Status
 HERE = Path(__file__).resolve().parent
 SAMPLE = json.loads((HERE / "data" / "redteam_sample.json").read_text())
 SHARED = HERE.parents[2] / "shared" / "redteam" / "sample.json"
-NOBODY = 65534
 LIMITS = Limits(cpu_seconds=1, wall_seconds=4, memory_mb=256)
 HONEST_START = 50.0  # the ai3_plugins slot's starting USDC: doing nothing scores exactly this
 
@@ -32,18 +31,12 @@ def source(case):
     return expand["prefix"] + expand["unit"] * expand["repeat"] + expand["suffix"] if expand else case["code"]
 
 
-def sandbox_processes():
-    """Processes running as the sandbox's unprivileged user (each child drops to it)."""
+def children(pool):
+    """The live children of the pool's warm parents (each evaluation's child is reaped before it answers)."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
-            if int(uid_line.split()[1]) == NOBODY:
-                found.append(entry.name)
+    for parent in pool._all:
+        pid = parent.process.pid
+        found += Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return found
 
 
@@ -89,7 +82,7 @@ def test_every_control_evaluates_ok(results, case):
 
 
 def test_nothing_is_left_running_or_written(results, pool):
-    assert sandbox_processes() == []
+    assert children(pool) == []
     assert not Path(SAMPLE["sentinel_path"]).exists()
     workdirs = list(Path(pool._base).iterdir())
     assert len(workdirs) == pool.workers and all(not any(d.iterdir()) for d in workdirs)

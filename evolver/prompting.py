@@ -1,0 +1,208 @@
+"""The prompts: a ProposalContext built from a scenario's slot, and the chat messages rendered from `prompts/`.
+
+The templates are data (Jinja2 files in the repository's `prompts/` directory, beside this package), so they can
+be read and changed without touching code. The system message describes the world (scenario, the player's view,
+actions, wallet, sandbox rules, the answer's format); the user message gives the op's task: the goal and the comp,
+and the code to start from (improve), to beat (beat) or to fix (repair).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from evolver.comp import parse_comp
+from evolver.providers.base import OPS, ProposalContext
+from simcore import Scenario, ScenarioError, Slot, compute, day_count
+from simcore.plugins import DexSpec
+
+PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+"""The template directory: `prompts/` beside the package, at the root of the checkout the service runs from."""
+
+Scored = tuple[str, float | None]  # a player's code and its score (None when it has none, e.g. a failed one)
+
+REQUIRED = {"improve": ("parent_code",), "beat": ("target_code",), "repair": ("parent_code", "error")}
+"""The context fields each op's template shows; a missing one is the caller's mistake."""
+
+
+def context_for(
+    scenario: Scenario,
+    *,
+    parent: Scored | None = None,
+    target: Scored | None = None,
+    error: str | None = None,
+    error_line: int | None = None,
+) -> ProposalContext:
+    """The structured context of one proposal: the slot's facts, plus the parent, the target and the last error.
+
+    `parent` is the player to start from (improve, repair; for beat, the model's own best), `target` the one to
+    beat. A scenario without a slot raises simcore's ScenarioError.
+    """
+    slot = _slot(scenario)
+    parent_code, parent_score = parent or (None, None)
+    target_code, target_score = target or (None, None)
+    return ProposalContext(
+        scenario=scenario.name,
+        goal=slot.goal,
+        comp=slot.comp,
+        direction=slot.direction,
+        observables=(*scenario.variables, *slot.observe, "wallet"),
+        actions=dict(slot.actions),
+        wallet=dict(slot.wallet),
+        max_actions_per_day=slot.max_actions_per_day,
+        parent_code=parent_code,
+        parent_score=parent_score,
+        target_code=target_code,
+        target_score=target_score,
+        error=error,
+        error_line=error_line,
+    )
+
+
+def render(
+    op: str, scenario: Scenario, context: ProposalContext, *, goal: str | None = None, comp: str | None = None
+) -> tuple[dict[str, str], ...]:
+    """The chat messages `[system, user]` for `op`.
+
+    `goal` and `comp` (a comp text: `usdc`, `min:refused`, `fn:NAME`) override the slot's when given (not empty).
+    An unknown op, or a context without what the op shows (improve: a parent; beat: a target; repair: a parent
+    and an error), raises ValueError; a comp the scenario does not know, evolver.comp.CompError.
+    """
+    if op not in OPS:
+        raise ValueError(f"unknown op {op!r}; the prompts know {', '.join(OPS)}")
+    missing = [name for name in REQUIRED.get(op, ()) if getattr(context, name) is None]
+    if missing:
+        raise ValueError(f"the {op} prompt needs the context's {' and '.join(missing)}; pass them to context_for")
+    facts = _facts(scenario, context, goal or context.goal, comp or f"{context.direction}:{context.comp}")
+    templates = environment()
+    return tuple(
+        {"role": role, "content": templates.get_template(name).render(facts).strip()}
+        for role, name in (("system", "system.j2"), ("user", f"{op}.j2"))
+    )
+
+
+@functools.cache
+def environment(directory: Path = PROMPTS) -> jinja2.Environment:
+    """The templates of `directory`, strict: a field a template names but is not given raises UndefinedError."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["num"] = _shown
+    return env
+
+
+def _shown(value: Any) -> str:
+    """A value as a model should read it: whole floats without `.0`, others to ten significant digits."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value) if isinstance(value, int) else f"{value:.10g}"
+
+
+def _slot(scenario: Scenario) -> Slot:
+    if scenario.slot is None:
+        raise ScenarioError(
+            f"scenario {scenario.name!r} has no slot for an evolved player; declare `slot` (a Slot or a dict) in it"
+        )
+    return scenario.slot
+
+
+def _facts(scenario: Scenario, context: ProposalContext, goal: str, comp_text: str) -> dict[str, Any]:
+    """Everything the templates show, as plain values."""
+    slot = _slot(scenario)
+    comp = parse_comp(comp_text, scenario)
+    return {
+        "scenario": scenario,
+        "days": day_count(scenario.years),
+        "players": _players(scenario, slot),
+        "variables": _variables(scenario),
+        "observations": _observations(scenario, context),
+        "markets": _markets(scenario, context),
+        "wallet": context.wallet,
+        "quote": slot.quote,
+        "max_actions_per_day": context.max_actions_per_day,
+        "max_amount": slot.max_amount,
+        "metrics": slot.metric_names,
+        "goal": goal,
+        "comp": {
+            "metric": comp.metric,
+            "direction": comp.direction,
+            "function": comp.text.removeprefix("fn:") if comp.function else None,
+        },
+        "parent": _code(context.parent_code, context.parent_score),
+        "target": _code(context.target_code, context.target_score),
+        "error": None if context.error is None else _error(context),
+    }
+
+
+def _code(code: str | None, score: float | None) -> dict[str, Any] | None:
+    """A player as a template shows it: its code without trailing blank lines, and its score (or None)."""
+    return None if code is None else {"code": code.rstrip(), "score": score}
+
+
+def _error(context: ProposalContext) -> dict[str, Any]:
+    """The failed player's error, with the text of the line it names (when the line is in the code)."""
+    lines = (context.parent_code or "").splitlines()
+    line = context.error_line
+    text = lines[line - 1].strip() if line is not None and 0 < line <= len(lines) else None
+    return {"message": context.error, "line": line, "text": text}
+
+
+def _players(scenario: Scenario, slot: Slot) -> list[dict[str, Any]]:
+    """The day's players in order, the evolved one (`you`) at its seat."""
+    players = [{"key": p.key, "desc": p.desc, "you": False} for p in scenario.players]
+    seat = len(players) if slot.position is None else slot.position
+    players.insert(seat, {"key": slot.key, "desc": "", "you": True})
+    return players
+
+
+def _variables(scenario: Scenario) -> list[dict[str, Any]]:
+    """Each variable with its value in the player's `v` (None when it needs the run's state) and what it means."""
+    values = compute(scenario.variables)
+    return [
+        {
+            "key": key,
+            "name": variable.name if variable.name != key else "",
+            "desc": variable.desc,
+            "unit": variable.display.get("type"),
+            "formula": variable.display.get("calc"),
+            "value": values[key],
+        }
+        for key, variable in scenario.variables.items()
+    ]
+
+
+def _observations(scenario: Scenario, context: ProposalContext) -> list[dict[str, Any]]:
+    """The observables that are the slot's observations, with where each is read from: a plugin's state (`plugin`,
+    its `kind`, the `path` in its `v`, and whether the player holds its handle), the scenario's state (`path`
+    only), or a scenario function (neither)."""
+    observe = _slot(scenario).observe
+    rows = []
+    for name in context.observables:
+        if name in scenario.variables or name == "wallet":
+            continue
+        source = observe.get(name)
+        parts = source.split(".") if isinstance(source, str) else []
+        plugin = parts.pop(0) if parts and parts[0] in scenario.plugins else None
+        kind = scenario.plugins[plugin].kind if plugin else None
+        rows.append({"name": name, "plugin": plugin, "kind": kind, "yours": plugin in context.actions, "path": parts})
+    return rows
+
+
+def _markets(scenario: Scenario, context: ProposalContext) -> list[dict[str, Any]]:
+    """The plugins the player may act on, with their kind, tickers (for a dex: token A and token B) and actions."""
+    markets = []
+    for key, actions in context.actions.items():
+        spec = scenario.plugins[key]
+        tickers = spec.tickers() if isinstance(spec, DexSpec) else ()
+        markets.append({"key": key, "kind": spec.kind, "tickers": tickers, "actions": actions})
+    return markets

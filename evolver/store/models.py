@@ -1,0 +1,139 @@
+"""The lineage store's tables as SQLAlchemy 2 typed models; migrations/ creates exactly these (a test compares them).
+
+Rows leave the store as plain dataclasses (evolver/store/rows.py): these classes are the schema and the column
+expressions of the queries, never objects handed to callers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints, so a migration can drop or alter them by name on every backend (SQLite included).
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware, in UTC: the only kind of timestamp the store writes."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend: SQLite keeps no zone, so a naive value read back is UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"the store writes timezone-aware timestamps only, got the naive {value!r}")
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Job(Base):
+    """One evolution run and its state: pending, running, then done, failed or stopped."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario: Mapped[str] = mapped_column(Text)
+    goal: Mapped[str] = mapped_column(Text)
+    comp: Mapped[str] = mapped_column(Text)
+    direction: Mapped[str] = mapped_column(String(8))
+    models: Mapped[list[str]] = mapped_column(JSON)
+    budget: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Model(Base):
+    """A model id `provider:model`, split into its two parts."""
+
+    __tablename__ = "models"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+
+
+class Candidate(Base):
+    """One player fn with its provenance and its evaluation's outcome; `key` makes a repeated write a no-op."""
+
+    __tablename__ = "candidates"
+    __table_args__ = (Index("ix_candidates_job_id_model_id", "job_id", "model_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.id"))
+    op: Mapped[str] = mapped_column(String(16))
+    generation: Mapped[int]
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"))
+    code: Mapped[str] = mapped_column(Text)
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float | None] = mapped_column(Float)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_line: Mapped[int | None]
+    improved: Mapped[bool | None]
+    prompt: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
+    reply: Mapped[str | None] = mapped_column(Text)
+    tokens_in: Mapped[int]
+    tokens_out: Mapped[int]
+    cost: Mapped[float] = mapped_column(Float)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Evaluation(Base):
+    """A candidate's result on a list of seeds; `seeds_key` is their canonical text, unique per candidate."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("candidate_id", "seeds_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"))
+    seeds: Mapped[list[int]] = mapped_column(JSON)
+    seeds_key: Mapped[str] = mapped_column(Text)
+    years: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float | None] = mapped_column(Float)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    per_seed: Mapped[list[Any]] = mapped_column(JSON)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

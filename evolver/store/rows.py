@@ -1,0 +1,71 @@
+"""What the store's queries return: plain frozen dataclasses, detached from any database session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A job as stored; `budget` holds `attempts`, `generations` and `max_cost`."""
+
+    id: int
+    scenario: str
+    goal: str
+    comp: str
+    direction: str  # "max" | "min"
+    models: tuple[str, ...]  # model ids, in the order the job was given them
+    budget: dict[str, Any]
+    seed: int
+    status: str  # one of JOB_STATUSES
+    error: str | None
+    created_at: datetime  # UTC
+    updated_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """A candidate as stored: its code, where it came from, how it scored and what it cost."""
+
+    id: int
+    key: str  # the caller's idempotency key
+    job_id: int
+    model_id: str
+    op: str  # one of CANDIDATE_OPS
+    generation: int
+    parent_id: int | None
+    target_id: int | None  # beat: the candidate it had to beat
+    code: str
+    code_hash: str  # sha256 hex of `code`
+    status: str  # the evaluation status ("ok", "runtime_error", ...) or "no_code"
+    score: float | None
+    metrics: dict[str, Any]
+    error: str | None
+    error_line: int | None
+    improved: bool | None  # did it beat its parent (or target); None when there was nothing to compare
+    prompt: list[dict[str, str]] | None  # the chat messages sent
+    reply: str | None
+    tokens_in: int
+    tokens_out: int
+    cost: float  # USD
+    latency_ms: float
+    created_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    """One evaluation of a candidate on a list of seeds (in the order given)."""
+
+    id: int
+    candidate_id: int
+    seeds: list[int]
+    seeds_key: str
+    years: float | None
+    status: str
+    score: float | None
+    metrics: dict[str, Any]
+    per_seed: list[Any]
+    timings: dict[str, Any]
+    created_at: datetime  # UTC

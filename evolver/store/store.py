@@ -1,0 +1,345 @@
+"""The lineage store: jobs, the candidates they produce and their evaluations, on SQLite or PostgreSQL.
+
+Every write is one transaction. Candidates and evaluations are written at most once: a repeated write (a
+re-delivered task) finds the row already there and returns its id. Reads return frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import operator
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Select, func, insert, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from evolver.errors import StoreError
+from evolver.providers.base import OPS
+from evolver.store.database import masked, open_engine, transaction
+from evolver.store.models import Candidate, Evaluation, Job, Model, utcnow
+from evolver.store.rows import CandidateRow, EvaluationRow, JobRow
+from simcore.slot import DIRECTIONS
+
+JOB_STATUSES = ("pending", "running", "done", "failed", "stopped")
+CANDIDATE_OPS = (*OPS, "mutate", "crossover")
+OK = "ok"  # the evaluation status of a candidate that ran and scored
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"  # the project root's migrations/
+_UPGRADE_LOCK = 0x65766F6C  # a PostgreSQL advisory lock key ("evol"): concurrent upgrades run one at a time
+_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+class Store:
+    """The lineage store at a database URL (`EVOLVER_DATABASE_URL`): SQLite or PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        """Checks the URL and prepares a connection pool; nothing is opened until the first call."""
+        self._url = url
+        self._engine = open_engine(url)
+
+    def __repr__(self) -> str:
+        return f"Store({masked(self._url)!r})"
+
+    def close(self) -> None:
+        """Closes the pooled connections (the store opens new ones if used again)."""
+        self._engine.dispose()
+
+    def upgrade(self) -> None:
+        """Brings the schema to the newest migration (`alembic upgrade head`); a no-op when it is there already."""
+        if not (MIGRATIONS / "env.py").is_file():
+            raise StoreError(
+                f"the store's migrations are not at {MIGRATIONS}: run the service from a source checkout "
+                "installed with `pip install -e .`"
+            )
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self._transaction() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    # Writes
+
+    def create_job(
+        self,
+        *,
+        scenario: str,
+        goal: str,
+        comp: str,
+        direction: str,
+        models: Sequence[str],
+        budget: Mapping[str, Any],
+        seed: int,
+    ) -> int:
+        """Stores a new `pending` job and its models; returns the job's id."""
+        _check(direction, DIRECTIONS, "direction")
+        now = utcnow()
+        with self._transaction() as connection:
+            for model_id in models:
+                _add_model(connection, model_id)
+            values = {
+                "scenario": scenario,
+                "goal": goal,
+                "comp": comp,
+                "direction": direction,
+                "models": list(models),
+                "budget": dict(budget),
+                "seed": seed,
+                "status": "pending",
+                "created_at": now,
+                "updated_at": now,
+            }
+            return connection.execute(insert(Job).values(values).returning(Job.id)).scalar_one()
+
+    def set_job_status(
+        self, job_id: int, status: str, *, expected: str | None = None, error: str | None = None
+    ) -> bool:
+        """Sets the job's status and error, only if its status is `expected` (when given); True if it changed.
+
+        The guard makes a transition safe between processes: of two workers moving a job from `pending` to
+        `running`, exactly one gets True.
+        """
+        _check(status, JOB_STATUSES, "job status")
+        statement = update(Job).where(Job.id == job_id).values(status=status, error=error, updated_at=utcnow())
+        if expected is not None:
+            statement = statement.where(Job.status == expected)
+        with self._transaction() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def add_candidate(
+        self,
+        *,
+        key: str,
+        job_id: int,
+        model_id: str,
+        op: str,
+        generation: int,
+        code: str,
+        status: str,
+        score: float | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        error_line: int | None = None,
+        improved: bool | None = None,
+        parent_id: int | None = None,
+        target_id: int | None = None,
+        prompt: Sequence[Mapping[str, str]] | None = None,
+        reply: str | None = None,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        cost: float = 0.0,
+        latency_ms: float = 0.0,
+    ) -> int:
+        """Stores a candidate once per `key` and returns its id; a repeated key returns the first one's id unchanged.
+
+        `code` is the extracted player fn ("" when the reply had none: status "no_code", the reason in `error`).
+        """
+        _check(op, CANDIDATE_OPS, "op")
+        values = {
+            "key": key,
+            "job_id": job_id,
+            "model_id": model_id,
+            "op": op,
+            "generation": generation,
+            "parent_id": parent_id,
+            "target_id": target_id,
+            "code": code,
+            "code_hash": hashlib.sha256(code.encode()).hexdigest(),
+            "status": status,
+            "score": _score(score),
+            "metrics": dict(metrics or {}),
+            "error": error,
+            "error_line": error_line,
+            "improved": improved,
+            "prompt": None if prompt is None else [dict(message) for message in prompt],
+            "reply": reply,
+            "tokens_in": tokens_in,
+            "tokens_out": tokens_out,
+            "cost": cost,
+            "latency_ms": latency_ms,
+            "created_at": utcnow(),
+        }
+        with self._transaction() as connection:
+            _add_model(connection, model_id)
+            _insert_or_ignore(connection, Candidate, values, ["key"])
+            return connection.execute(select(Candidate.id).where(Candidate.key == key)).scalar_one()
+
+    def add_evaluation(
+        self,
+        *,
+        candidate_id: int,
+        seeds: Sequence[int],
+        years: float | None,
+        status: str,
+        score: float | None,
+        metrics: Mapping[str, Any],
+        per_seed: Sequence[Any],
+        timings: Mapping[str, Any],
+    ) -> int:
+        """Stores a candidate's evaluation on `seeds` once (the same seeds in the same order) and returns its id."""
+        seeds = [_seed(seed) for seed in seeds]
+        seeds_key = json.dumps(seeds, separators=(",", ":"))
+        values = {
+            "candidate_id": candidate_id,
+            "seeds": seeds,
+            "seeds_key": seeds_key,
+            "years": years,
+            "status": status,
+            "score": _score(score),
+            "metrics": dict(metrics),
+            "per_seed": list(per_seed),
+            "timings": dict(timings),
+            "created_at": utcnow(),
+        }
+        with self._transaction() as connection:
+            _insert_or_ignore(connection, Evaluation, values, ["candidate_id", "seeds_key"])
+            found = select(Evaluation.id).where(
+                Evaluation.candidate_id == candidate_id, Evaluation.seeds_key == seeds_key
+            )
+            return connection.execute(found).scalar_one()
+
+    # Reads
+
+    def job(self, job_id: int) -> JobRow | None:
+        """The job, or None if there is no such job."""
+        jobs = self._jobs(select(Job).where(Job.id == job_id))
+        return jobs[0] if jobs else None
+
+    def jobs(self) -> list[JobRow]:
+        """Every job, oldest first."""
+        return self._jobs(select(Job).order_by(Job.id))
+
+    def candidate(self, candidate_id: int) -> CandidateRow | None:
+        """The candidate, or None if there is no such candidate."""
+        found = self._candidates(select(Candidate).where(Candidate.id == candidate_id))
+        return found[0] if found else None
+
+    def evaluations(self, candidate_id: int) -> list[EvaluationRow]:
+        """The candidate's evaluations, oldest first (the seeds and years that reproduce its score)."""
+        statement = select(Evaluation).where(Evaluation.candidate_id == candidate_id).order_by(Evaluation.id)
+        with self._transaction() as connection:
+            return [EvaluationRow(**row._mapping) for row in connection.execute(statement)]
+
+    def lineage(self, job_id: int) -> list[CandidateRow]:
+        """All of the job's candidates in the order they were written, so every parent comes before its children."""
+        return self._candidates(select(Candidate).where(Candidate.job_id == job_id).order_by(Candidate.id))
+
+    def ancestry(self, candidate_id: int) -> list[CandidateRow]:
+        """The chain of parents from the root down to the candidate itself (empty if there is no such candidate).
+
+        It follows `parent_id` only; a beat's target is another line's candidate, named by `target_id`.
+        """
+        start = select(Candidate.id, Candidate.parent_id, literal(0).label("depth")).where(Candidate.id == candidate_id)
+        chain = start.cte("chain", recursive=True)
+        parents = select(Candidate.id, Candidate.parent_id, chain.c.depth + 1).join(
+            chain, Candidate.id == chain.c.parent_id
+        )
+        chain = chain.union_all(parents)
+        return self._candidates(
+            select(Candidate).join(chain, Candidate.id == chain.c.id).order_by(chain.c.depth.desc())
+        )
+
+    def best(self, job_id: int, direction: str, model_id: str | None = None) -> CandidateRow | None:
+        """The job's best scored candidate (of one model, if given); of equal scores the earliest wins."""
+        statement = select(Candidate).where(*_scored_filter(job_id)).order_by(*_ranking(direction))
+        if model_id is not None:
+            statement = statement.where(Candidate.model_id == model_id)
+        found = self._candidates(statement.limit(1))
+        return found[0] if found else None
+
+    def best_per_model(self, job_id: int, direction: str) -> dict[str, CandidateRow]:
+        """Each model's best scored candidate in the job (earliest of equal scores); models with none are left out."""
+        order = _ranking(direction)
+        rank = func.row_number().over(partition_by=Candidate.model_id, order_by=order).label("rank")
+        ranked = select(Candidate.id, rank).where(*_scored_filter(job_id)).subquery()
+        statement = select(Candidate).join(ranked, Candidate.id == ranked.c.id).where(ranked.c.rank == 1)
+        return {row.model_id: row for row in self._candidates(statement.order_by(Candidate.model_id))}
+
+    def job_totals(self, job_id: int) -> dict[str, dict[str, float]]:
+        """Per model of the job: `calls` (candidates written), `tokens_in`, `tokens_out` and `cost` (USD).
+
+        Every model the job was given appears, with zeros until it has a candidate.
+        """
+        statement = (
+            select(
+                Candidate.model_id,
+                func.count(Candidate.id),
+                func.sum(Candidate.tokens_in),
+                func.sum(Candidate.tokens_out),
+                func.sum(Candidate.cost),
+            )
+            .where(Candidate.job_id == job_id)
+            .group_by(Candidate.model_id)
+        )
+        with self._transaction() as connection:
+            models = connection.execute(select(Job.models).where(Job.id == job_id)).scalar() or []
+            totals = {model_id: _totals(0, 0, 0, 0.0) for model_id in models}
+            for model_id, calls, tokens_in, tokens_out, cost in connection.execute(statement):
+                totals[model_id] = _totals(calls, tokens_in, tokens_out, cost)
+        return totals
+
+    # Helpers
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with transaction(self._engine, self._url) as connection:
+            yield connection
+
+    def _jobs(self, statement: Select[Any]) -> list[JobRow]:
+        with self._transaction() as connection:
+            return [JobRow(**{**row._mapping, "models": tuple(row.models)}) for row in connection.execute(statement)]
+
+    def _candidates(self, statement: Select[Any]) -> list[CandidateRow]:
+        with self._transaction() as connection:
+            return [CandidateRow(**row._mapping) for row in connection.execute(statement)]
+
+
+def _add_model(connection: Connection, model_id: str) -> None:
+    provider, _, name = model_id.partition(":")
+    if not (provider and name):
+        raise StoreError(f"model id {model_id!r} is not `provider:model` (e.g. openai:gpt-4o, local:gp)")
+    _insert_or_ignore(connection, Model, {"id": model_id, "provider": provider, "name": name}, ["id"])
+
+
+def _insert_or_ignore(connection: Connection, model: type[Any], values: Mapping[str, Any], unique: list[str]) -> None:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING: a concurrent or repeated write of the same row is a no-op."""
+    statement = _INSERT[connection.dialect.name](model).values(dict(values))
+    connection.execute(statement.on_conflict_do_nothing(index_elements=unique))
+
+
+def _check(value: str, allowed: Sequence[str], what: str) -> None:
+    if value not in allowed:
+        raise StoreError(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _score(score: float | None) -> float | None:
+    if score is not None and not math.isfinite(score):
+        raise StoreError(f"a stored score is a finite number or None (a disqualified candidate), got {score!r}")
+    return score
+
+
+def _seed(seed: Any) -> int:
+    """The seed as a plain int (numpy integers included); a bool or a float is refused."""
+    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
+        raise StoreError(f"a seed is an int, got {seed!r}")
+    return operator.index(seed)
+
+
+def _scored_filter(job_id: int) -> tuple[Any, ...]:
+    return Candidate.job_id == job_id, Candidate.status == OK, Candidate.score.is_not(None)
+
+
+def _ranking(direction: str) -> tuple[Any, ...]:
+    _check(direction, DIRECTIONS, "direction")
+    return (Candidate.score.desc() if direction == "max" else Candidate.score.asc()), Candidate.id.asc()
+
+
+def _totals(calls: int, tokens_in: int, tokens_out: int, cost: float) -> dict[str, float]:
+    return {"calls": int(calls), "tokens_in": int(tokens_in), "tokens_out": int(tokens_out), "cost": float(cost)}

@@ -1,0 +1,173 @@
+"""The prompts: the context built from a slot, and the messages rendered from the real templates in prompts/."""
+
+import jinja2
+import pytest
+
+from evolver.prompting import PROMPTS, context_for, environment, render
+from evolver.providers.base import OPS
+from simcore import ScenarioError, load_scenario
+
+PARENT = "def fn(i, v, r, s, p):\n    r['n'] = r.get('n', 0) + 1\n    return 100 / (r['n'] - 3)\n"
+TARGET = "def fn(i, v, r, s, p):\n    if v['price'] < 0.4:\n        p['dex'].buyA(5)\n"
+ERROR = "ZeroDivisionError: division by zero"
+
+SMALL = '''"""One pool and no background players."""
+
+vars = {"__plugins__": {"dex": {"type": "dex", "tokenA": "AI", "tokenB": "USDC", "liquidityA": 100, "liquidityB": 50}}}
+
+slot = {
+    "goal": "Buy AI cheaply.",
+    "comp": "ai",
+    "wallet": {"USDC": 10, "AI": 0},
+    "actions": {"dex": ("buyA",)},
+    "max_actions_per_day": 3,
+    "max_amount": 20,
+}
+
+
+def closer(old, new):
+    return 1
+'''
+
+
+@pytest.fixture(scope="module", params=["ai3_plugins", "vc_unlock"])
+def scenario(request):
+    return load_scenario(request.param)
+
+
+def full_context(scenario):
+    return context_for(scenario, parent=(PARENT, 12.5), target=(TARGET, 61.75), error=ERROR, error_line=3)
+
+
+def test_the_context_holds_the_slot_facts():
+    scenario = load_scenario("ai3_plugins")
+    context = context_for(scenario, parent=(PARENT, 12.5), target=(TARGET, None), error=ERROR, error_line=3)
+    assert context.scenario == "ai3_plugins" and context.goal == scenario.slot.goal
+    assert (context.comp, context.direction) == ("usdc", "max")
+    assert context.wallet == {"USDC": 50.0, "AI": 0.0}
+    assert context.actions == {"dex": ("buyA", "sellA", "buyB", "sellB")}
+    assert context.max_actions_per_day == 10
+    assert context.observables[-6:] == ("price", "ai_liquidity", "usdc_liquidity", "total_buy", "total_sell", "wallet")
+    assert set(scenario.variables) < set(context.observables)
+    assert (context.parent_code, context.parent_score) == (PARENT, 12.5)
+    assert (context.target_code, context.target_score) == (TARGET, None)
+    assert (context.error, context.error_line) == (ERROR, 3)
+
+
+def test_a_scenario_without_a_slot_is_a_scenario_error():
+    with pytest.raises(ScenarioError, match="no slot"):
+        context_for(load_scenario("ai3_quickstart"))
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_every_op_renders_a_system_and_a_user_message(scenario, op):
+    messages = render(op, scenario, full_context(scenario))
+    assert [m["role"] for m in messages] == ["system", "user"]
+    for message in messages:
+        text = message["content"]
+        assert not any(mark in text for mark in ("{{", "}}", "{%", "%}", "{#", "#}")), "unrendered Jinja"
+        assert "\n\n\n" not in text and text == text.strip()
+    assert "exactly ONE ```python code block" in messages[0]["content"]
+    assert "exactly ONE ```python code block" in messages[1]["content"]
+    assert scenario.slot.goal in messages[1]["content"]
+
+
+def test_the_system_message_shows_the_world(scenario):
+    system = render("init", scenario, context_for(scenario))[0]["content"]
+    slot = scenario.slot
+    assert f"## The scenario: {scenario.name}" in system and scenario.description in system
+    assert "def fn(i, v, r, s, p)" in system
+    for name in slot.observe:
+        assert f"`v['{name}']`" in system
+    for player in scenario.players:
+        assert f"- {player.key}: {player.desc}" in system
+    for action, what in [("buyA", "buy `amount` AI"), ("sellA", "sell `amount` AI"), ("buyB", "buy `amount` USDC")]:
+        assert f"`p['dex'].{action}(amount)`: {what}" in system
+    assert f"at most {slot.max_actions_per_day} actions a day" in system
+    assert "0 < amount <= 1000000000" in system
+    assert "it returns 0.0" in system
+    assert "no imports except `import math`; no classes; no names or attributes starting with `_`" in system
+    assert "`v['wallet']`" in system
+    for metric in slot.metric_names:
+        assert f"- `{metric}`:" in system
+
+
+def test_the_variables_show_their_values_before_the_run():
+    plugins = render("init", load_scenario("ai3_plugins"), context_for(load_scenario("ai3_plugins")))[0]["content"]
+    assert "- `v['dex_k']` = 5000: DEX K, = dex_ai_il * dex_usdc_il" in plugins
+    assert "- `v['dex_ai_il']` = 100: DEX $AI Initial Liquidity, in AI" in plugins
+    assert "- `v['iaip']` = 0.5: Initial $AI Price" in plugins
+    assert "- `v['buy']`: Total $AI Buy" in plugins  # None before the run: listed apart
+    assert "`v['wallet']` starts as {'USDC': 50, 'AI': 0}" in plugins
+    assert "runs for 365 days" in plugins
+    vesting = render("init", load_scenario("vc_unlock"), context_for(load_scenario("vc_unlock")))[0]["content"]
+    assert "- `v['seed_s']` = 20000: Seed Sales, = seed_p / 100 * seed_v" in vesting
+    assert "`v['wallet']` starts as {'USDC': 1000, 'AI': 0}" in vesting
+    assert "runs for 730 days" in vesting
+    assert "- `v['vc_unlocked']`: `unlocked` of the vc plugin `seed` at your turn (you have no handle on it)" in vesting
+    assert "- `v['price']`: `p['dex'].v['pa']` at your turn" in vesting
+
+
+def test_improve_shows_the_parent(scenario):
+    user = render("improve", scenario, full_context(scenario))[1]["content"]
+    assert f"Your best player so far scores 12.5:\n```python\n{PARENT.rstrip()}\n```" in user
+    assert TARGET.rstrip() not in user
+
+
+def test_beat_shows_the_target_and_the_models_own_best(scenario):
+    user = render("beat", scenario, full_context(scenario))[1]["content"]
+    assert f"Another model's player scores 61.75:\n```python\n{TARGET.rstrip()}\n```" in user
+    assert f"Your own best so far scores 12.5:\n```python\n{PARENT.rstrip()}\n```" in user
+    alone = render("beat", scenario, context_for(scenario, target=(TARGET, 61.75)))[1]["content"]
+    assert TARGET.rstrip() in alone and "Your own best" not in alone
+
+
+def test_repair_shows_the_error_and_its_line(scenario):
+    context = context_for(scenario, parent=(PARENT, None), error=ERROR, error_line=3)
+    user = render("repair", scenario, context)[1]["content"]
+    assert f"This player failed at line 3:\n```python\n{PARENT.rstrip()}\n```" in user
+    assert f"Error: {ERROR}\nLine 3: `return 100 / (r['n'] - 3)`" in user
+    beyond = context_for(scenario, parent=(PARENT, None), error="InvalidAction: at most 10 actions a day")
+    assert "Line " not in render("repair", scenario, beyond)[1]["content"]
+
+
+def test_the_jobs_goal_and_comp_override_the_slots(scenario):
+    user = render("init", scenario, context_for(scenario), goal="Hold as much AI as you can.", comp="min:refused")[1]
+    assert "Hold as much AI as you can." in user["content"] and scenario.slot.goal not in user["content"]
+    assert "Your score is the metric `refused` at the end of the run: minimise it (lower is better)." in user["content"]
+    default = render("init", scenario, context_for(scenario))[1]["content"]
+    assert "Your score is the metric `usdc` at the end of the run: maximise it (higher is better)." in default
+
+
+def test_a_small_slot_shows_only_what_it_allows(tmp_path):
+    path = tmp_path / "small.py"
+    path.write_text(SMALL)
+    scenario = load_scenario(path)
+    system, user = (m["content"] for m in render("init", scenario, context_for(scenario), comp="fn:closer"))
+    assert "`p['dex'].buyA(amount)`" in system and "sellA" not in system
+    assert "0 < amount <= 20, and you may take at most 3 actions a day" in system
+    assert "- none: the scenario observes nothing beyond its variables and your wallet" in system
+    assert "Each day the players act in this order:\n- you (your `fn`)\n" in system
+    assert "compared by the scenario's function `closer`; the score shown is the metric `ai`" in user
+
+
+def test_unknown_ops_and_missing_fields_are_refused():
+    scenario = load_scenario("ai3_plugins")
+    with pytest.raises(ValueError, match="unknown op 'mutate'"):
+        render("mutate", scenario, context_for(scenario))
+    with pytest.raises(ValueError, match="improve prompt needs the context's parent_code"):
+        render("improve", scenario, context_for(scenario))
+    with pytest.raises(ValueError, match="repair prompt needs the context's parent_code and error"):
+        render("repair", scenario, context_for(scenario))
+    with pytest.raises(ValueError, match="beat prompt needs the context's target_code"):
+        render("beat", scenario, context_for(scenario, parent=(PARENT, 1.0)))
+
+
+def test_rendering_is_strict_about_missing_fields():
+    assert environment().loader.searchpath == [str(PROMPTS)]
+    with pytest.raises(jinja2.UndefinedError, match="'parent' is undefined"):
+        environment().get_template("improve.j2").render(
+            goal="g", comp={"function": None, "metric": "usdc", "direction": "max"}
+        )
+    with pytest.raises(jinja2.UndefinedError):
+        environment().get_template("system.j2").render()
