@@ -1,0 +1,291 @@
+"""A small grammar of trading rules for a slot: what `local:gp` starts from and `local:random` samples.
+
+A drawn program has two helpers (`mean` and `change` of the price history) and one `fn` in two parts.
+The *preamble* reads the market once a day into fixed names (`FEATURES`: the price signal, holdings, a
+price history kept in the player's own `r`, the first price seen, the share of value held in the token).
+The *decision chain* is an if/elif chain of rules, each one condition and one trade, so at most one
+action is taken a day. Rule families: thresholds on the price against the first price seen, bands around
+a moving average, moving-average crossovers, momentum, DCA (buy every k days) and rebalancing to a target
+share of value; an optional first rule sells everything near the end of the year. Every tunable
+constant (levels, windows, sizes, days) is in the chain, so that is where mutation looks.
+
+Every trade is safe by construction: amounts are wrapped in `max(..., MIN_AMOUNT)` so they are positive,
+and a trade the wallet cannot pay for is refused softly by the slot. Mutation may change any constant or
+comparison of the chain without making a program invalid.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from evolver.errors import ProviderError
+from evolver.providers.base import ProposalContext
+
+FEATURES = ("price", "wallet", "held", "cash", "hist", "ref", "worth", "share")
+"""The names every grammar program's preamble assigns; a rule may use any of them."""
+
+MIN_AMOUNT = 0.01
+SIDES = ("buy", "sell")
+
+Rule = tuple[str, str]  # (condition, amount expression), both Python source over FEATURES
+
+
+@dataclass(frozen=True)
+class Market:
+    """What a program trades, read from the slot: the signal, the market's actions and the wallet's tickers.
+
+    `buy`/`sell` are action names on the plugin `key` (None when the slot does not offer that side). The
+    token is what the actions trade and the quote what pays for it; the grammar takes the quote to be the
+    ticker the wallet starts with most of, and the token the first other one.
+    """
+
+    signal: str
+    key: str
+    buy: str | None
+    sell: str | None
+    token: str
+    quote: str
+
+    def side(self, side: str) -> str | None:
+        return self.buy if side == "buy" else self.sell
+
+
+def market_of(context: ProposalContext) -> Market:
+    """The market the grammar trades on in this slot; ProviderError when the slot offers no buy or sell."""
+    key, buy, sell = _actions(context.actions)
+    tickers = sorted(context.wallet, key=lambda ticker: -context.wallet[ticker])
+    if not tickers:
+        raise ProviderError("local generators need the slot's wallet; the context has none")
+    token = next((ticker for ticker in tickers if ticker != tickers[0]), tickers[0])
+    return Market(_signal(context.observables), key, buy, sell, token, tickers[0])
+
+
+def _signal(observables: tuple[str, ...]) -> str:
+    """The observable to trade on: `price`, else the shortest name holding "price", else the first one
+    (the rules divide by it, so a slot without a price-like observable may get players that fail)."""
+    names = [name for name in observables if name != "wallet"]
+    priced = sorted((name for name in names if "price" in name.lower()), key=len)
+    if "price" in names:
+        return "price"
+    if priced or names:
+        return (priced or names)[0]
+    raise ProviderError("local generators need an observable to trade on; the slot observes nothing")
+
+
+def _actions(actions: dict[str, tuple[str, ...]]) -> tuple[str, str | None, str | None]:
+    """(plugin key, buy action, sell action): the first plugin offering a buy or a sell, token A preferred."""
+    for key, names in actions.items():
+        buys = sorted(name for name in names if name.startswith("buy"))
+        sells = sorted(name for name in names if name.startswith("sell"))
+        if buys or sells:
+            buy = buys[0] if buys else None
+            paired = f"sell{buy[3:]}" if buy else None
+            sell = paired if paired in sells else (sells[0] if sells else None)
+            return key, buy, sell
+    offered = {key: list(names) for key, names in actions.items()}
+    raise ProviderError(f"local generators need a buy or sell action; the slot offers {offered}")
+
+
+def _uniform(rng: random.Random, low: float, high: float) -> float:
+    return float(f"{rng.uniform(low, high):.3g}")
+
+
+def _threshold(rng: random.Random, side: str) -> Rule:
+    level = _uniform(rng, 0.6, 1.9)
+    return (f"price < ref * {level}", "") if side == "buy" else (f"price > ref * {level}", "")
+
+
+def _windows(rng: random.Random) -> tuple[int, int]:
+    fast = rng.randint(1, 6)
+    return fast, rng.randint(fast + 2, 40)
+
+
+def _band(rng: random.Random, side: str) -> Rule:
+    window = _windows(rng)[1]
+    if side == "buy":
+        return f"price < mean(hist, {window}) * {_uniform(rng, 0.85, 1.0)}", ""
+    return f"price > mean(hist, {window}) * {_uniform(rng, 1.0, 1.15)}", ""
+
+
+def _trend(rng: random.Random, side: str) -> Rule:
+    fast, slow = _windows(rng)
+    if side == "buy":
+        return f"mean(hist, {fast}) > mean(hist, {slow}) * {_uniform(rng, 1.0, 1.1)}", ""
+    return f"mean(hist, {fast}) < mean(hist, {slow}) * {_uniform(rng, 0.9, 1.0)}", ""
+
+
+def _momentum(rng: random.Random, side: str) -> Rule:
+    up, down, lag = _uniform(rng, 1.0, 1.15), _uniform(rng, 0.85, 1.0), rng.randint(1, 10)
+    follow = rng.random() < 0.5  # trend-following, or contrarian
+    if side == "buy":
+        return (f"change(hist, {lag}) > {up}" if follow else f"change(hist, {lag}) < {down}"), ""
+    return (f"change(hist, {lag}) < {down}" if follow else f"change(hist, {lag}) > {up}"), ""
+
+
+def _dca(rng: random.Random, side: str) -> Rule:
+    if side == "buy":
+        return f"i % {rng.randint(1, 30)} == 0", ""
+    return _threshold(rng, side)
+
+
+def _rebalance(rng: random.Random, side: str) -> Rule:
+    target, band = _uniform(rng, 0.05, 0.95), _uniform(rng, 0.02, 0.2)
+    if side == "buy":
+        return f"share < {target} - {band}", f"({target} * worth - held * price) / price"
+    return f"share > {target} + {band}", f"(held * price - {target} * worth) / price"
+
+
+FAMILIES: dict[str, Callable[[random.Random, str], Rule]] = {
+    "threshold": _threshold,
+    "band": _band,
+    "trend": _trend,
+    "momentum": _momentum,
+    "dca": _dca,
+    "rebalance": _rebalance,
+}
+
+
+def _fraction(rng: random.Random) -> float:
+    """A share of a balance, log-uniform in [2%, 50%]: small trades move a small pool less."""
+    return float(f"{math.exp(rng.uniform(math.log(0.02), math.log(0.5))):.3g}")
+
+
+def _amount(rng: random.Random, side: str) -> str:
+    """A trade's size in token units, scale-free: a share of the whole wallet's value (a fixed size, as DCA
+    buys), of the cash (buy) or of the tokens held (sell)."""
+    if rng.random() < 0.5:
+        return f"worth * {_fraction(rng)} / price"
+    return f"cash * {_fraction(rng)} / price" if side == "buy" else f"held * {_fraction(rng)}"
+
+
+def _branch(market: Market, side: str, condition: str, amount: str) -> str:
+    """One rule as an `if` statement: a guarded condition and one safe trade."""
+    trade = f"p[{market.key!r}].{market.side(side)}"
+    if side == "buy":
+        return f"if {condition} and cash > 0:\n    {trade}(max({amount}, {MIN_AMOUNT}))\n"
+    return f"if {condition} and held > 0:\n    {trade}(max(min(held, {amount}), {MIN_AMOUNT}))\n"
+
+
+def draw_rule(market: Market, rng: random.Random, side: str | None = None, family: str | None = None) -> ast.If:
+    """One rule of the decision chain, drawn from the grammar (a random side and family unless given)."""
+    side = side or rng.choice([s for s in SIDES if market.side(s)])
+    condition, amount = FAMILIES[family or rng.choice(list(FAMILIES))](rng, side)
+    if not amount or rng.random() < 0.2:
+        amount = _amount(rng, side)
+    return _statement(_branch(market, side, condition, amount))
+
+
+def _liquidation(market: Market, rng: random.Random) -> ast.If | None:
+    """Sell everything from a late day on, so the year ends in the quote (what a balance comp scores)."""
+    if not market.sell or rng.random() < 0.2:
+        return None
+    trade = f"p[{market.key!r}].{market.sell}(max(held, {MIN_AMOUNT}))"
+    return _statement(f"if i >= {rng.randint(330, 364)} and held > 0:\n    {trade}\n")
+
+
+HELPERS = """
+def mean(xs, n):
+    tail = xs[-n:]
+    return sum(tail) / len(tail)
+
+def change(xs, n):
+    return xs[-1] / xs[-min(n + 1, len(xs))]
+"""
+HELPER_NAMES = ("mean", "change")
+
+PREAMBLE = """
+price = v[{signal!r}]
+wallet = v["wallet"]
+held = wallet.get({token!r}, 0)
+cash = wallet.get({quote!r}, 0)
+hist = (r.get("hist", []) + [price])[-{history}:]
+r["hist"] = hist
+ref = r.get("ref", price)
+r["ref"] = ref
+worth = held * price + cash
+share = held * price / worth if worth > 0 else 0
+"""
+HISTORY = 100  # days of prices kept in `r`, so the scratch dict stays small on long runs
+
+
+def draw_program(market: Market, rng: random.Random) -> ast.Module:
+    """A fresh program: the preamble and a decision chain of a buy rule and a sell rule (often of one family)."""
+    family = rng.choice(list(FAMILIES))
+    rules = [
+        draw_rule(market, rng, side, family if rng.random() < 0.7 else None) for side in SIDES if market.side(side)
+    ]
+    rng.shuffle(rules)
+    liquidation = _liquidation(market, rng)
+    chain = chain_of([liquidation, *rules] if liquidation else rules)
+    fn = ast.parse("def fn(i, v, r, s, p):\n    return 0\n").body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    preamble = PREAMBLE.format(signal=market.signal, token=market.token, quote=market.quote, history=HISTORY)
+    fn.body = [*ast.parse(preamble).body, chain, *fn.body]
+    return ast.fix_missing_locations(ast.Module(body=[*ast.parse(HELPERS).body, fn], type_ignores=[]))
+
+
+def _statement(source: str) -> ast.If:
+    node = ast.parse(source).body[0]
+    assert isinstance(node, ast.If)
+    return node
+
+
+def chain_of(rules: list[ast.If], orelse: list[ast.stmt] | None = None) -> ast.If:
+    """The rules as one if/elif chain, the first tested first, ending in `orelse` (none by default).
+
+    The nodes are new, so rules taken from another chain keep their place there.
+    """
+    head, *rest = [ast.If(rule.test, rule.body, []) for rule in rules]
+    node = head
+    for rule in rest:
+        node.orelse = [rule]
+        node = rule
+    node.orelse = orelse or []
+    return head
+
+
+def rules_of(chain: ast.If) -> list[ast.If]:
+    """The rules of an if/elif chain, in order; the last one's `orelse` is the chain's final `else` body."""
+    rules = [chain]
+    while len(rules[-1].orelse) == 1 and isinstance(rules[-1].orelse[0], ast.If):
+        rules.append(rules[-1].orelse[0])
+    return rules
+
+
+def grammar_chain(tree: ast.Module) -> ast.If | None:
+    """The decision chain of a program in the grammar's form (the helpers, and an fn assigning every
+    FEATURE before its first `if`), else None.
+
+    Only such programs may take rules from the grammar or from each other: their rules read those names.
+    """
+    fn = find_fn(tree)
+    if fn is None:
+        return None
+    helpers = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    chain = next((node for node in fn.body if isinstance(node, ast.If)), None)
+    if chain is None or not set(HELPER_NAMES) <= helpers:
+        return None
+    preamble = fn.body[: fn.body.index(chain)]
+    assigned = {target.id for node in preamble if isinstance(node, ast.Assign) for target in node.targets
+                if isinstance(target, ast.Name)}  # fmt: skip
+    return chain if set(FEATURES) <= assigned else None
+
+
+def action_of(rule: ast.If) -> str | None:
+    """The action a rule takes (`buyA`, `sellA`, ...): the first method its body calls."""
+    calls = (node for statement in rule.body for node in ast.walk(statement) if isinstance(node, ast.Call))
+    return next((call.func.attr for call in calls if isinstance(call.func, ast.Attribute)), None)
+
+
+def find_fn(tree: ast.Module) -> ast.FunctionDef | None:
+    """The module-level `def fn`, if the program defines one."""
+    return next((node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "fn"), None)
+
+
+def significant(value: float) -> float:
+    """`value` rounded to 4 significant digits, so mutated constants stay readable."""
+    return float(f"{value:.4g}") if math.isfinite(value) else value
