@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 
 run: $(VENV)/.installed
 	$(BIN)/evolver simulate ai3_quickstart --plot quickstart.png
+	$(BIN)/evolver evolve ai3_plugins
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/python -m bench.simulate && $(BIN)/python -m bench.sandbox
+	$(BIN)/python -m bench.simulate && $(BIN)/python -m bench.sandbox && $(BIN)/python -m bench.evolve
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -88,9 +88,12 @@ def evolve(
             attempts=attempts, max_cost=max_cost, seed=seed, seeds=tuple(eval_seeds or (0,)), years=years,
         )  # fmt: skip
         store = open_store(settings)
-        with SandboxPool() as pool, Live(_standings(None, spec.models), console=Console(), transient=False) as live:
+        console = Console()
+        with SandboxPool() as pool, Live(_standings(None, spec.models), console=console, transient=False) as live:
             runner = JobRunner(spec, store, settings, pool, lambda e: live.update(_standings(e, spec.models)))
             job_id = runner.run()
+        if not console.is_terminal:
+            console.line()  # a live view ends its last line only on a terminal
         job = store.job(job_id)
         assert job is not None
         typer.echo(f"job {job_id}: {job.status}{f' ({job.error})' if job.error else ''}")
