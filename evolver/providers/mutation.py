@@ -132,9 +132,9 @@ OPERATORS: tuple[tuple[float, Operator], ...] = (
 )
 """(weight, operator). Tuning constants is the workhorse; on ai3_plugins about half of such moves change
 nothing (a threshold between two prices the market never takes), and a trading rule's landscape has wide
-plateaus, so a third of the moves jump: a new rule or a new chain in the same preamble. These weights beat
-other mixes in a keep-the-best search of 120 and 300 evaluations; flips and swaps rarely help a grammar
-program but are the only structural moves on other code."""
+plateaus, so a third of the moves jump: a new rule or a new chain in the same preamble. These weights did
+best of the few mixes tried in keep-the-best searches of 120 and 300 evaluations; flips and swaps rarely
+help a grammar program but are the only structural moves on other code."""
 
 BOLD: tuple[tuple[float, Operator], ...] = ((0.2, _tune), (0.3, replace_rule), (0.5, redraw_rules))
 """For a parent that did nothing: its rules never fired (or the wallet could not pay for its trades), so
