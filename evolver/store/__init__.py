@@ -3,7 +3,10 @@
 `Store(url)` is the whole interface; migrations/ (Alembic) creates and changes its tables.
 """
 
-from evolver.store.rows import CandidateRow, EvaluationRow, JobRow
-from evolver.store.store import CANDIDATE_OPS, JOB_STATUSES, Store
+from evolver.store.rows import CandidateRow, EvaluationRow, JobRow, MatchRow, ReplyRow
+from evolver.store.store import CANDIDATE_OPS, JOB_KINDS, JOB_STATUSES, Store
 
-__all__ = ["CANDIDATE_OPS", "JOB_STATUSES", "CandidateRow", "EvaluationRow", "JobRow", "Store"]
+__all__ = [
+    "CANDIDATE_OPS", "JOB_KINDS", "JOB_STATUSES", "CandidateRow", "EvaluationRow", "JobRow", "MatchRow", "ReplyRow",
+    "Store",
+]  # fmt: skip

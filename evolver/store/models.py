@@ -61,11 +61,12 @@ class Base(DeclarativeBase):
 
 
 class Job(Base):
-    """One evolution run and its state: pending, running, then done, failed or stopped."""
+    """One evolution run or tournament (`kind`) and its state: pending, running, then done, failed or stopped."""
 
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), server_default="evolve")
     scenario: Mapped[str] = mapped_column(Text)
     goal: Mapped[str] = mapped_column(Text)
     comp: Mapped[str] = mapped_column(Text)
@@ -136,4 +137,43 @@ class Evaluation(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     per_seed: Mapped[list[Any]] = mapped_column(JSON)
     timings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Match(Base):
+    """One tournament challenge: the challenger's tries against the defender's champion on the same seeds."""
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("job_id", "round", "challenger", "defender"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    round: Mapped[int]
+    challenger: Mapped[str] = mapped_column(String(255))
+    defender: Mapped[str] = mapped_column(String(255))
+    challenger_candidate_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"))
+    defender_candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"))
+    seeds: Mapped[list[int]] = mapped_column(JSON)
+    challenger_score: Mapped[float | None] = mapped_column(Float)
+    defender_score: Mapped[float] = mapped_column(Float)
+    won: Mapped[bool]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reply(Base):
+    """A model's answer, cached by (model, prompt hash, seed): a redelivered call neither pays twice nor differs."""
+
+    __tablename__ = "replies"
+    __table_args__ = (UniqueConstraint("model_id", "prompt_hash", "seed"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(255))
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    op: Mapped[str | None] = mapped_column(String(16))
+    tokens_in: Mapped[int]
+    tokens_out: Mapped[int]
+    latency_ms: Mapped[float] = mapped_column(Float)
+    requests: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

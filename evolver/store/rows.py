@@ -12,6 +12,7 @@ class JobRow:
     """A job as stored; `budget` holds `attempts`, `generations` and `max_cost`."""
 
     id: int
+    kind: str  # "evolve" | "tournament"
     scenario: str
     goal: str
     comp: str
@@ -68,4 +69,39 @@ class EvaluationRow:
     metrics: dict[str, Any]
     per_seed: list[Any]
     timings: dict[str, Any]
+    created_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    """A tournament match: did the challenger beat the defender's champion (on the same seeds) within its tries."""
+
+    id: int
+    job_id: int
+    round: int  # 1-based; round 0 is every model's init
+    challenger: str  # model ids
+    defender: str
+    challenger_candidate_id: int | None  # the challenger's best ok try, None when none ran ok
+    defender_candidate_id: int  # the defender's champion at the start of the round
+    seeds: list[int]
+    challenger_score: float | None
+    defender_score: float
+    won: bool
+    created_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class ReplyRow:
+    """A model's cached answer to one prompt and seed."""
+
+    id: int
+    model_id: str
+    prompt_hash: str
+    seed: int
+    text: str
+    op: str | None
+    tokens_in: int
+    tokens_out: int
+    latency_ms: float
+    requests: int
     created_at: datetime  # UTC

@@ -12,22 +12,24 @@ import math
 import operator
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Select, func, insert, literal, select, text, update
+from sqlalchemy import Connection, Select, delete, func, insert, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evolver.errors import StoreError
 from evolver.providers.base import OPS
 from evolver.store.database import masked, open_engine, transaction
-from evolver.store.models import Candidate, Evaluation, Job, Model, utcnow
-from evolver.store.rows import CandidateRow, EvaluationRow, JobRow
+from evolver.store.models import Candidate, Evaluation, Job, Match, Model, Reply, utcnow
+from evolver.store.rows import CandidateRow, EvaluationRow, JobRow, MatchRow, ReplyRow
 from simcore.slot import DIRECTIONS
 
 JOB_STATUSES = ("pending", "running", "done", "failed", "stopped")
+JOB_KINDS = ("evolve", "tournament")
 CANDIDATE_OPS = (*OPS, "mutate", "crossover")
 OK = "ok"  # the evaluation status of a candidate that ran and scored
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"  # the project root's migrations/
@@ -77,14 +79,17 @@ class Store:
         models: Sequence[str],
         budget: Mapping[str, Any],
         seed: int,
+        kind: str = "evolve",
     ) -> int:
-        """Stores a new `pending` job and its models; returns the job's id."""
+        """Stores a new `pending` job (or tournament) and its models; returns the job's id."""
         _check(direction, DIRECTIONS, "direction")
+        _check(kind, JOB_KINDS, "job kind")
         now = utcnow()
         with self._transaction() as connection:
             for model_id in models:
                 _add_model(connection, model_id)
             values = {
+                "kind": kind,
                 "scenario": scenario,
                 "goal": goal,
                 "comp": comp,
@@ -205,7 +210,104 @@ class Store:
             )
             return connection.execute(found).scalar_one()
 
+    def discard_job(self, job_id: int) -> bool:
+        """Deletes a `pending` job that has nothing written under it (a submission that never reached the queue)."""
+        with self._transaction() as connection:
+            if connection.execute(select(Candidate.id).where(Candidate.job_id == job_id).limit(1)).first():
+                return False
+            return connection.execute(delete(Job).where(Job.id == job_id, Job.status == "pending")).rowcount == 1
+
+    def add_match(
+        self,
+        *,
+        job_id: int,
+        round: int,
+        challenger: str,
+        defender: str,
+        challenger_candidate_id: int | None,
+        defender_candidate_id: int,
+        seeds: Sequence[int],
+        challenger_score: float | None,
+        defender_score: float,
+        won: bool,
+    ) -> int:
+        """Stores a match once per (job, round, challenger, defender) and returns its id."""
+        values = {
+            "job_id": job_id, "round": round, "challenger": challenger, "defender": defender,
+            "challenger_candidate_id": challenger_candidate_id, "defender_candidate_id": defender_candidate_id,
+            "seeds": [_seed(seed) for seed in seeds], "challenger_score": _score(challenger_score),
+            "defender_score": _score(defender_score), "won": won, "created_at": utcnow(),
+        }  # fmt: skip
+        unique = ["job_id", "round", "challenger", "defender"]
+        with self._transaction() as connection:
+            _insert_or_ignore(connection, Match, values, unique)
+            found = select(Match.id).where(*(getattr(Match, column) == values[column] for column in unique))
+            return connection.execute(found).scalar_one()
+
+    def cache_reply(
+        self,
+        *,
+        model_id: str,
+        prompt_hash: str,
+        seed: int,
+        text: str,
+        op: str | None,
+        tokens_in: int,
+        tokens_out: int,
+        latency_ms: float,
+        requests: int,
+    ) -> ReplyRow:
+        """Keeps a model's reply under (model, prompt hash, seed); the first one written wins and is returned."""
+        values = {
+            "model_id": model_id, "prompt_hash": prompt_hash, "seed": seed, "text": text, "op": op,
+            "tokens_in": tokens_in, "tokens_out": tokens_out, "latency_ms": latency_ms, "requests": requests,
+            "created_at": utcnow(),
+        }  # fmt: skip
+        with self._transaction() as connection:
+            _insert_or_ignore(connection, Reply, values, ["model_id", "prompt_hash", "seed"])
+        found = self.cached_reply(model_id, prompt_hash, seed)
+        assert found is not None
+        return found
+
     # Reads
+
+    def cached_reply(self, model_id: str, prompt_hash: str, seed: int) -> ReplyRow | None:
+        """The reply cached for (model, prompt hash, seed), or None."""
+        statement = select(Reply).where(
+            Reply.model_id == model_id, Reply.prompt_hash == prompt_hash, Reply.seed == seed
+        )
+        with self._transaction() as connection:
+            row = connection.execute(statement).first()
+        return ReplyRow(**row._mapping) if row else None
+
+    def matches(self, job_id: int) -> list[MatchRow]:
+        """The tournament's matches, by round and then in the order they were written."""
+        statement = select(Match).where(Match.job_id == job_id).order_by(Match.round, Match.id)
+        with self._transaction() as connection:
+            return [MatchRow(**row._mapping) for row in connection.execute(statement)]
+
+    def spent(self, job_id: int) -> float:
+        """What the job's model calls have cost so far, in USD."""
+        statement = select(func.coalesce(func.sum(Candidate.cost), 0.0)).where(Candidate.job_id == job_id)
+        with self._transaction() as connection:
+            return float(connection.execute(statement).scalar_one())
+
+    def stalled(self, before: datetime) -> list[int]:
+        """Ids of running jobs with no change and no new candidate since `before`: candidates for a sweep."""
+        latest = (
+            select(Candidate.job_id, func.max(Candidate.created_at).label("latest"))
+            .group_by(Candidate.job_id)
+            .subquery()
+        )
+        statement = (
+            select(Job.id)
+            .outerjoin(latest, latest.c.job_id == Job.id)
+            .where(Job.status == "running", Job.updated_at < before)
+            .where((latest.c.latest.is_(None)) | (latest.c.latest < before))
+            .order_by(Job.id)
+        )
+        with self._transaction() as connection:
+            return list(connection.execute(statement).scalars())
 
     def job(self, job_id: int) -> JobRow | None:
         """The job, or None if there is no such job."""
