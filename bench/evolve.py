@@ -11,7 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from evolver.job import JobRunner, JobSpec
+from evolver.engine import Engine
+from evolver.job import JobSpec
 from evolver.settings import Settings
 from evolver.store import Store
 from sandbox import SandboxPool
@@ -41,7 +42,7 @@ def main() -> None:
         for model in ("local:gp", "local:random"):
             spec = JobSpec(scenario="ai3_plugins", models=(model,), generations=EVALUATIONS, attempts=1, seed=SEED)
             start = time.perf_counter()
-            job_id = JobRunner(spec, store, settings, pool).run()
+            job_id = Engine(store, settings, pool).execute(spec)
             curves[model] = best_after(store, job_id)
             print(f"{model}: {EVALUATIONS} evaluations in {time.perf_counter() - start:.1f} s")
     print("best usdc after N evaluations (the slot starts with 50 USDC):")

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     sandbox_workers: PositiveInt | None = None  # warm sandbox parents per process; None: one per core
     task_time_limit: PositiveFloat = 900.0  # seconds: the hard backstop of one task (the sandbox has its own)
     visibility_timeout: PositiveFloat = 3600.0  # seconds before Redis redelivers an unacknowledged task
+    broker_transport_options: dict[str, float] = {}  # JSON, added to kombu's Redis transport options
     max_tasks_per_child: PositiveInt = 500
     max_memory_per_child: PositiveInt = 1_000_000  # KiB
     sweep_interval: PositiveFloat = 60.0  # seconds between sweeps for stalled jobs
@@ -51,9 +52,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _redelivery_after_the_hard_limit(self) -> Settings:
-        if self.visibility_timeout <= self.task_time_limit + 30:
+        if self.visibility_timeout <= self.task_time_limit:
             raise ValueError(
                 f"EVOLVER_VISIBILITY_TIMEOUT ({self.visibility_timeout:g} s) must exceed EVOLVER_TASK_TIME_LIMIT "
-                f"({self.task_time_limit:g} s) by more than 30 s, or a running task is delivered a second time"
+                f"({self.task_time_limit:g} s), or a task still running is delivered a second time"
             )
         return self

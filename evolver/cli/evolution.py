@@ -1,4 +1,4 @@
-"""The evolution commands: `evolve` (with a live view), `jobs`, `lineage`, `show` and `export`.
+"""The evolution commands: `evolve` (with a live view, or `--queue`), `jobs`, `lineage`, `show` and `export`.
 
 With no key and no network, `evolver evolve ai3_plugins` runs offline on SQLite with `local:gp`.
 """
@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console, Group
-from rich.live import Live
+from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -20,43 +18,10 @@ from rich.tree import Tree
 
 from evolver import report
 from evolver.cli.edge import InputError, ScenarioArg, app, check_outputs, show, user_errors, wrote
+from evolver.cli.runs import QueueOpt, launch, make_spec, open_store
 from evolver.export import best_candidate, export_text
-from evolver.job import Event, JobRunner, JobSpec
 from evolver.settings import Settings
-from evolver.store import CandidateRow, Store
-
-
-def open_store(settings: Settings) -> Store:
-    """The lineage store, migrated to the current schema (a new SQLite file is created on first use)."""
-    store = Store(settings.database_url)
-    store.upgrade()
-    return store
-
-
-def _spec(**fields: object) -> JobSpec:
-    try:
-        return JobSpec(**fields)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        raise InputError(f"--{str(problem['loc'][0]).replace('_', '-')}: {problem['msg']}") from None
-
-
-def _standings(event: Event | None, models: tuple[str, ...]) -> Group:
-    """The live view: every model's best score, calls and cost, and the last candidate."""
-    table = Table(title="evolving" if event is None else f"job {event.job_id}, generation {event.generation + 1}")
-    for column, justify in (("model", "left"), ("best", "right"), ("calls", "right"), ("cost $", "right")):
-        table.add_column(column, justify=justify)
-    for model in models:
-        best = event.best.get(model) if event else None
-        calls = event.calls.get(model, 0) if event else 0
-        spent = event.cost.get(model, 0.0) if event else 0.0
-        table.add_row(model, report.format_number(best), str(calls), f"{spent:.4f}")
-    if event is None:
-        return Group(table)
-    last = f"last: {event.model} {event.op} -> {event.status}"
-    if event.score is not None:
-        last += f", score {report.format_number(event.score)}{' (improved)' if event.improved else ''}"
-    return Group(table, Text(last))
+from evolver.store import CandidateRow
 
 
 @app.command("evolve")
@@ -77,27 +42,15 @@ def evolve(
         list[int] | None, typer.Option("--eval-seed", help="A seed every candidate is evaluated on. Repeatable.")
     ] = None,
     years: Annotated[float | None, typer.Option("--years", help="Years each evaluation simulates.")] = None,
+    queued: QueueOpt = False,
 ) -> None:
     """Evolve players for a scenario's slot: models take turns to init, improve and beat."""
-    from sandbox import SandboxPool
-
     with user_errors():
-        settings = Settings()
-        spec = _spec(
+        spec = make_spec(
             scenario=scenario, models=tuple(models or ("local:gp",)), goal=goal, comp=comp, generations=generations,
             attempts=attempts, max_cost=max_cost, seed=seed, seeds=tuple(eval_seeds or (0,)), years=years,
         )  # fmt: skip
-        store = open_store(settings)
-        console = Console()
-        with SandboxPool() as pool, Live(_standings(None, spec.models), console=console, transient=False) as live:
-            runner = JobRunner(spec, store, settings, pool, lambda e: live.update(_standings(e, spec.models)))
-            job_id = runner.run()
-        if not console.is_terminal:
-            console.line()  # a live view ends its last line only on a terminal
-        job = store.job(job_id)
-        assert job is not None
-        typer.echo(f"job {job_id}: {job.status}{f' ({job.error})' if job.error else ''}")
-        typer.echo(f"next: evolver lineage {job_id}  |  evolver export --job {job_id} --best -o player.py")
+        launch(spec, queued)
 
 
 @app.command("jobs")
@@ -107,13 +60,14 @@ def jobs() -> None:
         store = open_store(Settings())
         rows = store.jobs()
     table = Table(title="jobs")
-    for column in ("job", "scenario", "models", "comp", "status", "best", "created"):
+    for column in ("job", "kind", "scenario", "models", "comp", "status", "best", "created"):
         table.add_column(column)
     for job in rows:
         best = store.best(job.id, job.direction)
         score = report.format_number(best.score) if best else "—"
         table.add_row(
             str(job.id),
+            job.kind,
             job.scenario,
             ", ".join(job.models),
             job.comp,

@@ -323,6 +323,11 @@ class Store:
         found = self._candidates(select(Candidate).where(Candidate.id == candidate_id))
         return found[0] if found else None
 
+    def candidate_id(self, key: str) -> int | None:
+        """The id of the candidate written under `key`, or None."""
+        with self._transaction() as connection:
+            return connection.execute(select(Candidate.id).where(Candidate.key == key)).scalar()
+
     def evaluations(self, candidate_id: int) -> list[EvaluationRow]:
         """The candidate's evaluations, oldest first (the seeds and years that reproduce its score)."""
         statement = select(Evaluation).where(Evaluation.candidate_id == candidate_id).order_by(Evaluation.id)

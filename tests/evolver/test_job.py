@@ -4,7 +4,8 @@ import pytest
 from test_cli import invoke
 
 from evolver.comp import IMPROVED, SAME, WORSE, CompError, parse_comp
-from evolver.job import JobRunner, JobSpec
+from evolver.engine import Engine
+from evolver.job import JobSpec
 from evolver.settings import Settings
 from evolver.store import Store
 from sandbox import SandboxPool, evaluate
@@ -25,7 +26,7 @@ def store(tmp_path):
 
 
 def run(store, pool, **fields):
-    return JobRunner(JobSpec(scenario="ai3_plugins", **fields), store, Settings(), pool).run()
+    return Engine(store, Settings(), pool).execute(JobSpec(scenario="ai3_plugins", **fields))
 
 
 def test_a_gp_job_improves_and_keeps_its_lineage(store, pool):

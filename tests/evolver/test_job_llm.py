@@ -12,7 +12,8 @@ import wire
 from test_providers import APIS, KEY, Api, settings_for
 from wire import WireServer
 
-from evolver.job import JobRunner, JobSpec
+from evolver.engine import Engine
+from evolver.job import JobSpec
 from evolver.store import Store
 from sandbox import SandboxPool
 
@@ -40,7 +41,7 @@ def test_a_job_through_each_sdk(tmp_path, pool, api: Api):
     store.upgrade()
     with WireServer(*script) as server:
         spec = JobSpec(scenario="ai3_plugins", models=(api.model_id,), generations=2, attempts=3)
-        job_id = JobRunner(spec, store, settings_for(server.url), pool).run()
+        job_id = Engine(store, settings_for(server.url), pool).execute(spec)
         requests = list(server.requests)
     assert len(requests) == 6 and all(r.path == api.path for r in requests)
     assert store.job(job_id).status == "done"
