@@ -1,0 +1,93 @@
+"""Real Celery worker processes for tests: `python -m celery -A worker.app worker`, prefork, started in a new
+session with the test's settings in its environment, and always killed with its whole process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Worker:
+    """One worker process group; `log` is its output file."""
+
+    def __init__(self, env: Mapping[str, str], log: Path, concurrency: int = 1, beat: bool = False) -> None:
+        self.log = log
+        command = [
+            sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-P", "prefork", "-c", str(concurrency),
+            "--prefetch-multiplier=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--loglevel=INFO", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+        ]  # fmt: skip
+        if beat:
+            command += ["-B", "-s", str(log.with_suffix(".schedule"))]
+        self._out = log.open("ab")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=self._out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while "ready." not in self.log.read_text(errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{self.log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.1)
+
+    def children(self) -> list[int]:
+        """The pids of the pool's child processes (prefork)."""
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in out.stdout.split()]
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group and every process it started (sandbox parents run in sessions of
+        their own), then checks that none is left."""
+        family = descendants(self.process.pid)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self._out.close()
+        for pid in family:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while alive := [pid for pid in family if _alive(pid)]:
+            assert time.monotonic() < deadline, f"worker processes left behind: {alive}"
+            time.sleep(0.05)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, children first."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    children = [int(child) for child in out.stdout.split()]
+    return children + [grandchild for child in children for grandchild in descendants(child)]
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie left for init to reap counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+@contextmanager
+def running(env: Mapping[str, str], log: Path, concurrency: int = 1, beat: bool = False) -> Iterator[Worker]:
+    """A started worker, killed (with its group) on exit."""
+    worker = Worker(env, log, concurrency, beat)
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.kill()

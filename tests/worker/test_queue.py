@@ -1,0 +1,215 @@
+"""Jobs and tournaments through a real redis-server and real Celery worker processes.
+
+Every run through the queue is compared with the same spec run in-process: the same tries (keys), the same
+code, statuses and scores, the same matches. That is what "no lost and no duplicate candidates" means here,
+also after a pool child or a whole worker is killed with SIGKILL mid-job.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import celery_worker
+import postgres
+import pytest
+import redis
+import redis_server
+from typer.testing import CliRunner
+
+from evolver.cli import app
+from evolver.engine import Engine
+from evolver.job import JobSpec
+from evolver.settings import Settings
+from evolver.store import Store
+from sandbox import SandboxPool
+
+pytestmark = pytest.mark.integration
+
+JOB = ("evolve", "ai3_plugins", "--model", "local:gp", "--model", "local:random", "--generations", "4",
+       "--attempts", "2", "--eval-seed", "0", "--eval-seed", "1")  # fmt: skip
+JOB_SPEC = JobSpec(scenario="ai3_plugins", models=("local:gp", "local:random"), generations=4, attempts=2, seeds=(0, 1))
+TOURNAMENT = ("tournament", "ai3_plugins", "--model", "local:gp", "--model", "local:random", "--rounds", "2",
+              "--attempts", "2", "--seed", "0", "--seed", "1")  # fmt: skip
+TOURNAMENT_SPEC = JobSpec(
+    kind="tournament", scenario="ai3_plugins", models=("local:gp", "local:random"), rounds=2, attempts=2, seeds=(0, 1)
+)
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[str]:
+    with redis_server.running() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[SandboxPool]:
+    with SandboxPool(workers=1) as pool:
+        yield pool
+
+
+@pytest.fixture
+def env(broker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The settings a worker and the CLI share: this broker (emptied), a fresh SQLite store, short timeouts."""
+    redis.Redis.from_url(broker).flushall()
+    values = {
+        "EVOLVER_BROKER_URL": broker,
+        "EVOLVER_DATABASE_URL": f"sqlite:///{tmp_path / 'lineage.db'}",
+        "EVOLVER_TASK_TIME_LIMIT": "20",
+        "EVOLVER_VISIBILITY_TIMEOUT": "25",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def reference(spec: JobSpec, pool: SandboxPool, tmp_path: Path) -> list[tuple]:
+    """The spec run in-process on a store of its own: what every queued run must reproduce."""
+    store = Store(f"sqlite:///{tmp_path / 'reference.db'}")
+    store.upgrade()
+    job_id = Engine(store, Settings(broker_url=None), pool).execute(spec)
+    return outcome(store, job_id)
+
+
+def outcome(store: Store, job_id: int) -> list[tuple]:
+    """What a run produced, independent of row ids and write order."""
+    candidates = sorted(
+        (c.key.split(":", 1)[1], c.model_id, c.op, c.code_hash, c.status, c.score, c.improved)
+        for c in store.lineage(job_id)
+    )
+    matches = sorted((m.round, m.challenger, m.defender, m.won, m.challenger_score) for m in store.matches(job_id))
+    return [*candidates, *matches]
+
+
+def submit(*args: str) -> int:
+    result = invoke(*args, "--queue")
+    assert result.exit_code == 0, result.output
+    return int(result.output.split()[1])
+
+
+def wait_done(store: Store, job_id: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while (job := store.job(job_id)).status not in ("done", "failed", "stopped"):
+        assert time.monotonic() < deadline, f"job {job_id} still {job.status} after {timeout} s"
+        time.sleep(0.1)
+    assert job.status == "done", job.error
+
+
+def store_of(env: dict[str, str]) -> Store:
+    return Store(env["EVOLVER_DATABASE_URL"])
+
+
+def test_a_job_runs_through_the_queue_as_it_runs_in_process(env, pool, tmp_path):
+    expected = reference(JOB_SPEC, pool, tmp_path)
+    with celery_worker.running(env, tmp_path / "worker.log", concurrency=2):
+        job_id = submit(*JOB)
+        store = store_of(env)
+        wait_done(store, job_id)
+    assert outcome(store, job_id) == expected
+    watched = invoke("watch", str(job_id), "--interval", "0.1")
+    assert watched.exit_code == 0 and "done" in watched.output and "local:random" in watched.output
+
+
+def test_a_tournament_on_postgresql_through_the_queue_matches_in_process(env, pool, tmp_path, monkeypatch):
+    with postgres.running() as server:
+        env["EVOLVER_DATABASE_URL"] = postgres.create_database(server, "tournament")
+        monkeypatch.setenv("EVOLVER_DATABASE_URL", env["EVOLVER_DATABASE_URL"])
+        expected = reference(TOURNAMENT_SPEC, pool, tmp_path)
+        with celery_worker.running(env, tmp_path / "worker.log", concurrency=2):
+            job_id = submit(*TOURNAMENT)
+            store = store_of(env)
+            wait_done(store, job_id)
+        assert outcome(store, job_id) == expected
+        assert len(store.matches(job_id)) == 2 * 2  # two rounds, each model challenges the other
+        status = invoke("status", str(job_id))
+        store.close()
+    assert status.exit_code == 0 and "rating" in status.output and "matches" in status.output
+
+
+def test_a_pool_child_killed_mid_evaluation_loses_and_duplicates_nothing(env, pool, tmp_path):
+    expected = reference(JOB_SPEC, pool, tmp_path)
+    with celery_worker.running(env, tmp_path / "worker.log", concurrency=1) as worker:
+        job_id = submit(*JOB)
+        store = store_of(env)
+        kill_mid_evaluation(worker)
+        wait_done(store, job_id)
+    assert outcome(store, job_id) == expected
+    log = (tmp_path / "worker.log").read_text()
+    assert "exited with 'signal 9 (SIGKILL)'" in log and "WorkerLostError" in log
+
+
+def kill_mid_evaluation(worker: celery_worker.Worker, timeout: float = 60) -> None:
+    """SIGKILLs the pool child while its sandbox is evaluating (its warm parent has a child of its own)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in worker.children():
+            for zygote in celery_worker.descendants(child):
+                if celery_worker.descendants(zygote):
+                    os.kill(child, 9)
+                    return
+        time.sleep(0.002)
+    raise AssertionError("never caught the sandbox mid-evaluation")
+
+
+def test_a_whole_worker_killed_mid_job_is_finished_by_a_new_worker(env, pool, tmp_path):
+    expected = reference(JOB_SPEC, pool, tmp_path)
+    restore = '{"unacked_restore_interval": 1, "unacked_restore_throttle": 1}'
+    env |= {
+        "EVOLVER_TASK_TIME_LIMIT": "3",
+        "EVOLVER_VISIBILITY_TIMEOUT": "4",
+        "EVOLVER_BROKER_TRANSPORT_OPTIONS": restore,
+    }
+    store = store_of(env)
+    with celery_worker.running(env, tmp_path / "first.log") as first:
+        job_id = submit(*JOB)
+        while len(store.lineage(job_id)) < 4:
+            time.sleep(0.01)
+        first.kill()
+    written = len(store.lineage(job_id))
+    with celery_worker.running(env, tmp_path / "second.log"):
+        wait_done(store, job_id)
+    assert written < len(expected) and outcome(store, job_id) == expected
+
+
+def test_lost_messages_are_resent_by_resume_and_by_the_sweeper(env, pool, tmp_path, broker):
+    """Redis restarted without its data: the messages are gone, the store still knows what is left to do."""
+    expected = reference(JOB_SPEC, pool, tmp_path)
+    store = store_of(env)
+    with celery_worker.running(env, tmp_path / "first.log") as first:
+        resumed = submit(*JOB)
+        swept = submit(*JOB)
+        while len(store.lineage(resumed)) < 3:
+            time.sleep(0.01)
+        first.kill()
+    redis.Redis.from_url(broker).flushall()
+    result = invoke("resume", str(resumed), "--queue")
+    assert result.exit_code == 0, result.output
+    env |= {"EVOLVER_STALE_AFTER": "1", "EVOLVER_SWEEP_INTERVAL": "1"}
+    with celery_worker.running(env, tmp_path / "second.log", beat=True):
+        wait_done(store, resumed)
+        wait_done(store, swept)
+    assert outcome(store, resumed) == expected
+    assert outcome(store, swept) == expected
+
+
+def test_an_unreachable_broker_is_a_clear_error_and_writes_nothing(env, tmp_path, monkeypatch):
+    dead = f"redis://127.0.0.1:{postgres.free_port()}/0"
+    monkeypatch.setenv("EVOLVER_BROKER_URL", dead)
+    for args in (JOB, TOURNAMENT):
+        result = invoke(*args, "--queue")
+        assert result.exit_code == 2
+        assert f"error: cannot reach the broker at {dead}" in result.output
+        assert "EVOLVER_BROKER_URL" in result.output
+    assert store_of(env).jobs() == []
+
+
+def test_queue_without_a_broker_says_how_to_configure_one(env, monkeypatch):
+    monkeypatch.delenv("EVOLVER_BROKER_URL")
+    result = invoke(*JOB, "--queue")
+    assert result.exit_code == 2 and "no broker is configured: set EVOLVER_BROKER_URL" in result.output
