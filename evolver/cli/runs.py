@@ -55,10 +55,11 @@ def launch(spec: JobSpec, queued: bool) -> None:
     """Submits the spec; runs it here with a live view, or hands it to the workers and prints its id."""
     settings = Settings()
     store = open_store(settings)
-    if queued:
-        queue = TaskQueue(settings)
+    queue = TaskQueue(settings) if queued else None
+    if queue is not None:
         queue.check()  # before anything is written: an unreachable broker leaves no job behind
-        job_id = Engine(store, settings).submit(spec)
+    job_id = Engine(store, settings).submit(spec)
+    if queue is not None:
         try:
             queue.start(job_id)
         except Exception as exc:
@@ -68,7 +69,7 @@ def launch(spec: JobSpec, queued: bool) -> None:
         typer.echo(f"follow it: evolver watch {job_id}  |  evolver status {job_id}")
         return
     with SandboxPool(settings.sandbox_workers or 1) as pool, _live(spec.models) as on_progress:
-        job_id = Engine(store, settings, pool).execute(spec, on_progress)
+        Engine(store, settings, pool).run(job_id, on_progress)
     outcome(store, job_id)
 
 

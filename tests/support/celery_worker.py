@@ -51,10 +51,8 @@ class Worker:
         """SIGKILL to the whole process group and every process it started (sandbox parents run in sessions of
         their own), then checks that none is left."""
         family = descendants(self.process.pid)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
         self._out.close()
         for pid in family:

@@ -25,6 +25,7 @@ class Response:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     hang: float = 0.0  # seconds to stall before closing without an answer (set it past the client's timeout)
+    delay: float = 0.0  # seconds to think before answering
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class WireServer:
         if not responses:
             raise ValueError("a WireServer needs at least one scripted response")
         self.requests: list[Request] = []
+        self.in_flight = self.most_in_flight = 0  # requests being answered now, and the most at any moment
         self._script = list(responses)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -100,6 +102,13 @@ def _handler(wire: WireServer) -> type[BaseHTTPRequestHandler]:
             if response.hang:
                 wire._stopping.wait(response.hang)
                 return
+            if response.delay:
+                with wire._lock:
+                    wire.in_flight += 1
+                    wire.most_in_flight = max(wire.most_in_flight, wire.in_flight)
+                wire._stopping.wait(response.delay)
+                with wire._lock:
+                    wire.in_flight -= 1
             payload = response.body if isinstance(response.body, bytes) else json.dumps(response.body).encode()
             self.send_response(response.status)
             for name, value in {"Content-Type": "application/json", **response.headers}.items():
