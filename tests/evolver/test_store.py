@@ -356,3 +356,26 @@ def test_the_alembic_command_migrates_the_database_in_the_settings(tmp_path: Pat
     with engine.connect() as connection:
         assert set(inspect(connection).get_table_names()) >= TABLES
     engine.dispose()
+
+
+def test_only_a_pending_job_with_nothing_under_it_is_discarded(store: Store) -> None:
+    empty, used = new_job(store), new_job(store)
+    add(store, used, "k")
+    assert not store.discard_job(used) and store.job(used) is not None
+    assert store.discard_job(empty) and store.job(empty) is None
+
+
+def test_a_match_and_a_reply_are_written_once(store: Store) -> None:
+    job_id = new_job(store)
+    champion = add(store, job_id, "champion", score=1.0)
+    match = {"job_id": job_id, "round": 1, "challenger": "local:random", "defender": "local:gp",
+             "challenger_candidate_id": None, "defender_candidate_id": champion, "seeds": [0, 1],
+             "challenger_score": None, "defender_score": 1.0, "won": False}  # fmt: skip
+    assert store.add_match(**match) == store.add_match(**{**match, "won": True})
+    (row,) = store.matches(job_id)
+    assert row.won is False and row.seeds == [0, 1]
+    reply = {"model_id": "local:gp", "prompt_hash": "h", "seed": 7, "op": None, "tokens_in": 1, "tokens_out": 2,
+             "latency_ms": 3.0, "requests": 1}  # fmt: skip
+    first = store.cache_reply(**reply, text="first")
+    assert store.cache_reply(**reply, text="second") == first and first.text == "first"
+    assert store.cached_reply("local:gp", "h", 8) is None
