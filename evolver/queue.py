@@ -113,12 +113,13 @@ def kick(engine: Engine, queue: TaskQueue, job_id: int) -> int:
 
 
 def sweep(engine: Engine, queue: TaskQueue) -> list[int]:
-    """Kicks every running job that has made no progress for EVOLVER_STALE_AFTER seconds; their ids."""
+    """Kicks every pending or running job that made no progress for EVOLVER_STALE_AFTER seconds (a message
+    lost, Redis restarted without its data, a submitting or in-process run that died); their ids."""
     before = utcnow() - timedelta(seconds=engine.settings.stale_after)
     stalled = engine.store.stalled(before)
     for job_id in stalled:
-        engine.store.set_job_status(job_id, "running", expected="running")  # not swept again before it is stale
         kick(engine, queue, job_id)
+        engine.store.set_job_status(job_id, "running", expected="running")  # not swept again before it is stale
     return stalled
 
 

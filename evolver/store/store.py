@@ -293,7 +293,7 @@ class Store:
             return float(connection.execute(statement).scalar_one())
 
     def stalled(self, before: datetime) -> list[int]:
-        """Ids of running jobs with no change and no new candidate since `before`: candidates for a sweep."""
+        """Ids of pending or running jobs with no change and no new candidate since `before`: for a sweep."""
         latest = (
             select(Candidate.job_id, func.max(Candidate.created_at).label("latest"))
             .group_by(Candidate.job_id)
@@ -302,7 +302,7 @@ class Store:
         statement = (
             select(Job.id)
             .outerjoin(latest, latest.c.job_id == Job.id)
-            .where(Job.status == "running", Job.updated_at < before)
+            .where(Job.status.in_(("pending", "running")), Job.updated_at < before)
             .where((latest.c.latest.is_(None)) | (latest.c.latest < before))
             .order_by(Job.id)
         )

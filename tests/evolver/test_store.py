@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, inspect, select
 
 from evolver.errors import StoreError
 from evolver.store import Store
-from evolver.store.models import Base, Model
+from evolver.store.models import Base, Model, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"jobs", "models", "candidates", "evaluations"}
@@ -379,3 +379,15 @@ def test_a_match_and_a_reply_are_written_once(store: Store) -> None:
     first = store.cache_reply(**reply, text="first")
     assert store.cache_reply(**reply, text="second") == first and first.text == "first"
     assert store.cached_reply("local:gp", "h", 8) is None
+
+
+def test_stalled_jobs_are_the_unfinished_ones_quiet_since_a_moment(store: Store) -> None:
+    start = utcnow()
+    running, pending, done = new_job(store), new_job(store), new_job(store)
+    store.set_job_status(running, "running", expected="pending")
+    store.set_job_status(done, "done", expected="pending")
+    assert store.stalled(start) == []
+    assert store.stalled(utcnow() + timedelta(seconds=1)) == [running, pending]
+    quiet_since = utcnow()
+    add(store, running, "fresh")
+    assert store.stalled(quiet_since) == [pending]
