@@ -68,7 +68,7 @@ def launch(spec: JobSpec, queued: bool) -> None:
         typer.echo(f"{_noun(spec.kind)} {job_id} queued on {masked(settings.broker_url or '')}")
         typer.echo(f"follow it: evolver watch {job_id}  |  evolver status {job_id}")
         return
-    with SandboxPool(settings.sandbox_workers or 1) as pool, _live(spec.models) as on_progress:
+    with SandboxPool(settings.sandbox_workers or 1) as pool, _live(spec.models, spec.kind) as on_progress:
         Engine(store, settings, pool).run(job_id, on_progress)
     outcome(store, job_id)
 
@@ -88,7 +88,7 @@ def resume(job_id: int, queued: bool) -> None:
         sent = kick(engine, queue, job_id)
         typer.echo(f"{_noun(job.kind)} {job_id}: {sent} step(s) sent to the workers; follow it: evolver watch {job_id}")
         return
-    with SandboxPool(settings.sandbox_workers or 1) as pool, _live(job.models) as on_progress:
+    with SandboxPool(settings.sandbox_workers or 1) as pool, _live(job.models, job.kind) as on_progress:
         engine = Engine(store, settings, pool)
         engine.resume(job_id)
         engine.run(job_id, on_progress)
@@ -118,9 +118,10 @@ def leaderboard_table(store: Store, job: JobRow) -> Table:
     return table
 
 
-def standings(progress: Progress | None, models: tuple[str, ...]) -> Group:
+def standings(progress: Progress | None, models: tuple[str, ...], kind: str) -> Group:
     """The live view: every model's best score, calls and cost, and the last candidate."""
-    title = "starting" if progress is None else f"{progress.job_id}, phase {progress.phase + 1}/{progress.phases}"
+    title = "starting" if progress is None else f"{_noun(kind)} {progress.job_id}, phase {progress.phase + 1}"
+    title += f"/{progress.phases}" if progress else ""
     table = Table(title=title)
     for column, justify in (("model", "left"), ("best", "right"), ("calls", "right"), ("cost $", "right")):
         table.add_column(column, justify=justify)
@@ -139,10 +140,10 @@ def standings(progress: Progress | None, models: tuple[str, ...]) -> Group:
 
 
 @contextmanager
-def _live(models: tuple[str, ...]) -> Iterator[Callable[[Progress], None]]:
+def _live(models: tuple[str, ...], kind: str) -> Iterator[Callable[[Progress], None]]:
     console = Console()
-    with Live(standings(None, models), console=console, transient=False) as live:
-        yield lambda progress: live.update(standings(progress, models))
+    with Live(standings(None, models, kind), console=console, transient=False) as live:
+        yield lambda progress: live.update(standings(progress, models, kind))
     if not console.is_terminal:
         console.line()  # a live view ends its last line only on a terminal
 
