@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -193,14 +194,17 @@ class Engine:
     # The in-process executor
 
     def run(self, job_id: int, on_progress: Callable[[Progress], None] | None = None) -> str:
-        """Runs the job here to its end, step by step; returns how it ended. An error marks the job failed."""
+        """Runs the job here to its end; returns how it ended. An error marks the job failed.
+
+        A phase's steps are independent: they run side by side, as many at once as the evaluator has workers.
+        """
+        workers = getattr(self.evaluator, "workers", 1)
         try:
-            while steps := self.advance(job_id).steps:
-                for step in steps:
-                    self.propose(step)
-                    candidate_id = self.evaluate(step)
-                    if on_progress is not None and candidate_id is not None:
-                        on_progress(self.progress(job_id, candidate_id))
+            with ThreadPoolExecutor(workers, thread_name_prefix="evolver-step") as executor:
+                while steps := self.advance(job_id).steps:
+                    for candidate_id in executor.map(self._step, steps):
+                        if on_progress is not None and candidate_id is not None:
+                            on_progress(self.progress(job_id, candidate_id))
         except BaseException as exc:
             self.fail(job_id, exc)
             raise
@@ -237,6 +241,10 @@ class Engine:
         )  # fmt: skip
 
     # Helpers
+
+    def _step(self, step: Step) -> int | None:
+        self.propose(step)
+        return self.evaluate(step)
 
     def _job(self, job_id: int) -> _Job:
         if job_id not in self._jobs:

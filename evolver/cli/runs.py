@@ -68,7 +68,7 @@ def launch(spec: JobSpec, queued: bool) -> None:
         typer.echo(f"{_noun(spec.kind)} {job_id} queued on {masked(settings.broker_url or '')}")
         typer.echo(f"follow it: evolver watch {job_id}  |  evolver status {job_id}")
         return
-    with SandboxPool(settings.sandbox_workers or 1) as pool, _live(spec.models, spec.kind) as on_progress:
+    with SandboxPool(settings.sandbox_workers) as pool, _live(spec.models, spec.kind) as on_progress:
         Engine(store, settings, pool).run(job_id, on_progress)
     outcome(store, job_id)
 
@@ -88,7 +88,7 @@ def resume(job_id: int, queued: bool) -> None:
         sent = kick(engine, queue, job_id)
         typer.echo(f"{_noun(job.kind)} {job_id}: {sent} step(s) sent to the workers; follow it: evolver watch {job_id}")
         return
-    with SandboxPool(settings.sandbox_workers or 1) as pool, _live(job.models, job.kind) as on_progress:
+    with SandboxPool(settings.sandbox_workers) as pool, _live(job.models, job.kind) as on_progress:
         engine = Engine(store, settings, pool)
         engine.resume(job_id)
         engine.run(job_id, on_progress)

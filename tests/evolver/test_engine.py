@@ -100,9 +100,10 @@ def test_a_tournament_plays_every_pair_each_round_and_ranks_the_models(store, po
     assert phases == set(range(5))  # init, then a challenge and an improvement phase per round
 
 
-def test_the_same_tournament_twice_gives_the_same_matches(store, pool):
-    engine = Engine(store, Settings(), pool)
-    first, second = engine.execute(TOURNAMENT), engine.execute(TOURNAMENT)
+def test_a_tournament_run_step_by_step_or_side_by_side_gives_the_same_matches(store, pool):
+    first = Engine(store, Settings(), pool).execute(TOURNAMENT)
+    with SandboxPool(workers=2) as two:
+        second = Engine(store, Settings(), two).execute(TOURNAMENT)
     assert outcome(store, first) == outcome(store, second)
 
 
