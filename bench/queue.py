@@ -5,7 +5,11 @@ Run by hand from the project root: `python -m bench.queue [--n 1000] [--rounds 3
 The two paths run in alternation, each N evaluations per round after a warm-up, and the figure that counts
 is the ratio of their rates measured in the same session, because these machines are noisy. Every result
 must be "ok" with the in-process score (same seed, same score), so the bench also checks the queue path.
-The player is `bench.sandbox.PLAYER`, a one-year `ai3_plugins` slot player.
+The client, redis-server and the worker's main process share the machine with the two workers, as the
+in-process executor's threads do, so their CPU counts against the queue; on two cores it is most of the gap.
+The player is `bench.sandbox.PLAYER`, a one-year `ai3_plugins` slot player. The worker takes the caller's
+EVOLVER_* settings but the broker, result backend and database, so a setting can be tried from the shell
+(e.g. `EVOLVER_MAX_TASKS_PER_CHILD=100000 python -m bench.queue`).
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ def redis_server(root: Path) -> Iterator[str]:
 
 
 def _answers(client: redis.Redis) -> bool:
+    """Whether the server answers a ping now."""
     try:
         return bool(client.ping())
     except redis.ConnectionError:
@@ -109,6 +114,7 @@ def celery_worker(url: str, root: Path) -> Iterator[None]:
     (root / "tmp").mkdir()
     env = os.environ | {
         "EVOLVER_BROKER_URL": url,
+        "EVOLVER_RESULT_BACKEND": url,
         "EVOLVER_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",  # opened lazily; evaluate_code never needs it
         "TMPDIR": str(root / "tmp"),
     }
@@ -133,7 +139,7 @@ def client(url: str, results: bool = True) -> Celery:
     """A Celery client with the service's settings for the broker at `url`; without `results`, it only sends
     (as evolver's TaskQueue does) and keeps no subscription of its own to the results."""
     app = Celery("evolver", set_as_current=False)
-    app.conf.update(celery_config(Settings(broker_url=url)))
+    app.conf.update(celery_config(Settings(broker_url=url, result_backend=url)))
     if not results:
         app.conf.result_backend = None
     return app
@@ -152,9 +158,9 @@ class Queue:
     """Sends evaluations to the workers and reads their results as the workers store them.
 
     The results come from one pattern subscription to the result backend's channels (the Redis backend
-    publishes each result as it stores it). `AsyncResult.get()` or `ResultSet.join_native()` subscribe and
-    unsubscribe once per task and decode in Celery's result consumer: measured, that took 2.8-3.5 ms of the
-    client's CPU per task against 1.5-1.9 ms this way, CPU the two workers need on a two-core machine.
+    publishes each result as it stores it). `AsyncResult.get()` and `ResultSet.join_native()` subscribe and
+    unsubscribe once per task and run Celery's result consumer: measured, the client then spent 2.8-3.5 ms of
+    CPU per task (sending included) against 1.5-1.9 ms this way, CPU the workers need on a two-core machine.
     """
 
     def __init__(self, url: str) -> None:
@@ -218,8 +224,6 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="evaluations per run (default 1000)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each path, in alternation (default 3)")
     options = parser.parse_args()
-    for name in [name for name in os.environ if name.startswith("EVOLVER_")]:
-        del os.environ[name]  # the service's defaults, here and in the worker, whatever the caller's shell says
     root = Path(tempfile.mkdtemp(prefix="evolver-bench-queue-"))
     try:
         with (
@@ -236,19 +240,22 @@ def main() -> None:
             score = in_process(pool, WARM_UP)[0]["score"]
             timed(runs["queue"], WARM_UP, score)  # every prefork child starts its warm parent
             rates: dict[str, list[float]] = {name: [] for name in runs}
-            for _ in range(options.rounds):
-                for name, run in runs.items():
-                    rates[name].append(timed(run, options.n, score))
+            for round_ in range(options.rounds):
+                for name in sorted(runs, reverse=round_ % 2 == 1):  # alternate which goes first
+                    rates[name].append(timed(runs[name], options.n, score))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     for name, measured in rates.items():
         print(f"{name:>10}: best {max(measured):,.1f}/s, median {statistics.median(measured):,.1f}/s "
               f"(runs of {options.n} evaluations over {WORKERS} workers: "
               f"{', '.join(f'{rate:.1f}' for rate in measured)})")  # fmt: skip
+    settings = Settings()  # the worker's other settings: the caller's EVOLVER_* or the defaults
     best = max(rates["queue"]) / max(rates["in-process"])
     median = statistics.median(rates["queue"]) / statistics.median(rates["in-process"])
     print(f"queue / in-process: {best:.2f} (best), {median:.2f} (median) "
           f"(target: at least {TARGET:.2f}: {'met' if best >= TARGET else 'MISSED'}); every score {score}")  # fmt: skip
+    print(f"worker: prefork, {WORKERS} processes, prefetch multiplier 1, late acks, "
+          f"each process replaced after {settings.max_tasks_per_child} tasks")  # fmt: skip
 
 
 if __name__ == "__main__":

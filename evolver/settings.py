@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     task_time_limit: PositiveFloat = 900.0  # seconds: the hard backstop of one task (the sandbox has its own)
     visibility_timeout: PositiveFloat = 3600.0  # seconds before Redis redelivers an unacknowledged task
     broker_transport_options: dict[str, float] = {}  # JSON, added to kombu's Redis transport options
-    max_tasks_per_child: PositiveInt = 500
+    max_tasks_per_child: PositiveInt = 10_000  # a new child restarts its warm sandbox parent: not too often
     max_memory_per_child: PositiveInt = 1_000_000  # KiB
     sweep_interval: PositiveFloat = 60.0  # seconds between sweeps for stalled jobs
     stale_after: PositiveFloat = 600.0  # seconds without progress before a running job counts as stalled

@@ -83,7 +83,7 @@ def sweep() -> list[int]:
     return queue.sweep(_engine(), _queue())
 
 
-@app.task(name=queue.EVALUATE_CODE)
+@app.task(name=queue.EVALUATE_CODE, ignore_result=False)
 def evaluate_code(code: str, scenario: str, seeds: list[int], years: float | None = None) -> dict[str, Any]:
     """One sandbox evaluation outside any job."""
     return _pool().evaluate(code, scenario, seeds, years).to_dict()
