@@ -85,5 +85,5 @@ def sweep() -> list[int]:
 
 @app.task(name=queue.EVALUATE_CODE, ignore_result=False)
 def evaluate_code(code: str, scenario: str, seeds: list[int], years: float | None = None) -> dict[str, Any]:
-    """One sandbox evaluation outside any job."""
-    return _pool().evaluate(code, scenario, seeds, years).to_dict()
+    """One sandbox evaluation outside any job: its status, score, metrics and error (not the player's notes)."""
+    return _pool().evaluate(code, scenario, seeds, years).to_dict() | {"notes": None}
