@@ -26,19 +26,6 @@ TOURNAMENT = JobSpec(kind="tournament", scenario="ai3_plugins", models=("local:g
                      attempts=2, seeds=(0, 1))  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def pool():
-    with SandboxPool(workers=1) as pool:
-        yield pool
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'engine.db'}")
-    store.upgrade()
-    return store
-
-
 def outcome(store: Store, job_id: int) -> list[tuple]:
     rows = [(c.key.split(":", 1)[1], c.op, c.code_hash, c.status, c.score) for c in store.lineage(job_id)]
     return sorted(rows) + sorted((m.round, m.challenger, m.defender, m.won) for m in store.matches(job_id))
@@ -70,7 +57,7 @@ def test_an_interrupted_job_resumes_without_redoing_anything(store, pool, tmp_pa
         engine.evaluate(step)
     engine.fail(job_id, KeyboardInterrupt())
     first = store.lineage(job_id)
-    monkeypatch.setenv("EVOLVER_DATABASE_URL", f"sqlite:///{tmp_path / 'engine.db'}")
+    monkeypatch.setenv("EVOLVER_DATABASE_URL", f"sqlite:///{tmp_path / 'lineage.db'}")
     result = invoke("resume", str(job_id))
     assert result.exit_code == 0, result.output
     assert f"job {job_id}: done" in result.output

@@ -8,21 +8,8 @@ from evolver.engine import Engine
 from evolver.job import JobSpec
 from evolver.settings import Settings
 from evolver.store import Store
-from sandbox import SandboxPool, evaluate
+from sandbox import evaluate
 from simcore import load_scenario
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with SandboxPool(workers=2) as pool:
-        yield pool
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'jobs.db'}")
-    store.upgrade()
-    return store
 
 
 def run(store, pool, **fields):

@@ -15,7 +15,6 @@ from wire import WireServer
 from evolver.engine import Engine
 from evolver.job import JobSpec
 from evolver.store import Store
-from sandbox import SandboxPool
 
 BROKEN = "Here it is:\n```python\ndef fn(i, v, r, s, p):\n    if v['price'] < 1\n        p['dex'].buyA(1)\n```"
 HOLD = "```python\ndef fn(i, v, r, s, p):\n    if i == 1:\n        p['dex'].buyA(1)\n```"
@@ -25,12 +24,6 @@ TRADER = (
     "```python\ndef fn(i, v, r, s, p):\n    if v['price'] < 0.9:\n        p['dex'].buyA(5)\n"
     "    elif v['price'] > 1.0:\n        p['dex'].sellA(5)\n```"
 )
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with SandboxPool(workers=1) as pool:
-        yield pool
 
 
 @pytest.mark.parametrize("api", APIS, ids=lambda api: api.model_id.partition(":")[0])

@@ -105,13 +105,20 @@ def store_of(env: dict[str, str]) -> Store:
     return Store(env["EVOLVER_DATABASE_URL"])
 
 
-def test_a_job_runs_through_the_queue_as_it_runs_in_process(env, pool, tmp_path):
-    expected = reference(JOB_SPEC, pool, tmp_path)
+def through_the_queue(env: dict[str, str], pool: SandboxPool, tmp_path: Path, args: tuple[str, ...],
+                      spec: JobSpec) -> tuple[Store, int]:  # fmt: skip
+    """Runs `args` with --queue on a worker of two processes; checks it gave what `spec` gives in-process."""
+    expected = reference(spec, pool, tmp_path)
     with celery_worker.running(env, tmp_path / "worker.log", concurrency=2):
-        job_id = submit(*JOB)
+        job_id = submit(*args)
         store = store_of(env)
         wait_done(store, job_id)
     assert outcome(store, job_id) == expected
+    return store, job_id
+
+
+def test_a_job_runs_through_the_queue_as_it_runs_in_process(env, pool, tmp_path):
+    _, job_id = through_the_queue(env, pool, tmp_path, JOB, JOB_SPEC)
     watched = invoke("watch", str(job_id), "--interval", "0.1")
     assert watched.exit_code == 0 and "done" in watched.output and "local:random" in watched.output
 
@@ -120,12 +127,7 @@ def test_a_tournament_on_postgresql_through_the_queue_matches_in_process(env, po
     with postgres.running() as server:
         env["EVOLVER_DATABASE_URL"] = postgres.create_database(server, "tournament")
         monkeypatch.setenv("EVOLVER_DATABASE_URL", env["EVOLVER_DATABASE_URL"])
-        expected = reference(TOURNAMENT_SPEC, pool, tmp_path)
-        with celery_worker.running(env, tmp_path / "worker.log", concurrency=2):
-            job_id = submit(*TOURNAMENT)
-            store = store_of(env)
-            wait_done(store, job_id)
-        assert outcome(store, job_id) == expected
+        store, job_id = through_the_queue(env, pool, tmp_path, TOURNAMENT, TOURNAMENT_SPEC)
         assert len(store.matches(job_id)) == 2 * 2  # two rounds, each model challenges the other
         status = invoke("status", str(job_id))
         store.close()
