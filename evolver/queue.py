@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+import kombu.exceptions
 import redis
 from celery import Celery, chain
 
@@ -25,6 +26,8 @@ from evolver.store.models import utcnow
 ADVANCE, PROPOSE, EVALUATE, SWEEP = "evolver.advance", "evolver.propose", "evolver.evaluate", "evolver.sweep"
 EVALUATE_CODE = "evolver.evaluate_code"  # one sandbox evaluation, outside any job (bench/queue.py)
 QUEUE = "evolver"
+OUTAGES = (redis.RedisError, kombu.exceptions.OperationalError)
+"""Errors of a broker that is restarting or unreachable: a task retries, and its job stays running."""
 
 
 class QueueError(EvolverError):

@@ -1,7 +1,8 @@
 """The tasks: each a few lines calling evolver.engine through one engine per worker process.
 
-A task that raises marks its job failed (`evolver resume ID` continues it). A task killed with its process
-is delivered again (late acks); whatever it had written is found and kept.
+A task that raises marks its job failed (`evolver resume ID` continues it), except when the broker is away
+(a restart): then it retries with backoff, and should that fail too the sweeper resends the job's steps. A
+task killed with its process is delivered again (late acks); whatever it had written is found and kept.
 """
 
 from __future__ import annotations
@@ -51,26 +52,31 @@ def _failing(job_id: int) -> Iterator[Engine]:
     engine = _engine()
     try:
         yield engine
+    except queue.OUTAGES:
+        raise
     except Exception as exc:
         engine.fail(job_id, exc)
         raise
 
 
-@app.task(name=queue.ADVANCE)
+RETRY = {"autoretry_for": queue.OUTAGES, "retry_backoff": 1, "retry_backoff_max": 30, "max_retries": 10}
+
+
+@app.task(name=queue.ADVANCE, **RETRY)
 def advance(job_id: int) -> None:
     """Moves the job along and sends the steps it now waits for."""
     with _failing(job_id) as engine:
         _queue().dispatch(engine.advance(job_id).steps)
 
 
-@app.task(name=queue.PROPOSE)
+@app.task(name=queue.PROPOSE, **RETRY)
 def propose(step: dict[str, Any]) -> None:
     """One model call (or its cached reply)."""
     with _failing(step["job_id"]) as engine:
         engine.propose(Step(**step))
 
 
-@app.task(name=queue.EVALUATE)
+@app.task(name=queue.EVALUATE, **RETRY)
 def evaluate(step: dict[str, Any]) -> int | None:
     """One sandbox evaluation, stored as the step's candidate."""
     with _failing(step["job_id"]) as engine:

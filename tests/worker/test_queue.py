@@ -215,3 +215,25 @@ def test_queue_without_a_broker_says_how_to_configure_one(env, monkeypatch):
     monkeypatch.delenv("EVOLVER_BROKER_URL")
     result = invoke(*JOB, "--queue")
     assert result.exit_code == 2 and "no broker is configured: set EVOLVER_BROKER_URL" in result.output
+
+
+def test_a_redis_restart_with_its_append_only_file_loses_no_queued_work(env, pool, tmp_path, monkeypatch):
+    """Redis as the compose file runs it (appendonly): stopped mid-job and started again, the job still ends."""
+    expected = reference(JOB_SPEC, pool, tmp_path)
+    server = redis_server.Server(tmp_path, postgres.free_port(), appendonly=True)
+    env |= {"EVOLVER_BROKER_URL": server.url, "EVOLVER_STALE_AFTER": "3", "EVOLVER_SWEEP_INTERVAL": "1"}
+    monkeypatch.setenv("EVOLVER_BROKER_URL", server.url)
+    store = store_of(env)
+    server.start()
+    try:
+        with celery_worker.running(env, tmp_path / "worker.log", beat=True):
+            job_id = submit(*JOB)
+            while len(store.lineage(job_id)) < 3:
+                time.sleep(0.01)
+            server.stop()
+            time.sleep(1)
+            server.start()
+            wait_done(store, job_id)
+    finally:
+        server.stop()
+    assert outcome(store, job_id) == expected
