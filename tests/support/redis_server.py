@@ -22,13 +22,13 @@ from postgres import free_port
 
 
 @contextmanager
-def running(appendonly: bool = False) -> Iterator[str]:
+def running() -> Iterator[str]:
     """A fresh redis-server; yields its URL (`redis://127.0.0.1:PORT/0`) and stops it on exit."""
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed: `apt-get install -y redis-server`, as .ci/run does", pytrace=False)
     root = Path(tempfile.mkdtemp(prefix="evolver-redis-"))
     port = free_port()
-    server = Server(root, port, appendonly)
+    server = Server(root, port)
     try:
         server.start()
         yield server.url
