@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from evolver.report import ReportError, check_writable
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from simcore import Slot
+    from simcore import Scenario, Slot
 
 PANEL_SIZE = (9.0, 3.0)  # inches per subplot: width, height
 DPI = 100
@@ -33,6 +33,27 @@ def wallet_graph(slot: Slot) -> dict[str, Any]:
     """A panel "Player wallet": a line per ticker of the slot's wallet (the `KEY.TICKER` stats columns)."""
     lines = [{"label": ticker, "key": f"{slot.key}.{ticker}"} for ticker in slot.wallet]
     return {"key": slot.key, "name": "Player wallet", "lines": lines}
+
+
+def slot_graphs(scenario: Scenario) -> list[dict[str, Any]]:
+    """The panels drawn below the scenario's for a run with an evolved player: its markets' liquidity (if the
+    slot trades on a DEX), then its wallet."""
+    assert scenario.slot is not None, "only a scenario with a slot has a player to draw"
+    liquidity = liquidity_graph(scenario)
+    return [*([liquidity] if liquidity else []), wallet_graph(scenario.slot)]
+
+
+def liquidity_graph(scenario: Scenario) -> dict[str, Any] | None:
+    """A panel "DEX liquidity": both reserves of each pool the slot trades on (the `KEY.la`/`KEY.lb` columns)."""
+    from simcore.plugins.dex import DexSpec
+
+    lines = []
+    for key in scenario.slot.actions if scenario.slot else ():
+        spec = scenario.plugins.get(key)
+        if isinstance(spec, DexSpec):
+            a, b = spec.tickers()
+            lines += [{"label": f"{key} {a}", "key": f"{key}.la"}, {"label": f"{key} {b}", "key": f"{key}.lb"}]
+    return {"key": "liquidity", "name": "DEX liquidity", "lines": lines} if lines else None
 
 
 def _plot_line(axes: Axes, frame: pd.DataFrame, graph: str, line: Mapping[str, Any]) -> None:
@@ -51,7 +72,7 @@ def _plot_line(axes: Axes, frame: pd.DataFrame, graph: str, line: Mapping[str, A
 
 
 def write_chart(
-    path: Path,
+    path: Path | BinaryIO,
     frame: pd.DataFrame,
     graphs: Sequence[Mapping[str, Any]],
     title: str = "",
@@ -60,11 +81,12 @@ def write_chart(
     """Draw one subplot per graph, one line per entry of its `lines` (label and colour from the config),
     against the day `i`, and save it as a PNG. `frame` is `Result.frame()` (or `simcore.engine.stats_frame`
     of the same rows); with no `graphs`, every numeric column gets its own subplot. `extra` graphs (e.g.
-    `wallet_graph`) are drawn below the scenario's."""
+    `wallet_graph`) are drawn below the scenario's. `path` may also be a binary file object."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    check_writable(path)
+    if isinstance(path, Path):
+        check_writable(path)
     panels = [*(list(graphs) or column_graphs(frame)), *extra]
     if not panels:
         raise ReportError("nothing to plot: the scenario has no graphs and its daily stats no numeric columns")

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     max_memory_per_child: PositiveInt = 1_000_000  # KiB
     sweep_interval: PositiveFloat = 60.0  # seconds between sweeps for stalled jobs
     stale_after: PositiveFloat = 600.0  # seconds without progress before a running job counts as stalled
+    api_token: SecretStr | None = None  # the bearer token `evolver serve` requires of writes; None: writes refused
 
     @model_validator(mode="after")
     def _redelivery_after_the_hard_limit(self) -> Settings:

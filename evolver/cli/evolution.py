@@ -5,7 +5,6 @@ With no key and no network, `evolver evolve ai3_plugins` runs offline on SQLite 
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from evolver import report
 from evolver.cli.edge import InputError, ScenarioArg, app, check_outputs, show, user_errors, wrote
 from evolver.cli.runs import QueueOpt, launch, make_spec, open_store
 from evolver.export import best_candidate, export_text
+from evolver.lineage import code_diff
 from evolver.settings import Settings
 from evolver.store import CandidateRow
 
@@ -129,10 +129,7 @@ def show_candidate(
     if candidate.code:
         console.print(Syntax(candidate.code, "python", line_numbers=True))
     if parent is not None and parent.code and candidate.code:
-        diff = difflib.unified_diff(
-            parent.code.splitlines(), candidate.code.splitlines(), f"#{parent.id}", f"#{candidate.id}", lineterm=""
-        )
-        console.print(Syntax("\n".join(diff) or "(no change)", "diff"))
+        console.print(Syntax(code_diff(parent, candidate) or "(no change)", "diff"))
     if candidate.metrics:
         show(report.metrics_table(candidate.metrics, f"candidate {candidate.id}"))
     if candidate.error:

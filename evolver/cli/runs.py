@@ -21,7 +21,8 @@ from evolver import report
 from evolver.cli.edge import InputError, show
 from evolver.engine import Engine, Progress
 from evolver.job import JobSpec
-from evolver.queue import QueueError, TaskQueue, kick
+from evolver.launch import open_store, submit
+from evolver.queue import TaskQueue, kick
 from evolver.settings import Settings
 from evolver.store import JobRow, Store
 from evolver.store.database import masked
@@ -32,13 +33,6 @@ QueueOpt = Annotated[
     bool, typer.Option("--queue", help="Send it to the Celery workers (EVOLVER_BROKER_URL), print its id, return.")
 ]
 JobArg = Annotated[int, typer.Argument(help="A job or tournament id (see `evolver jobs`).")]
-
-
-def open_store(settings: Settings) -> Store:
-    """The lineage store, migrated to the current schema (a new SQLite file is created on first use)."""
-    store = Store(settings.database_url)
-    store.upgrade()
-    return store
 
 
 def make_spec(**fields: object) -> JobSpec:
@@ -55,16 +49,8 @@ def launch(spec: JobSpec, queued: bool) -> None:
     """Submits the spec; runs it here with a live view, or hands it to the workers and prints its id."""
     settings = Settings()
     store = open_store(settings)
-    queue = TaskQueue(settings) if queued else None
-    if queue is not None:
-        queue.check()  # before anything is written: an unreachable broker leaves no job behind
-    job_id = Engine(store, settings).submit(spec)
-    if queue is not None:
-        try:
-            queue.start(job_id)
-        except Exception as exc:
-            store.discard_job(job_id)
-            raise QueueError(f"could not send job {job_id} to {masked(settings.broker_url or '')}: {exc}") from exc
+    job_id = submit(store, settings, spec, TaskQueue(settings) if queued else None)
+    if queued:
         typer.echo(f"{_noun(spec.kind)} {job_id} queued on {masked(settings.broker_url or '')}")
         typer.echo(f"follow it: evolver watch {job_id}  |  evolver status {job_id}")
         return

@@ -239,7 +239,7 @@ def _simulate_player(
     if plot_path is not None:
         from evolver import charts
 
-        _write_plot(plot_path, frame(), loaded, [charts.wallet_graph(slot)])
+        _write_plot(plot_path, frame(), loaded, charts.slot_graphs(loaded))
 
 
 @app.command("evaluate")

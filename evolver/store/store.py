@@ -314,9 +314,16 @@ class Store:
         jobs = self._jobs(select(Job).where(Job.id == job_id))
         return jobs[0] if jobs else None
 
-    def jobs(self) -> list[JobRow]:
-        """Every job, oldest first."""
-        return self._jobs(select(Job).order_by(Job.id))
+    def jobs(self, kind: str | None = None, offset: int = 0, limit: int | None = None) -> list[JobRow]:
+        """The jobs (of one kind, if given), oldest first, from `offset`, at most `limit` of them."""
+        statement = select(Job).order_by(Job.id).offset(offset).limit(limit)
+        return self._jobs(statement if kind is None else statement.where(Job.kind == kind))
+
+    def count_jobs(self, kind: str | None = None) -> int:
+        """How many jobs (of one kind, if given) there are."""
+        statement = select(func.count(Job.id))
+        with self._transaction() as connection:
+            return connection.execute(statement if kind is None else statement.where(Job.kind == kind)).scalar_one()
 
     def candidate(self, candidate_id: int) -> CandidateRow | None:
         """The candidate, or None if there is no such candidate."""
@@ -334,9 +341,19 @@ class Store:
         with self._transaction() as connection:
             return [EvaluationRow(**row._mapping) for row in connection.execute(statement)]
 
-    def lineage(self, job_id: int) -> list[CandidateRow]:
-        """All of the job's candidates in the order they were written, so every parent comes before its children."""
-        return self._candidates(select(Candidate).where(Candidate.job_id == job_id).order_by(Candidate.id))
+    def lineage(self, job_id: int, offset: int = 0, limit: int | None = None) -> list[CandidateRow]:
+        """The job's candidates in the order they were written, so every parent comes before its children; from
+        `offset`, at most `limit` of them."""
+        statement = select(Candidate).where(Candidate.job_id == job_id).order_by(Candidate.id)
+        return self._candidates(statement.offset(offset).limit(limit))
+
+    def count_candidates(self, job_id: int) -> tuple[int, int]:
+        """How many candidates the job has, and how many of them evaluated ok."""
+        ok = func.count(Candidate.id).filter(Candidate.status == "ok")
+        statement = select(func.count(Candidate.id), ok).where(Candidate.job_id == job_id)
+        with self._transaction() as connection:
+            total, good = connection.execute(statement).one()
+        return total, good
 
     def ancestry(self, candidate_id: int) -> list[CandidateRow]:
         """The chain of parents from the root down to the candidate itself (empty if there is no such candidate).

@@ -1,0 +1,106 @@
+"""Candidates: one in full (code, metrics, parents, diff), exported as a .py file, and its run drawn as a chart."""
+
+from __future__ import annotations
+
+import functools
+import io
+import threading
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Response, status
+
+import simcore
+from evolver import charts
+from evolver.api.deps import RunnerDep, StoreDep
+from evolver.api.runner import Runner
+from evolver.api.schemas import CandidateDetail, CandidateOut, EvaluationOut, Problem
+from evolver.export import export_text
+from evolver.lineage import code_diff
+from evolver.report import jsonable
+from evolver.store import CandidateRow, Store
+from sandbox import Limits
+
+router = APIRouter(tags=["candidates"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such candidate."}}
+NO_RUN: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"model": Problem, "description": "The candidate has no code, or failed: there is no run to show."},
+}
+CHART_LIMITS = Limits(max_report_bytes=32 * 1024 * 1024)  # the run's daily stats come back through the report
+CACHED_CHARTS = 64
+_chart_lock = threading.Lock()
+
+
+@router.get("/candidates/{candidate_id}", responses=NOT_FOUND)
+def get_candidate(candidate_id: int, store: StoreDep) -> CandidateDetail:
+    """A candidate in full: code, metrics, its parent and target, the diff against its parent, its evaluations."""
+    candidate = _candidate(store, candidate_id)
+    parent = store.candidate(candidate.parent_id) if candidate.parent_id else None
+    target = store.candidate(candidate.target_id) if candidate.target_id else None
+    evaluations = [
+        EvaluationOut(**jsonable({name: getattr(row, name) for name in EvaluationOut.model_fields}))
+        for row in store.evaluations(candidate_id)
+    ]
+    return CandidateDetail(
+        **CandidateOut.of(candidate).model_dump(), code=candidate.code, code_hash=candidate.code_hash,
+        metrics=jsonable(candidate.metrics), parent=parent and CandidateOut.of(parent),
+        target=target and CandidateOut.of(target), diff=code_diff(parent, candidate) if parent else None,
+        evaluations=evaluations, prompt=candidate.prompt, reply=candidate.reply,
+    )  # fmt: skip
+
+
+@router.get(
+    "/candidates/{candidate_id}/export",
+    responses={**NO_RUN, 200: {"content": {"text/x-python": {}}, "description": "The player module."}},
+)
+def export_candidate(candidate_id: int, store: StoreDep) -> Response:
+    """The candidate as a standalone player module; `evolver evaluate SCENARIO FILE` reproduces its score."""
+    candidate = _candidate(store, candidate_id)
+    if not candidate.code:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"candidate {candidate_id} has no code ({candidate.status})")
+    return Response(
+        export_text(store, candidate_id), media_type="text/x-python",
+        headers={"Content-Disposition": f'attachment; filename="player_{candidate_id}.py"'},
+    )  # fmt: skip
+
+
+@router.get(
+    "/candidates/{candidate_id}/chart.png",
+    responses={**NO_RUN, 200: {"content": {"image/png": {}}, "description": "The run's charts."}},
+)
+def candidate_chart(candidate_id: int, store: StoreDep, runner: RunnerDep) -> Response:
+    """The scenario's graphs (AI3's dashboard: price, liquidity, trades) and the player's wallet over the days of
+    the candidate's run on its job's first seed; the candidate is run again in the sandbox to draw them."""
+    candidate = _candidate(store, candidate_id)
+    if candidate.status != "ok":
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"candidate {candidate_id} did not run to the end ({candidate.status})"
+        )
+    with _chart_lock:
+        png = _chart(runner, store, candidate_id)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+
+@functools.lru_cache(maxsize=CACHED_CHARTS)
+def _chart(runner: Runner, store: Store, candidate_id: int) -> bytes:
+    candidate = _candidate(store, candidate_id)
+    job = store.job(candidate.job_id)
+    assert job is not None  # a candidate always belongs to a job
+    seed, years = job.budget.get("seeds", [0])[0], job.budget.get("years")
+    evaluation = runner.pool.evaluate(candidate.code, job.scenario, [seed], years, CHART_LIMITS, detail=True)
+    if evaluation.detail is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"candidate {candidate_id}'s run failed: {evaluation.error}")
+    scenario = simcore.load_scenario(job.scenario)
+    frame = simcore.engine.stats_frame(evaluation.detail["stats"])
+    title = f"candidate {candidate_id} ({candidate.model_id}, {candidate.op}): {job.scenario}, seed {seed}"
+    buffer = io.BytesIO()
+    charts.write_chart(buffer, frame, scenario.graphs, title, charts.slot_graphs(scenario))
+    return buffer.getvalue()
+
+
+def _candidate(store: Store, candidate_id: int) -> CandidateRow:
+    candidate = store.candidate(candidate_id)
+    if candidate is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no candidate {candidate_id}; GET /jobs/ID/lineage lists them")
+    return candidate

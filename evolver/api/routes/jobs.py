@@ -1,0 +1,138 @@
+"""Jobs and tournaments: submit one, list them, see where one stands, its lineage, its leaderboard and matches."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, status
+
+import simcore
+from evolver.api.deps import Authorized, Limit, Offset, RunnerDep, SettingsDep, StoreDep
+from evolver.api.schemas import (
+    CandidateOut,
+    JobDetail,
+    JobIn,
+    JobOut,
+    LeaderRow,
+    MatchOut,
+    ModelStanding,
+    Page,
+    Problem,
+    TournamentDetail,
+    TournamentIn,
+)
+from evolver.engine import Engine
+from evolver.job import JobSpec
+from evolver.report import jsonable
+from evolver.settings import Settings
+from evolver.store import JobRow, Store
+from evolver.tournament import leaderboard
+
+router = APIRouter(tags=["jobs"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such job."}}
+WRITE: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No valid bearer token."},
+    403: {"model": Problem, "description": "The server has no EVOLVER_API_TOKEN: it takes no writes."},
+    422: {"model": Problem, "description": "The body is invalid, or names an unknown scenario, model or comp."},
+    503: {"model": Problem, "description": "The store or the broker cannot be reached."},
+}
+
+
+@router.post("/jobs", status_code=status.HTTP_202_ACCEPTED, dependencies=[Authorized], responses=WRITE)
+def submit_job(body: JobIn, store: StoreDep, runner: RunnerDep, settings: SettingsDep) -> JobDetail:
+    """Start an evolution job: on the workers when a broker is configured, else in the server's process."""
+    return _detail(store, settings, runner.submit(JobSpec(kind="evolve", **_spec_fields(body))))
+
+
+@router.get("/jobs")
+def list_jobs(
+    store: StoreDep, offset: Offset = 0, limit: Limit = 50, kind: Literal["evolve", "tournament"] | None = None
+) -> Page[JobOut]:
+    """The jobs and tournaments, oldest first (`kind` keeps one of the two)."""
+    return _page(store, kind, offset, limit)
+
+
+@router.get("/jobs/{job_id}", responses=NOT_FOUND)
+def get_job(job_id: int, store: StoreDep, settings: SettingsDep) -> JobDetail:
+    """Where a job stands: phase, candidates, every model's best, calls and cost. Poll it to follow a run."""
+    return _detail(store, settings, _job(store, job_id).id)
+
+
+@router.get("/jobs/{job_id}/lineage", responses=NOT_FOUND)
+def get_lineage(job_id: int, store: StoreDep, offset: Offset = 0, limit: Limit = 500) -> Page[CandidateOut]:
+    """The job's candidates in the order they were written (every parent before its children), without code."""
+    _job(store, job_id)
+    rows = store.lineage(job_id, offset, limit)
+    total, _ = store.count_candidates(job_id)
+    return Page(items=[CandidateOut.of(row) for row in rows], total=total, offset=offset, limit=limit)
+
+
+@router.post("/tournaments", status_code=status.HTTP_202_ACCEPTED, dependencies=[Authorized], responses=WRITE)
+def submit_tournament(body: TournamentIn, store: StoreDep, runner: RunnerDep, settings: SettingsDep) -> JobDetail:
+    """Start a tournament: every model inits, then each round challenges the others' champions and improves."""
+    return _detail(store, settings, runner.submit(JobSpec(kind="tournament", **_spec_fields(body))))
+
+
+@router.get("/tournaments")
+def list_tournaments(store: StoreDep, offset: Offset = 0, limit: Limit = 50) -> Page[JobOut]:
+    """The tournaments, oldest first."""
+    return _page(store, "tournament", offset, limit)
+
+
+@router.get("/tournaments/{job_id}", responses=NOT_FOUND)
+def get_tournament(job_id: int, store: StoreDep, settings: SettingsDep) -> TournamentDetail:
+    """A tournament's standing, its leaderboard (Elo) and its matches."""
+    job = _job(store, job_id)
+    if job.kind != "tournament":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} is not a tournament; GET /jobs/{job_id} shows it")
+    board = jsonable(leaderboard(store, job_id).to_dict("records"))
+    return TournamentDetail(
+        **_detail(store, settings, job_id).model_dump(),
+        leaderboard=[LeaderRow(**row) for row in board],
+        matches=[MatchOut.of(match) for match in store.matches(job_id)],
+    )
+
+
+def _spec_fields(body: JobIn | TournamentIn) -> dict[str, Any]:
+    if body.scenario not in simcore.builtin_names():
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown scenario {body.scenario!r}; GET /scenarios lists them"
+        )
+    fields = body.model_dump()
+    return {**fields, "models": tuple(fields["models"]), "seeds": tuple(fields["seeds"])}
+
+
+def _job(store: Store, job_id: int) -> JobRow:
+    job = store.job(job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}; GET /jobs lists them")
+    return job
+
+
+def _page(store: Store, kind: str | None, offset: int, limit: int) -> Page[JobOut]:
+    items = []
+    for job in store.jobs(kind, offset, limit):
+        best = store.best(job.id, job.direction)
+        items.append(JobOut.of(job, best.score if best else None))
+    return Page(items=items, total=store.count_jobs(kind), offset=offset, limit=limit)
+
+
+def _detail(store: Store, settings: Settings, job_id: int) -> JobDetail:
+    job = _job(store, job_id)
+    current = Engine(store, settings).plan(job_id)
+    total, ok = store.count_candidates(job_id)
+    best = store.best_per_model(job_id, job.direction)
+    standings = []
+    for model, totals in store.job_totals(job_id).items():
+        top = best.get(model)
+        calls, cost = int(totals["calls"]), totals["cost"]
+        standings.append(
+            ModelStanding(model=model, best=top and top.score, best_candidate=top and top.id, calls=calls, cost=cost)
+        )
+    overall = store.best(job_id, job.direction)
+    return JobDetail(
+        **JobOut.of(job, overall.score if overall else None).model_dump(),
+        phase=min(current.phase + 1, current.phases), phases=current.phases, candidates=total, ok=ok,
+        standings=standings,
+    )  # fmt: skip

@@ -1,0 +1,75 @@
+"""Where the API's jobs run: on the Celery workers when a broker is configured, otherwise here, each in a
+background thread, all sharing one sandbox pool (which also draws the candidates' charts).
+
+Stopping the server interrupts the in-process runs between two candidates: each is marked failed with the way
+to continue it (`evolver resume ID`), and nothing it finished is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from evolver.engine import Engine, Progress
+from evolver.errors import EvolverError
+from evolver.job import JobSpec
+from evolver.launch import submit
+from evolver.queue import TaskQueue
+from evolver.settings import Settings
+from evolver.store import Store
+from sandbox import SandboxPool
+
+
+class ServerStoppedError(EvolverError):
+    """The server stopped while the job ran here."""
+
+
+class Runner:
+    """Submits specs the way the settings say and owns what runs in this process."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store, self.settings = store, settings
+        self.queue = TaskQueue(settings) if settings.broker_url else None
+        self._pool: SandboxPool | None = None
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+
+    @property
+    def pool(self) -> SandboxPool:
+        """The sandbox pool, started on first use."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = SandboxPool(self.settings.sandbox_workers)
+            return self._pool
+
+    def submit(self, spec: JobSpec) -> int:
+        """Stores the spec and starts it: on the workers, or in a thread here. Returns the job's id."""
+        job_id = submit(self.store, self.settings, spec, self.queue)
+        if self.queue is None:
+            thread = threading.Thread(target=self._run, args=(job_id,), name=f"evolver-job-{job_id}", daemon=True)
+            with self._lock:
+                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+            thread.start()
+        return job_id
+
+    def close(self) -> None:
+        """Interrupts the in-process runs, waits for them, and stops the sandbox pool."""
+        self._stopping.set()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join()
+        if self._pool is not None:
+            self._pool.close()
+        if self.queue is not None:
+            self.queue.close()
+
+    def _run(self, job_id: int) -> None:
+        with contextlib.suppress(Exception):  # Engine.run marks the job failed with the error (an interruption too)
+            Engine(self.store, self.settings, self.pool).run(job_id, self._check)
+
+    def _check(self, progress: Progress) -> None:
+        if self._stopping.is_set():
+            job = progress.job_id
+            raise ServerStoppedError(f"the server stopped while it ran; `evolver resume {job}` continues it")

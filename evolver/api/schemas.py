@@ -1,0 +1,241 @@
+"""The HTTP API's bodies: what a request may send and what every response holds (the OpenAPI document's schemas).
+
+Store rows are turned into these at the edge; numbers that are not finite never reach JSON (they become null).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat
+
+from evolver.store import CandidateRow, JobRow, MatchRow
+
+MAX_PAGE = 500
+MAX_TURNS = 1000  # generations or rounds one request may ask for
+MAX_ATTEMPTS = 20
+MAX_SEEDS = 32
+MAX_YEARS = 50.0  # one simulated run: a request waits for it
+Number = float | None  # a finite number, or null
+T = TypeVar("T")
+
+
+class Problem(BaseModel):
+    """Every error: what was wrong and how to fix it."""
+
+    error: str = Field(description="What was wrong and how to fix it.")
+    details: list[dict[str, Any]] | None = Field(None, description="Each invalid field (validation errors only).")
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _RunIn(_Request):
+    """What jobs and tournaments share."""
+
+    scenario: str = Field(description="A built-in scenario with a slot (GET /scenarios).", examples=["ai3_plugins"])
+    goal: str | None = Field(None, max_length=4000, description="The goal in words (default: the slot's).")
+    comp: str | None = Field(
+        None, max_length=200, description="METRIC, max:METRIC, min:METRIC or fn:NAME (default: the slot's)."
+    )
+    attempts: int = Field(3, ge=1, le=MAX_ATTEMPTS, description="Tries per turn.")
+    max_cost: NonNegativeFloat | None = Field(None, description="USD; no new model call past it. Null: no limit.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="The seed of the models' proposals.")
+    seeds: list[NonNegativeInt] = Field(
+        [0], min_length=1, max_length=MAX_SEEDS, description="The seeds every candidate is evaluated on."
+    )
+    years: PositiveFloat | None = Field(None, le=MAX_YEARS, description="Years each evaluation simulates.")
+
+
+class JobIn(_RunIn):
+    """An evolution job: models take turns to init, improve and beat."""
+
+    models: list[str] = Field(["local:gp"], min_length=1, max_length=16, description="Model ids, provider:model.")
+    generations: int = Field(10, ge=1, le=MAX_TURNS, description="Turns per model.")
+
+
+class TournamentIn(_RunIn):
+    """A tournament: every model inits, then each round challenges every other model's champion and improves."""
+
+    models: list[str] = Field(min_length=2, max_length=16, description="At least two model ids, provider:model.")
+    rounds: int = Field(3, ge=1, le=MAX_TURNS, description="Rounds of challenges after the inits.")
+
+
+class SimulateIn(_Request):
+    """One run of a scenario, with some variables overridden."""
+
+    variables: dict[str, float] = Field({}, description="Overrides: variable key -> number.", max_length=200)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    years: PositiveFloat | None = Field(None, le=MAX_YEARS, description="Default: the scenario's.")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: `items` from `offset`, at most `limit` of them, out of `total`."""
+
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+class ModelStanding(BaseModel):
+    """A model's standing in a job: its best score, calls made and what they cost."""
+
+    model: str
+    best: Number
+    best_candidate: int | None
+    calls: int
+    cost: float
+
+
+class JobOut(BaseModel):
+    """A job or tournament as listed."""
+
+    id: int
+    kind: Literal["evolve", "tournament"]
+    scenario: str
+    goal: str
+    comp: str
+    direction: str
+    models: list[str]
+    budget: dict[str, Any]
+    seed: int
+    status: str
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    best: Number = Field(description="The best score so far, null until a candidate evaluated ok.")
+
+    @classmethod
+    def of(cls, job: JobRow, best: float | None) -> JobOut:
+        fields = {name: getattr(job, name) for name in cls.model_fields if name not in {"best", "models"}}
+        return cls(**fields, models=list(job.models), best=best)
+
+
+class JobDetail(JobOut):
+    """A job with where it stands: its phase, how many candidates, and every model's standing."""
+
+    phase: int = Field(description="1-based; equals `phases` when the run is over.")
+    phases: int
+    candidates: int
+    ok: int = Field(description="Candidates that evaluated ok.")
+    standings: list[ModelStanding]
+
+
+class CandidateOut(BaseModel):
+    """A candidate as a node of the lineage: who wrote it, from what, and how it scored (or why it failed)."""
+
+    id: int
+    job_id: int
+    model: str
+    op: str
+    generation: int
+    parent_id: int | None
+    target_id: int | None = Field(description="beat: the other model's candidate it had to beat.")
+    status: str
+    score: Number
+    improved: bool | None
+    error: str | None
+    error_line: int | None
+    tokens_in: int
+    tokens_out: int
+    cost: float
+    latency_ms: float
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: CandidateRow) -> CandidateOut:
+        fields = {name: getattr(row, name) for name in cls.model_fields if name != "model"}
+        return cls(**fields, model=row.model_id)
+
+
+class EvaluationOut(BaseModel):
+    """One evaluation of a candidate: the seeds and years that reproduce its score."""
+
+    seeds: list[int]
+    years: float | None
+    status: str
+    score: Number
+    metrics: dict[str, Number]
+    per_seed: list[dict[str, Any]]
+    timings: dict[str, Any]
+
+
+class CandidateDetail(CandidateOut):
+    """A candidate in full: its code, metrics, parents, the diff against its parent and its evaluations."""
+
+    code: str
+    code_hash: str
+    metrics: dict[str, Number]
+    parent: CandidateOut | None
+    target: CandidateOut | None
+    diff: str | None = Field(description="Unified diff of the code against the parent's; null without a parent.")
+    evaluations: list[EvaluationOut]
+    prompt: list[dict[str, str]] | None = Field(description="The chat messages sent to the model.")
+    reply: str | None
+
+
+class LeaderRow(BaseModel):
+    """A model's line in a tournament's leaderboard (Elo, start 1500, K 32)."""
+
+    model: str
+    rating: float
+    wins: int
+    losses: int
+    matches: int
+    best: Number
+    calls: int
+    cost: float
+
+
+class MatchOut(BaseModel):
+    """One challenge: the challenger's best try against the defender's champion on the same seeds."""
+
+    round: int
+    challenger: str
+    defender: str
+    challenger_candidate_id: int | None
+    defender_candidate_id: int
+    seeds: list[int]
+    challenger_score: Number
+    defender_score: float
+    won: bool
+
+    @classmethod
+    def of(cls, row: MatchRow) -> MatchOut:
+        return cls(**{name: getattr(row, name) for name in cls.model_fields})
+
+
+class TournamentDetail(JobDetail):
+    """A tournament with its leaderboard and its matches in the order they were decided."""
+
+    leaderboard: list[LeaderRow]
+    matches: list[MatchOut]
+
+
+class ScenarioOut(BaseModel):
+    """A built-in scenario: what it models, its variables' defaults, and its slot if players can be evolved."""
+
+    name: str
+    title: str
+    description: str
+    years: float
+    variables: dict[str, dict[str, Any]] = Field(
+        description="Variable key -> its `name` and default `value` (null when it is computed)."
+    )
+    goal: str | None = Field(description="The slot's goal; null when the scenario has no slot.")
+    comp: str | None
+    graphs: list[dict[str, Any]] = Field(description="AI3's dashboard graphs: name and lines (label, key).")
+
+
+class SimulationOut(BaseModel):
+    """One run: the variables as computed, the final state and the daily stats (one row a day)."""
+
+    scenario: str
+    seed: int
+    years: float
+    variables: dict[str, Any]
+    result: dict[str, Any]
+    stats: list[dict[str, Any]]

@@ -1,0 +1,79 @@
+"""Fixtures of the API's tests: a store holding finished runs, and the app served over HTTP on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import wire
+from api_server import serving
+from wire import WireServer
+
+from evolver.api import create_app
+from evolver.engine import Engine
+from evolver.job import JobSpec
+from evolver.settings import Settings
+from evolver.store import Store
+from sandbox import SandboxPool
+
+TOKEN = "test-token-5b0c"
+# What the model behind the wire server answers, in turn: a syntax error, its repair, prose, hostile code
+# (a failed candidate with its reason), then a better player.
+REPLIES = (
+    "```python\ndef fn(i, v, r, s, p):\n    if v['price'] < 1\n        p['dex'].buyA(1)\n```",
+    "```python\ndef fn(i, v, r, s, p):\n    if i == 1:\n        p['dex'].buyA(1)\n```",
+    "I would buy low and sell high, but I cannot write code today.",
+    "```python\ndef fn(i, v, r, s, p):\n    import os\n    return os.getpid()\n```",
+    "```python\ndef fn(i, v, r, s, p):\n    if v['price'] < 0.9:\n        p['dex'].buyA(5)\n"
+    "    elif v['price'] > 1.0:\n        p['dex'].sellA(5)\n```",
+)
+
+
+def make_settings(database: Path, **fields: object) -> Settings:
+    """Settings for a test server: this store, no broker unless given, the test token."""
+    return Settings(database_url=f"sqlite:///{database}", broker_url=None, api_token=TOKEN, sandbox_workers=1, **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="package")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
+    """A store with three finished runs: a job of local:gp (3 generations of 2 attempts), a job of
+    openai:gpt-4o-mini through the real SDK against the wire server (failed candidates with their reasons, and
+    repairs), and a tournament (local:gp vs local:random, 1 round). Returns their ids and the store's path."""
+    database = tmp_path_factory.mktemp("api") / "lineage.db"
+    settings = make_settings(database)
+    store = Store(settings.database_url)
+    store.upgrade()
+    with SandboxPool(1) as pool:
+        engine = Engine(store, settings, pool)
+        job = engine.execute(JobSpec(scenario="ai3_plugins", generations=3, attempts=2))
+        with WireServer(*(wire.openai_reply(text, 100, 20) for text in REPLIES)) as server:
+            llm = make_settings(database, openai_base_url=f"{server.url}/v1", OPENAI_API_KEY="sk-test")
+            failing = Engine(store, llm, pool).execute(
+                JobSpec(scenario="ai3_plugins", models=("openai:gpt-4o-mini",), generations=2, attempts=3)
+            )
+        models = ("local:gp", "local:random")
+        tournament = engine.execute(JobSpec(kind="tournament", scenario="ai3_plugins", models=models, rounds=1))
+    store.close()
+    return {"evolve": job, "failing": failing, "tournament": tournament, "database": database}  # type: ignore
+
+
+@pytest.fixture(scope="package")
+def base_url(finished: dict) -> Iterator[str]:
+    """The app on the finished store, served by uvicorn; jobs submitted to it run in its process."""
+    with serving(create_app(make_settings(finished["database"]))) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client of the served app, without the token."""
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    """The header that carries the test token."""
+    return {"Authorization": f"Bearer {TOKEN}"}
