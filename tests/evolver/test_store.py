@@ -141,6 +141,26 @@ def test_lineage_and_ancestry_over_three_generations_with_a_beat(store: Store) -
     assert chain == [("init", None), ("improve", True), ("improve", False)]
 
 
+def test_jobs_and_lineage_come_in_pages_with_their_counts(store: Store) -> None:
+    jobs = [new_job(store) for _ in range(3)]
+    tournament = store.create_job(
+        kind="tournament", scenario="ai3_plugins", goal="g", comp="usdc", direction="max",
+        models=["local:gp", "local:random"], budget={}, seed=0,
+    )  # fmt: skip
+    assert [job.id for job in store.jobs()] == [*jobs, tournament]
+    assert [job.id for job in store.jobs(offset=1, limit=2)] == jobs[1:]
+    assert [job.id for job in store.jobs("evolve", offset=2)] == jobs[2:]
+    assert [job.id for job in store.jobs("tournament")] == [tournament]
+    assert (store.count_jobs(), store.count_jobs("evolve"), store.count_jobs("tournament")) == (4, 3, 1)
+
+    ids = [add(store, jobs[0], f"c{n}", status="ok" if n % 2 else "runtime_error") for n in range(5)]
+    add(store, jobs[1], "elsewhere")
+    assert [row.id for row in store.lineage(jobs[0], offset=1, limit=3)] == ids[1:4]
+    assert [row.id for row in store.lineage(jobs[0], offset=4, limit=3)] == ids[4:]
+    assert store.count_candidates(jobs[0]) == (5, 2)
+    assert store.count_candidates(tournament) == (0, 0)
+
+
 def test_best_ranks_ok_scores_and_the_earliest_of_a_tie_wins(store: Store) -> None:
     job = new_job(store)
     assert store.best(job, "max") is None

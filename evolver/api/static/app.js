@@ -1,0 +1,408 @@
+// evolver's page: a hash router over the HTTP API, the lineage drawn in SVG. No build step, no libraries.
+// Text from the API only ever enters the page as text nodes (textContent), never as HTML.
+
+const PAGE = 500; // items per request of a paged list (the API's maximum)
+const POLL_MS = 2000; // how often a running job is asked where it stands
+const FINAL = new Set(["done", "failed", "stopped"]);
+const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#9c755f", "#edc948", "#ff9da7", "#bab0ac"];
+const NODE = { w: 164, h: 38, col: 200, row: 48, pad: 14 }; // tree geometry, px
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+const view = document.getElementById("view");
+const banner = document.getElementById("banner");
+let token = 0; // bumped on every route change: async work started under an older token stops
+let timer = null; // the next poll of a running job
+let job = null; // the job on screen: {id, route, detail, board, items, colours, selected}
+
+// ---- DOM helpers ----
+
+function make(ns, tag, attrs, kids) {
+  const el = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value == null || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value);
+  }
+  el.append(...kids.flat(Infinity).filter((kid) => kid != null && kid !== false));
+  return el; // strings in `kids` become text nodes
+}
+const h = (tag, attrs, ...kids) => make(null, tag, attrs, kids);
+const svg = (tag, attrs, ...kids) => make(SVG_NS, tag, attrs, kids);
+
+function table(id, columns, rows) {
+  // columns: {label: "num" | ""}; numeric columns are right-aligned
+  const head = Object.entries(columns).map(([label, cls]) => h("th", { class: cls || null }, label));
+  return h("table", { id }, h("thead", {}, h("tr", {}, head)), h("tbody", {}, rows));
+}
+const num = (text) => h("td", { class: "num" }, text);
+
+function showError(message) {
+  banner.textContent = message || "";
+  banner.hidden = !message;
+}
+
+// ---- formatting ----
+
+function fmt(x) {
+  if (x == null) return "—";
+  if (typeof x !== "number") return String(x);
+  if (x === 0 || !Number.isFinite(x)) return String(x);
+  const abs = Math.abs(x);
+  return abs >= 1e6 || abs < 1e-3 ? x.toExponential(3) : String(Number(x.toPrecision(4)));
+}
+const money = (x) => (x == null ? "—" : `$${Number(x.toPrecision(4))}`);
+const when = (iso) => iso.slice(0, 16).replace("T", " ");
+const short = (text, n) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
+
+function badge(status) {
+  return h("span", { class: `badge ${status}` }, status);
+}
+
+function colour(model) {
+  if (!job.colours.has(model)) job.colours.set(model, PALETTE[job.colours.size % PALETTE.length]);
+  return job.colours.get(model);
+}
+const swatch = (model) => h("span", { class: "swatch", style: `background:${colour(model)}` });
+const modelCell = (model) => h("td", {}, swatch(model), model);
+
+// ---- the API ----
+
+async function api(path) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { Accept: "application/json" } });
+  } catch {
+    throw new Error(`cannot reach the server (GET ${path})`);
+  }
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(body?.error || `GET ${path}: ${res.status} ${res.statusText}`);
+  return body;
+}
+
+async function pages(path, have = []) {
+  // every item of a paged list, continuing after the `have` already fetched (lists only grow at the end)
+  const items = [...have];
+  for (;;) {
+    const page = await api(`${path}?offset=${items.length}&limit=${PAGE}`);
+    items.push(...page.items);
+    if (!page.items.length || items.length >= page.total) return items;
+  }
+}
+
+// ---- the router ----
+
+function route() {
+  const match = location.hash.match(/^#\/(jobs|tournaments)\/(\d+)(?:\/candidates\/(\d+))?\/?$/);
+  const selected = match && match[3] ? Number(match[3]) : null;
+  if (match && job && job.route === match[1] && job.id === Number(match[2])) return select(selected);
+  token += 1;
+  clearTimeout(timer);
+  job = null;
+  showError(null);
+  if (match) return showJob(match[1], Number(match[2]), selected, token);
+  if (location.hash && !["#", "#/"].includes(location.hash)) showError(`no page ${location.hash}; here are the jobs`);
+  return showList(token);
+}
+
+const candidateHash = (c) => `#/${c.job_id === job.id ? job.route : "jobs"}/${c.job_id}/candidates/${c.id}`;
+
+// ---- #/ : the jobs and tournaments ----
+
+async function showList(my) {
+  document.title = "jobs · evolver";
+  view.replaceChildren(h("p", { class: "muted" }, "loading…"));
+  let jobs;
+  try {
+    jobs = await pages("/jobs");
+  } catch (err) {
+    if (my === token) {
+      view.replaceChildren();
+      showError(err.message);
+    }
+    return;
+  }
+  if (my !== token) return;
+  const rows = jobs.reverse().map((j) => {
+    const href = `#/${j.kind === "tournament" ? "tournaments" : "jobs"}/${j.id}`;
+    return h("tr", { class: "job", "data-id": j.id, onclick: () => (location.hash = href) },
+      h("td", {}, h("a", { href }, `#${j.id}`)), h("td", {}, j.kind), h("td", {}, j.scenario),
+      h("td", {}, j.models.join(", ")), h("td", { class: "mono" }, j.comp), h("td", {}, badge(j.status)),
+      num(fmt(j.best)), h("td", {}, when(j.created_at)));
+  });
+  const columns = { id: "", kind: "", scenario: "", models: "", comp: "", status: "", best: "num", "created (UTC)": "" };
+  view.replaceChildren(
+    h("h1", {}, "Jobs and tournaments"),
+    jobs.length ? table("jobs", columns, rows) : h("p", {}, "No jobs yet: POST /jobs or run `evolver evolve`."),
+  );
+}
+
+// ---- #/jobs/ID and #/tournaments/ID ----
+
+function showJob(routeName, id, selected, my) {
+  job = { id, route: routeName, detail: null, board: null, items: [], colours: new Map(), selected };
+  document.title = `${routeName === "tournaments" ? "tournament" : "job"} ${id} · evolver`;
+  view.replaceChildren(h("p", { class: "muted" }, "loading…"));
+  load(my).then(
+    () => my === token && job.selected != null && select(job.selected),
+    (err) => my === token && (view.replaceChildren(), showError(err.message)),
+  );
+}
+
+async function load(my) {
+  // where the job stands; when it changed, the new candidates (and the tournament's tables); then draw
+  const detail = await api(`/jobs/${job.id}`);
+  if (my !== token) return;
+  const old = job.detail;
+  const changed = !old || old.candidates !== detail.candidates || old.status !== detail.status;
+  if (changed) {
+    const tournament = detail.kind === "tournament" ? api(`/tournaments/${job.id}`) : null;
+    const items = await pages(`/jobs/${job.id}/lineage`, job.items);
+    const board = await tournament;
+    if (my !== token) return;
+    Object.assign(job, { items, board });
+  }
+  job.detail = detail;
+  showError(null);
+  render(changed);
+  if (!FINAL.has(detail.status)) timer = setTimeout(() => poll(my), POLL_MS);
+}
+
+function poll(my) {
+  load(my).catch((err) => {
+    if (my !== token) return;
+    showError(`${err.message} (retrying)`);
+    timer = setTimeout(() => poll(my), POLL_MS);
+  });
+}
+
+function render(changed) {
+  const d = job.detail;
+  d.models.forEach(colour); // the palette follows the job's order of models
+  if (!document.getElementById("job-head")) {
+    view.replaceChildren(
+      h("h1", { id: "job-title" }),
+      h("dl", { id: "job-head", class: "facts" }),
+      h("div", { id: "tables", class: "tables" }),
+      h("div", { class: "split" },
+        h("section", { id: "lineage" }, h("h2", {}, "Lineage"), h("div", { id: "legend" }), h("div", { id: "tree" })),
+        h("section", { id: "candidate" }, h("p", { class: "muted" }, "Click a node to see its candidate."))),
+    );
+  }
+  const kind = d.kind === "tournament" ? "Tournament" : "Job";
+  document.getElementById("job-title").replaceChildren(`${kind} #${d.id} · ${d.scenario}`);
+  document.getElementById("job-head").replaceChildren(...facts(header(d)));
+  if (!changed) return;
+  document.getElementById("tables").replaceChildren(...tables(d, job.board));
+  document.getElementById("legend").replaceChildren(...legend(d));
+  document.getElementById("tree").replaceChildren(tree(job.items, bestId(d)));
+  markSelected();
+}
+
+function header(d) {
+  const rows = [
+    ["scenario", d.scenario], ["comp", h("code", {}, d.comp)], ["goal", d.goal], ["status", badge(d.status)],
+    ["phase", `${d.phase}/${d.phases}`], ["candidates", `${d.candidates} (${d.ok} ok)`], ["best", fmt(d.best)],
+    ["models", d.models.join(", ")], ["created (UTC)", when(d.created_at)],
+  ];
+  if (d.error) rows.push(["error", h("span", { class: "error-text" }, d.error)]);
+  return rows;
+}
+
+function facts(rows) {
+  return rows.flatMap(([key, value]) => [h("dt", {}, key), h("dd", { "data-field": key }, value)]);
+}
+
+function bestId(d) {
+  // the server's choice of the best candidate: the standing whose best is the job's best
+  return d.standings.find((s) => s.best != null && s.best === d.best)?.best_candidate ?? null;
+}
+
+function candidateLink(id, text) {
+  return id == null ? text : h("a", { href: candidateHash({ id, job_id: job.id }) }, text);
+}
+
+function tables(d, board) {
+  const standings = d.standings.map((s) =>
+    h("tr", {}, modelCell(s.model), num(candidateLink(s.best_candidate, fmt(s.best))), num(s.calls), num(money(s.cost))));
+  const out = [h("section", {}, h("h2", {}, "Standings"),
+    table("standings", { model: "", best: "num", calls: "num", cost: "num" }, standings))];
+  if (!board) return out;
+  const leaders = board.leaderboard.map((r) =>
+    h("tr", {}, modelCell(r.model), num(fmt(r.rating)), num(r.wins), num(r.losses), num(r.matches),
+      num(fmt(r.best)), num(r.calls), num(money(r.cost))));
+  const matches = board.matches.map((m) =>
+    h("tr", { class: m.won ? "won" : "lost" }, num(m.round), modelCell(m.challenger), modelCell(m.defender),
+      num(candidateLink(m.challenger_candidate_id, fmt(m.challenger_score))),
+      num(candidateLink(m.defender_candidate_id, fmt(m.defender_score))), h("td", {}, m.won ? "✓ won" : "✗ lost")));
+  const ratings = { model: "", rating: "num", wins: "num", losses: "num", matches: "num", best: "num", calls: "num", cost: "num" };
+  const scores = { round: "num", challenger: "", defender: "", "challenger score": "num", "defender score": "num", won: "" };
+  out.push(
+    h("section", {}, h("h2", {}, "Leaderboard"), table("leaderboard", ratings, leaders)),
+    h("section", {}, h("h2", {}, "Matches"), matches.length ? table("matches", scores, matches) : h("p", { class: "muted" }, "No matches yet.")),
+  );
+  return out;
+}
+
+function legend(d) {
+  return [
+    ...d.models.map((m) => h("span", { class: "key" }, swatch(m), m)),
+    h("span", { class: "key" }, h("span", { class: "star" }, "★"), "best"),
+    h("span", { class: "key" }, h("span", { class: "cross" }, "✗"), "failed"),
+    h("span", { class: "key" }, h("span", { class: "dash" }), "beat target"),
+  ];
+}
+
+// ---- the lineage tree: x by depth, y by a tidy order (leaves in turn, a parent centred on its children) ----
+
+function tree(items, best) {
+  if (!items.length) return h("p", { class: "muted" }, "No candidates yet.");
+  const nodes = new Map();
+  const roots = [];
+  for (const c of items) { // every parent comes before its children
+    const node = { c, kids: [], depth: 0, row: 0 };
+    const parent = nodes.get(c.parent_id);
+    if (parent) (node.depth = parent.depth + 1), parent.kids.push(node);
+    else roots.push(node);
+    nodes.set(c.id, node);
+  }
+  let next = 0;
+  const place = (n) => {
+    n.kids.forEach(place);
+    n.row = n.kids.length ? (n.kids[0].row + n.kids.at(-1).row) / 2 : next++;
+  };
+  roots.forEach(place);
+  const at = (n) => ({ x: NODE.pad + n.depth * NODE.col, y: NODE.pad + n.row * NODE.row });
+  const depth = Math.max(...[...nodes.values()].map((n) => n.depth));
+  const width = 2 * NODE.pad + depth * NODE.col + NODE.w;
+  const height = 2 * NODE.pad + (next - 1) * NODE.row + NODE.h;
+
+  const curve = (from, to, cls) => {
+    const a = at(from), b = at(to);
+    const x1 = a.x + NODE.w, y1 = a.y + NODE.h / 2, x2 = b.x, y2 = b.y + NODE.h / 2, mid = (x1 + x2) / 2;
+    return svg("path", { class: cls, d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}` });
+  };
+  const edges = [], targets = [], boxes = [];
+  for (const n of nodes.values()) {
+    const parent = nodes.get(n.c.parent_id), target = nodes.get(n.c.target_id);
+    if (parent) edges.push(curve(parent, n, "edge"));
+    if (target) targets.push(curve(target, n, "edge target"));
+    boxes.push(nodeBox(n.c, at(n), n.c.id === best));
+  }
+  return svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "lineage" },
+    svg("g", { class: "edges" }, edges, targets), svg("g", { class: "nodes" }, boxes));
+}
+
+function nodeBox(c, { x, y }, isBest) {
+  const ok = c.status === "ok";
+  const classes = ["node", ok ? "ok" : "failed", isBest && "best"].filter(Boolean).join(" ");
+  const tip = ok
+    ? `#${c.id} ${c.model} ${c.op}, generation ${c.generation}: score ${c.score}${c.improved ? " (improved)" : ""}`
+    : `#${c.id} ${c.model} ${c.op}, generation ${c.generation}: ${c.status}: ${c.error || "no reason given"}`;
+  const line1 = ok ? `${isBest ? "★ " : ""}#${c.id}  ${fmt(c.score)}` : `#${c.id} ${c.status}`;
+  const line2 = ok ? `${c.op} · g${c.generation}${c.improved ? " ↑" : ""}` : short(c.error || "", 26);
+  const go = () => (location.hash = candidateHash(c));
+  return svg("g", { class: classes, "data-id": c.id, "data-status": c.status, "data-model": c.model,
+    transform: `translate(${x},${y})`, tabindex: 0, role: "button", "aria-label": tip,
+    onclick: go, onkeydown: (e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), go()) },
+  svg("title", {}, tip),
+  svg("rect", { class: "halo", x: -4, y: -4, width: NODE.w + 8, height: NODE.h + 8, rx: 8 }),
+  svg("rect", { class: "box", width: NODE.w, height: NODE.h, rx: 5, stroke: colour(c.model) }),
+  svg("rect", { class: "bar", width: 6, height: NODE.h, rx: 2, fill: colour(c.model) }),
+  svg("text", { class: "l1", x: 13, y: 16 }, line1),
+  svg("text", { class: "l2", x: 13, y: 31 }, line2),
+  !ok && svg("path", { class: "cross", d: `M${NODE.w - 17},7 l10,10 m0,-10 l-10,10` }));
+}
+
+function markSelected() {
+  for (const node of document.querySelectorAll("#tree .node")) {
+    node.classList.toggle("selected", Number(node.dataset.id) === job.selected);
+  }
+}
+
+// ---- the candidate panel ----
+
+function select(id) {
+  job.selected = id;
+  markSelected();
+  const panel = document.getElementById("candidate");
+  if (!panel) return; // the job is still loading: it selects when drawn
+  const node = document.querySelector(`#tree .node[data-id="${id}"]`);
+  if (node) node.scrollIntoView({ block: "nearest", inline: "nearest" });
+  if (id == null) return panel.replaceChildren(h("p", { class: "muted" }, "Click a node to see its candidate."));
+  panel.replaceChildren(h("p", { class: "muted" }, `loading candidate #${id}…`));
+  const my = token;
+  api(`/candidates/${id}`).then(
+    (c) => my === token && job.selected === id && panel.replaceChildren(...candidate(c).filter(Boolean)),
+    (err) => my === token && job.selected === id && (panel.replaceChildren(), showError(err.message)),
+  );
+}
+
+function candidate(c) {
+  const improved = c.improved == null ? "—" : c.improved ? "yes" : "no";
+  const rows = [
+    ["model", h("span", {}, swatch(c.model), c.model)], ["op", c.op], ["generation", c.generation],
+    ["status", badge(c.status)], ["score", h("span", { title: String(c.score) }, fmt(c.score))], ["improved", improved],
+    ["tokens", `${c.tokens_in} in / ${c.tokens_out} out`], ["cost", money(c.cost)],
+    ["latency", `${fmt(c.latency_ms)} ms`], ["parent", c.parent ? h("a", { href: candidateHash(c.parent), class: "parent" }, `#${c.parent.id} (${c.parent.op}, ${fmt(c.parent.score ?? c.parent.status)})`) : "—"],
+  ];
+  if (c.target) rows.push(["target", h("a", { href: candidateHash(c.target), class: "target" }, `#${c.target.id} (${c.target.model}, ${fmt(c.target.score)})`)]);
+  const exported = c.code && h("a", { class: "export", href: `/candidates/${c.id}/export` }, "export .py");
+  return [
+    h("h2", {}, `Candidate #${c.id} `, exported),
+    h("dl", { class: "facts" }, facts(rows)),
+    c.status !== "ok" && h("div", { class: "error-box" }, h("strong", {}, c.status), ": ", c.error || "no reason given",
+      c.error_line ? ` (line ${c.error_line})` : ""),
+    h("h3", {}, "Code"),
+    c.code ? code(c.code, c.error_line) : h("p", { class: "muted" }, "No code: the reply had none (see the reply below)."),
+    h("h3", {}, c.parent ? `Diff against #${c.parent.id}` : "Diff"),
+    diff(c),
+    h("h3", {}, "Metrics"),
+    Object.keys(c.metrics).length
+      ? table("metrics", { metric: "", value: "num" }, Object.entries(c.metrics).map(([k, v]) => h("tr", {}, h("td", {}, k), num(fmt(v)))))
+      : h("p", { class: "muted" }, "No metrics."),
+    h("h3", {}, "Charts"),
+    chart(c),
+    conversation(c),
+  ];
+}
+
+function code(text, errorLine) {
+  // one span a line (numbered by CSS), so the text is exactly the code and the failing line can be marked
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  return h("pre", { class: "code" }, lines.map((line, i) =>
+    [h("span", { class: i + 1 === errorLine ? "line err-line" : "line" }, line), i < lines.length - 1 || text.endsWith("\n") ? "\n" : null]));
+}
+
+function diff(c) {
+  if (c.diff == null) return h("p", { class: "muted" }, "No parent: nothing to compare with.");
+  if (!c.diff) return h("p", { class: "muted" }, "The same code as its parent.");
+  const kind = (line) => (/^(\+\+\+|---)/.test(line) ? "meta" : line[0] === "+" ? "add" : line[0] === "-" ? "del" : line.startsWith("@@") ? "hunk" : "same");
+  const lines = c.diff.split("\n");
+  return h("pre", { class: "diff" }, lines.map((line, i) => [h("span", { class: kind(line) }, line), i < lines.length - 1 ? "\n" : null]));
+}
+
+function chart(c) {
+  if (c.status !== "ok") {
+    return h("p", { class: "muted no-chart" }, `No charts: candidate #${c.id} did not run to the end (${c.status}), so there is no run to draw.`);
+  }
+  const src = `/candidates/${c.id}/chart.png`;
+  const note = h("p", { class: "muted chart-note" }, "drawing… (the candidate runs again to draw its charts)");
+  const img = h("img", { class: "chart", src, alt: `charts of candidate #${c.id}'s run` });
+  img.addEventListener("load", () => note.remove());
+  img.addEventListener("error", () => {
+    img.remove();
+    api(src).then(() => (note.textContent = "the charts could not be drawn"), (err) => (note.textContent = err.message));
+  });
+  return h("div", { class: "charts" }, note, img);
+}
+
+function conversation(c) {
+  if (!c.prompt && !c.reply) return null;
+  const messages = (c.prompt || []).map((m) => [h("h4", {}, m.role), h("pre", { class: "message" }, m.content)]);
+  return h("details", { class: "conversation" }, h("summary", {}, "Prompt and reply"), messages,
+    c.reply != null && [h("h4", {}, "reply"), h("pre", { class: "message reply" }, c.reply)]);
+}
+
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,127 @@
+"""The API fuzzed from its own OpenAPI document (schemathesis): no generated request may give a server error, and
+the responses must match the statuses, content types and schemas the document declares.
+
+The fuzzed server has the finished runs' store (a copy) and a real redis-server as its broker with no worker,
+so a fuzzed POST /jobs or /tournaments that is valid is queued and never runs.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis_server
+import schemathesis
+from api_server import serving
+from conftest import TOKEN
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+import simcore
+from evolver.api import create_app
+from evolver.settings import Settings
+from evolver.store import Store
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = 40
+OPERATIONS = 12  # every route of the API
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+QUICK = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+
+
+@pytest.fixture(scope="module")
+def fuzzed(finished: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The app on a copy of the finished store, queueing to a redis-server that no worker reads."""
+    database = tmp_path_factory.mktemp("fuzz") / "lineage.db"
+    with sqlite3.connect(finished["database"]) as source, sqlite3.connect(database) as copy:
+        source.backup(copy)
+    with redis_server.running() as broker:
+        settings = Settings(
+            database_url=f"sqlite:///{database}", broker_url=broker, api_token=TOKEN, sandbox_workers=1
+        )  # type: ignore[arg-type]
+        with serving(create_app(settings)) as url:
+            yield {"url": url, "store": Store(settings.database_url), "jobs": Store(settings.database_url).count_jobs()}
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzzed: dict) -> schemathesis.BaseSchema:
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": 20250101,
+            "headers": {"Authorization": f"Bearer {TOKEN}"},
+            "generation": {"max-examples": EXAMPLES, "database": "none", "mode": "all"},
+            "phases": {"stateful": {"enabled": False}},
+        }
+    )
+    return schemathesis.openapi.from_url(f"{fuzzed['url']}/openapi.json", config=config, timeout=30)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@QUICK
+def test_no_generated_request_gives_a_server_error(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=CHECKS, timeout=60)
+
+
+def test_the_fuzz_covers_every_operation(api_schema: schemathesis.BaseSchema) -> None:
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    labels = {operation.label for operation in operations}
+    assert len(labels) == OPERATIONS, sorted(labels)
+    assert "POST /jobs" in labels and "POST /scenarios/{name}/simulate" in labels
+
+
+NAMES = simcore.builtin_names()
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def overrides(draw: st.DrawFn) -> tuple[str, dict[str, float]]:
+    """A built-in scenario and some of its own variables set to any finite numbers."""
+    name = draw(st.sampled_from(NAMES))
+    keys = sorted(simcore.load_scenario(name).variables)
+    chosen = draw(st.lists(st.sampled_from(keys), max_size=3, unique=True))
+    return name, {key: draw(FINITE | st.integers(-(10**6), 10**6)) for key in chosen}
+
+
+@QUICK
+@given(overrides(), st.floats(min_value=0.001, max_value=0.1), st.integers(0, 2**63 - 1))
+@example(("vc_unlock", {"seed_vp": 1e308}), 0.05, 0)
+def test_simulating_with_any_finite_overrides_is_a_result_or_a_422(fuzzed: dict, chosen, years, seed) -> None:
+    """A server error is a bug: what the values make impossible is the caller's 422 with a message."""
+    name, variables = chosen
+    body = {"variables": variables, "years": years, "seed": seed}
+    with httpx.Client(base_url=fuzzed["url"], timeout=60, headers={"Connection": "close"}) as client:
+        response = client.post(f"/scenarios/{name}/simulate", json=body)
+    assert response.status_code in (200, 422), (body, response.status_code, response.text[:500])
+    if response.status_code == 422:
+        assert response.json()["error"]
+    else:
+        data = response.json()
+        assert data["scenario"] == name and data["stats"] and math.isclose(data["years"], years)
+
+
+def test_what_the_fuzz_queued_never_ran(fuzzed: dict) -> None:
+    """Runs after the fuzz (file order): every job it added waits in the queue, none ran in the server."""
+    store: Store = fuzzed["store"]
+    added = store.jobs(offset=fuzzed["jobs"])
+    assert all(job.status == "pending" and not store.lineage(job.id) for job in added)
+
+
+def test_the_store_copy_is_a_copy(fuzzed: dict, finished: dict) -> None:
+    assert fuzzed["jobs"] == Store(f"sqlite:///{finished['database']}").count_jobs() == 3
+    assert shutil.which("redis-server")
+    assert Path(finished["database"]).is_file()
