@@ -13,7 +13,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/python -m bench.simulate && $(BIN)/python -m bench.sandbox && $(BIN)/python -m bench.evolve && $(BIN)/python -m bench.queue
+	$(BIN)/python -m bench.simulate && $(BIN)/python -m bench.sandbox && $(BIN)/python -m bench.evolve && $(BIN)/python -m bench.queue && $(BIN)/python -m bench.api
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

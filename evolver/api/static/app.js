@@ -164,7 +164,7 @@ async function load(my) {
   job.detail = detail;
   showError(null);
   render(changed);
-  if (!FINAL.has(detail.status)) timer = setTimeout(() => poll(my), POLL_MS);
+  if (false) timer = setTimeout(() => poll(my), POLL_MS);
 }
 
 function poll(my) {
@@ -279,7 +279,8 @@ function tree(items, best) {
   const curve = (from, to, cls) => {
     const a = at(from), b = at(to);
     const x1 = a.x + NODE.w, y1 = a.y + NODE.h / 2, x2 = b.x, y2 = b.y + NODE.h / 2, mid = (x1 + x2) / 2;
-    return svg("path", { class: cls, d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}` });
+    const d = `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`;
+    return svg("path", { class: cls, d, "data-from": from.c.id, "data-to": to.c.id });
   };
   const edges = [], targets = [], boxes = [];
   for (const n of nodes.values()) {
@@ -314,8 +315,11 @@ function nodeBox(c, { x, y }, isBest) {
 }
 
 function markSelected() {
-  for (const node of document.querySelectorAll("#tree .node")) {
-    node.classList.toggle("selected", Number(node.dataset.id) === job.selected);
+  // the selected node, and the edges to its parent, target and children
+  const is = (id) => Number(id) === job.selected;
+  for (const node of document.querySelectorAll("#tree .node")) node.classList.toggle("selected", is(node.dataset.id));
+  for (const edge of document.querySelectorAll("#tree .edge")) {
+    edge.classList.toggle("lit", is(edge.dataset.from) || is(edge.dataset.to));
   }
 }
 

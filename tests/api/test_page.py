@@ -1,0 +1,226 @@
+"""The web page in a real browser (Debian's Chromium, driven by Playwright): the jobs list, a lineage with failed
+candidates and a candidate's code, diff and charts, a tournament's tables, a run followed live, and an API error.
+
+Every check compares what the page shows with what the API answers. A page that throws, or logs an error to the
+console, fails the test that opened it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
+
+pytestmark = pytest.mark.integration
+
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LIVE_TIMEOUT_MS = 60_000
+CHART_TIMEOUT_MS = 30_000
+
+
+class Console:
+    """What the page reported: uncaught exceptions and console errors, each with the URL it came from."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, str]] = []
+
+    def exception(self, error: Exception) -> None:
+        self.errors.append((f"uncaught: {error}", ""))
+
+    def message(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append((message.text, message.location.get("url", "")))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str, console: Console) -> Iterator[Page]:
+    """A fresh page on the served app; after the test, it must have reported no error."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.on("pageerror", console.exception)
+    page.on("console", console.message)
+    yield page
+    context.close()
+    assert console.errors == [], f"the page reported errors: {console.errors}"
+
+
+def node(page: Page, candidate_id: int):
+    return page.locator(f'#tree .node[data-id="{candidate_id}"]')
+
+
+def test_the_list_shows_every_job(page: Page, client: httpx.Client, finished: dict) -> None:
+    jobs = client.get("/jobs", params={"limit": 500}).json()
+    page.goto("/#/")
+    expect(page.locator("#jobs tbody tr")).to_have_count(jobs["total"])
+    assert jobs["total"] >= 3
+    for job in jobs["items"]:
+        row = page.locator(f'#jobs tbody tr[data-id="{job["id"]}"]')
+        route = "tournaments" if job["kind"] == "tournament" else "jobs"
+        expect(row.locator(f'a[href="#/{route}/{job["id"]}"]')).to_have_text(f"#{job['id']}")
+        for text in (job["kind"], job["scenario"], job["comp"], job["status"], ", ".join(job["models"])):
+            expect(row).to_contain_text(text)
+    page.locator(f'#jobs tbody tr[data-id="{finished["tournament"]}"] a').click()
+    expect(page).to_have_url(re.compile(rf"#/tournaments/{finished['tournament']}$"))
+    expect(page.locator("#leaderboard")).to_be_visible()
+
+
+def test_a_lineage_with_failed_candidates(page: Page, client: httpx.Client, finished: dict) -> None:
+    job_id = finished["failing"]
+    job = client.get(f"/jobs/{job_id}").json()
+    lineage = client.get(f"/jobs/{job_id}/lineage").json()
+    page.goto(f"/#/jobs/{job_id}")
+
+    expect(page.locator("#tree .node")).to_have_count(lineage["total"])
+    head = page.locator("#job-head")
+    expect(head.locator('[data-field="status"]')).to_have_text(job["status"])
+    expect(head.locator('[data-field="candidates"]')).to_have_text(f"{job['candidates']} ({job['ok']} ok)")
+    expect(head.locator('[data-field="goal"]')).to_have_text(job["goal"])
+    expect(page.locator("#standings tbody tr")).to_have_count(len(job["standings"]))
+
+    failed = [c for c in lineage["items"] if c["status"] != "ok"]
+    assert {"no_code", "runtime_error"} <= {c["status"] for c in failed}
+    for candidate in failed:
+        box = node(page, candidate["id"])
+        expect(box).to_have_attribute("data-status", candidate["status"])
+        expect(box).to_have_class(re.compile(r"\bfailed\b"))
+        expect(box).to_contain_text(candidate["status"])
+        expect(box).to_contain_text(candidate["error"][:12])
+        assert candidate["error"] in box.locator("title").text_content()
+    best = [s["best_candidate"] for s in job["standings"] if s["best"] == job["best"]]
+    expect(page.locator("#tree .node.best")).to_have_attribute("data-id", str(best[0]))
+    edges = [c for c in lineage["items"] if c["parent_id"] is not None]
+    expect(page.locator("#tree path.edge:not(.target)")).to_have_count(len(edges))
+
+    # a failed candidate: its reason and line, and why there is no chart
+    broken = next(c for c in failed if c["status"] == "runtime_error")
+    node(page, broken["id"]).click()
+    panel = page.locator("#candidate")
+    expect(panel.locator("h2")).to_contain_text(f"Candidate #{broken['id']}")
+    expect(panel.locator(".error-box")).to_contain_text(broken["error"])
+    expect(panel.locator(".error-box")).to_contain_text(f"line {broken['error_line']}")
+    expect(panel.locator(".code .err-line")).to_have_count(1)
+    expect(panel.locator(".no-chart")).to_contain_text(broken["status"])
+    expect(panel.locator("img.chart")).to_have_count(0)
+    panel.locator("a.parent").click()  # the parent link selects the parent's node
+    expect(page.locator("#tree .node.selected")).to_have_attribute("data-id", str(broken["parent_id"]))
+    expect(panel.locator("h2")).to_contain_text(f"Candidate #{broken['parent_id']}")
+
+    # an ok candidate with a parent: its code, the diff against the parent, its metrics and its charts
+    chosen = next(c for c in reversed(lineage["items"]) if c["status"] == "ok" and c["parent_id"])
+    detail = client.get(f"/candidates/{chosen['id']}").json()
+    node(page, chosen["id"]).click()
+    expect(page.locator("#tree .node.selected")).to_have_attribute("data-id", str(chosen["id"]))
+    expect(panel.locator("h2")).to_contain_text(f"Candidate #{chosen['id']}")
+    assert panel.locator("pre.code").text_content() == detail["code"]
+    diff = detail["diff"].splitlines()
+    assert panel.locator("pre.diff").text_content() == detail["diff"]
+    added = [line for line in diff if line.startswith("+") and not line.startswith("+++")]
+    removed = [line for line in diff if line.startswith("-") and not line.startswith("---")]
+    assert added and removed
+    expect(panel.locator("pre.diff .add")).to_have_count(len(added))
+    expect(panel.locator("pre.diff .del")).to_have_count(len(removed))
+    expect(panel.locator("#metrics tbody tr")).to_have_count(len(detail["metrics"]))
+    expect(panel.locator("a.export")).to_have_attribute("href", f"/candidates/{chosen['id']}/export")
+    expect(panel.locator("img.chart")).to_have_attribute("src", f"/candidates/{chosen['id']}/chart.png")
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#candidate img.chart');"
+        " return img && img.complete && img.naturalWidth > 0; }",
+        timeout=CHART_TIMEOUT_MS,
+    )
+    expect(panel.locator(".chart-note")).to_have_count(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "page.png", full_page=True)
+
+
+def test_a_tournament_shows_its_leaderboard_and_matches(page: Page, client: httpx.Client, finished: dict) -> None:
+    tournament_id = finished["tournament"]
+    tournament = client.get(f"/tournaments/{tournament_id}").json()
+    lineage = client.get(f"/jobs/{tournament_id}/lineage").json()
+    page.goto(f"/#/tournaments/{tournament_id}")
+
+    leaders = page.locator("#leaderboard tbody tr")
+    expect(leaders).to_have_count(len(tournament["models"]))
+    expect(leaders.locator("td:first-child")).to_have_text([row["model"] for row in tournament["leaderboard"]])
+    expect(leaders.locator("td:nth-child(5)")).to_have_text([str(row["matches"]) for row in tournament["leaderboard"]])
+    matches = page.locator("#matches tbody tr")
+    expect(matches).to_have_count(len(tournament["matches"]))
+    assert tournament["matches"]
+    expect(matches.locator("td:nth-child(2)")).to_have_text([m["challenger"] for m in tournament["matches"]])
+    expect(matches.locator("td:last-child")).to_have_text(["✓ won" if m["won"] else "✗ lost" for m in tournament["matches"]])
+    expect(page.locator("#tree .node")).to_have_count(lineage["total"])
+    beats = [c for c in lineage["items"] if c["target_id"] is not None]
+    assert beats
+    expect(page.locator("#tree path.edge.target")).to_have_count(len(beats))
+    expect(page.locator("#legend")).to_contain_text(tournament["models"][1])
+
+
+def test_a_running_job_is_followed_live(page: Page, client: httpx.Client, auth: dict) -> None:
+    """The job runs in the server's process, usually faster than the page opens; so the page's first look at it is
+    held back to what it was after its first candidate (still running, one candidate). From there only the page's
+    polling can bring it up to date."""
+    submitted = client.post("/jobs", json={"scenario": "ai3_plugins", "generations": 4, "attempts": 1}, headers=auth)
+    assert submitted.status_code == 202, submitted.text
+    job_id = submitted.json()["id"]
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url) if request.url.endswith(f"/jobs/{job_id}") else None)
+
+    def early_job(route: Route) -> None:
+        body = route.fetch().json()
+        route.fulfill(json={**body, "status": "running", "candidates": 1, "ok": min(body["ok"], 1)})
+
+    def early_lineage(route: Route) -> None:
+        body = route.fetch().json()
+        route.fulfill(json={**body, "items": body["items"][:1], "total": 1})
+
+    page.route(f"**/jobs/{job_id}", early_job, times=1)
+    page.route(f"**/jobs/{job_id}/lineage?*", early_lineage, times=1)
+    page.goto(f"/#/jobs/{job_id}")
+
+    status = page.locator('#job-head [data-field="status"]')
+    expect(status).to_have_text("running")
+    expect(page.locator("#tree .node")).to_have_count(1)
+    expect(status).to_have_text("done", timeout=LIVE_TIMEOUT_MS)
+    final = client.get(f"/jobs/{job_id}/lineage").json()
+    assert final["total"] >= 4
+    expect(page.locator("#tree .node")).to_have_count(final["total"])
+    expect(page.locator('#job-head [data-field="candidates"]')).to_contain_text(str(final["total"]))
+    assert len(polls) >= 2, polls  # the first look, then at least one poll
+    asked = len(polls)
+    page.wait_for_timeout(2500)  # more than a poll's interval: a finished job is not asked again
+    assert len(polls) == asked, polls
+
+
+def test_an_unknown_job_shows_the_api_error(page: Page, client: httpx.Client, console: Console) -> None:
+    answer = client.get("/jobs/99999")
+    assert answer.status_code == 404
+    page.goto("/#/jobs/99999")
+    expect(page.locator("#banner")).to_be_visible()
+    expect(page.locator("#banner")).to_have_text(answer.json()["error"])
+    expect(page.locator("#tree")).to_have_count(0)
+    # the browser logs the 404 itself: that one is expected, any other error is not
+    console.errors = [(text, url) for text, url in console.errors if not url.endswith("/jobs/99999")]
