@@ -7,6 +7,7 @@ function in the scenario module (`fn:my_comp`) called `my_comp(old_metrics, new_
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -60,8 +61,8 @@ def parse_comp(text: str | None, scenario: Scenario) -> Comp:
         return Comp(slot.comp, slot.direction, text=f"{slot.direction}:{slot.comp}")
     if text.startswith("fn:"):
         name = text[3:]
-        function = getattr(scenario.module, name, None)
-        if not callable(function):
+        function = None if name.startswith("_") else getattr(scenario.module, name, None)
+        if not (inspect.isfunction(function) and _takes_two(function)):
             raise CompError(f"comp {text!r}: the scenario module has no function {name!r}(old, new) -> 0 | 1 | 2")
         return Comp(slot.comp, slot.direction, function, text)
     direction, _, metric = text.rpartition(":")
@@ -72,3 +73,12 @@ def parse_comp(text: str | None, scenario: Scenario) -> Comp:
         raise CompError(f"comp {text!r}: {metric!r} is not a metric of the slot (metrics: {', '.join(known)})")
     direction = direction or (slot.direction if metric == slot.comp else "max")
     return Comp(metric, direction, text=f"{direction}:{metric}")
+
+
+def _takes_two(function: Callable[..., object]) -> bool:
+    """Can `function` be called with two positional arguments (old metrics, new metrics)?"""
+    try:
+        inspect.signature(function).bind(None, None)
+    except TypeError:
+        return False
+    return True

@@ -18,6 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 import sandbox
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_api_route("/", _page, include_in_schema=False)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(ValidationError, _invalid_spec)
     app.add_exception_handler(EvolverError, _evolver_error)
     app.add_exception_handler(simcore.SimulationError, _unprocessable)
     app.add_exception_handler(sandbox.SandboxError, _unprocessable)
@@ -84,6 +86,13 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     where = ".".join(str(part) for part in first["loc"])
     message = f"{where}: {first['msg']}" if where else first["msg"]
     return _problem(status.HTTP_422_UNPROCESSABLE_CONTENT, message, details=problems)
+
+
+async def _invalid_spec(request: Request, exc: Exception) -> JSONResponse:
+    """A body that passed its schema but not `JobSpec`'s checks across fields (e.g. a model given twice)."""
+    assert isinstance(exc, ValidationError)
+    problems = jsonable_encoder(exc.errors(), exclude={"input", "url", "ctx"})
+    return _problem(status.HTTP_422_UNPROCESSABLE_CONTENT, problems[0]["msg"].removeprefix("Value error, "))
 
 
 async def _evolver_error(request: Request, exc: Exception) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from evolver.api.runner import Runner
@@ -52,5 +52,8 @@ StoreDep = Annotated[Store, Depends(get_store)]
 RunnerDep = Annotated[Runner, Depends(get_runner)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Authorized = Depends(require_token)
+MAX_ID = 2**63 - 1  # the store's ids are 64-bit: a larger one names nothing, and is refused before any query
+JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="A job or tournament id (GET /jobs).")]
+CandidateId = Annotated[int, Path(ge=1, le=MAX_ID, description="A candidate id (GET /jobs/{job_id}/lineage).")]
 Offset = Annotated[int, Query(ge=0, le=2**31, description="Items to skip.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page, at most {MAX_PAGE}.")]

@@ -28,6 +28,11 @@ class Problem(BaseModel):
     details: list[dict[str, Any]] | None = Field(None, description="Each invalid field (validation errors only).")
 
 
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problem, "description": "A parameter or the body is invalid; `details` says which."}
+}
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

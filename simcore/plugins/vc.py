@@ -23,6 +23,7 @@ from simcore.plugins.token import linked_token
 from simcore.variables import Variable
 
 DAYS_PER_MONTH = 30
+MAX_MONTHS = 12_000  # a thousand years: beyond it a schedule is a mistake, not a plan
 
 
 class Vc(Plugin):
@@ -126,8 +127,8 @@ def _checked(option: str, variable: str, value: Any) -> float:
         raise PluginError(f"vc option {option!r} ({variable}) must be a finite number, got {value!r}")
     if option == "per" and not 0 < value <= 100:
         raise PluginError(f"vc option 'per' ({variable}) must be in (0, 100], got {value!r}")
-    if option in ("vesting", "cliff") and value < 0:
-        raise PluginError(f"vc option {option!r} ({variable}) must be >= 0 months, got {value!r}")
+    if option in ("vesting", "cliff") and not 0 <= value <= MAX_MONTHS:
+        raise PluginError(f"vc option {option!r} ({variable}) must be 0 to {MAX_MONTHS} months, got {value!r}")
     if option in ("val", "sell") and value <= 0:
         raise PluginError(f"vc option {option!r} ({variable}) must be > 0, got {value!r}")
     return value

@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import wire
-from api_server import serving
+from api_server import AUTH, REPLIES, make_settings, serving
 from wire import WireServer
 
 from evolver.api import create_app
 from evolver.engine import Engine
 from evolver.job import JobSpec
-from evolver.settings import Settings
 from evolver.store import Store
 from sandbox import SandboxPool
-
-TOKEN = "test-token-5b0c"
-# What the model behind the wire server answers, in turn: a syntax error, its repair, prose, hostile code
-# (a failed candidate with its reason), then a better player.
-REPLIES = (
-    "```python\ndef fn(i, v, r, s, p):\n    if v['price'] < 1\n        p['dex'].buyA(1)\n```",
-    "```python\ndef fn(i, v, r, s, p):\n    if i == 1:\n        p['dex'].buyA(1)\n```",
-    "I would buy low and sell high, but I cannot write code today.",
-    "```python\ndef fn(i, v, r, s, p):\n    import os\n    return os.getpid()\n```",
-    "```python\ndef fn(i, v, r, s, p):\n    if v['price'] < 0.9:\n        p['dex'].buyA(5)\n"
-    "    elif v['price'] > 1.0:\n        p['dex'].sellA(5)\n```",
-)
-
-
-def make_settings(database: Path, **fields: object) -> Settings:
-    """Settings for a test server: this store, no broker unless given, the test token."""
-    return Settings(database_url=f"sqlite:///{database}", broker_url=None, api_token=TOKEN, sandbox_workers=1, **fields)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="package")
@@ -76,4 +57,4 @@ def client(base_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def auth() -> dict[str, str]:
     """The header that carries the test token."""
-    return {"Authorization": f"Bearer {TOKEN}"}
+    return dict(AUTH)

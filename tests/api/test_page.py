@@ -13,7 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
+import wire
+from api_server import AUTH, REPLIES, make_settings, serving
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
+from wire import WireServer
+
+from evolver.api import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LIVE_TIMEOUT_MS = 60_000
+THINKING = 1.0  # seconds the live test's model takes per reply
 CHART_TIMEOUT_MS = 30_000
 
 
@@ -69,7 +75,7 @@ def page(browser: Browser, base_url: str, console: Console) -> Iterator[Page]:
     assert console.errors == [], f"the page reported errors: {console.errors}"
 
 
-def node(page: Page, candidate_id: int):
+def node(page: Page, candidate_id: int) -> Locator:
     return page.locator(f'#tree .node[data-id="{candidate_id}"]')
 
 
@@ -171,7 +177,8 @@ def test_a_tournament_shows_its_leaderboard_and_matches(page: Page, client: http
     expect(matches).to_have_count(len(tournament["matches"]))
     assert tournament["matches"]
     expect(matches.locator("td:nth-child(2)")).to_have_text([m["challenger"] for m in tournament["matches"]])
-    expect(matches.locator("td:last-child")).to_have_text(["✓ won" if m["won"] else "✗ lost" for m in tournament["matches"]])
+    outcomes = ["✓ won" if m["won"] else "✗ lost" for m in tournament["matches"]]
+    expect(matches.locator("td:last-child")).to_have_text(outcomes)
     expect(page.locator("#tree .node")).to_have_count(lineage["total"])
     beats = [c for c in lineage["items"] if c["target_id"] is not None]
     assert beats
@@ -179,40 +186,40 @@ def test_a_tournament_shows_its_leaderboard_and_matches(page: Page, client: http
     expect(page.locator("#legend")).to_contain_text(tournament["models"][1])
 
 
-def test_a_running_job_is_followed_live(page: Page, client: httpx.Client, auth: dict) -> None:
-    """The job runs in the server's process, usually faster than the page opens; so the page's first look at it is
-    held back to what it was after its first candidate (still running, one candidate). From there only the page's
-    polling can bring it up to date."""
-    submitted = client.post("/jobs", json={"scenario": "ai3_plugins", "generations": 4, "attempts": 1}, headers=auth)
-    assert submitted.status_code == 202, submitted.text
-    job_id = submitted.json()["id"]
-    polls: list[str] = []
-    page.on("request", lambda request: polls.append(request.url) if request.url.endswith(f"/jobs/{job_id}") else None)
+def test_a_running_job_is_followed_live(browser: Browser, console: Console, tmp_path: Path) -> None:
+    """A job whose model (the real openai SDK against the wire server) thinks a second per reply runs for several
+    seconds in the server's process; the page opened on it meanwhile must follow it to the end by itself."""
+    replies = [wire.Response(body=wire.openai_reply(text, 100, 20).body, delay=THINKING) for text in REPLIES]
+    with WireServer(*replies) as model:
+        settings = make_settings(tmp_path / "live.db", openai_base_url=f"{model.url}/v1", OPENAI_API_KEY="sk-test")
+        with serving(create_app(settings)) as url, httpx.Client(base_url=url, headers=AUTH, timeout=30) as client:
+            body = {"scenario": "ai3_plugins", "models": ["openai:gpt-4o-mini"], "generations": 2, "attempts": 3}
+            submitted = client.post("/jobs", json=body)
+            assert submitted.status_code == 202, submitted.text
+            job_id = submitted.json()["id"]
+            context = browser.new_context(base_url=url, viewport={"width": 1400, "height": 900})
+            page = context.new_page()
+            page.on("pageerror", console.exception)
+            page.on("console", console.message)
+            polls: list[str] = []
+            page.on("request", lambda r: polls.append(r.url) if r.url.endswith(f"/jobs/{job_id}") else None)
+            page.goto(f"/#/jobs/{job_id}")
 
-    def early_job(route: Route) -> None:
-        body = route.fetch().json()
-        route.fulfill(json={**body, "status": "running", "candidates": 1, "ok": min(body["ok"], 1)})
-
-    def early_lineage(route: Route) -> None:
-        body = route.fetch().json()
-        route.fulfill(json={**body, "items": body["items"][:1], "total": 1})
-
-    page.route(f"**/jobs/{job_id}", early_job, times=1)
-    page.route(f"**/jobs/{job_id}/lineage?*", early_lineage, times=1)
-    page.goto(f"/#/jobs/{job_id}")
-
-    status = page.locator('#job-head [data-field="status"]')
-    expect(status).to_have_text("running")
-    expect(page.locator("#tree .node")).to_have_count(1)
-    expect(status).to_have_text("done", timeout=LIVE_TIMEOUT_MS)
-    final = client.get(f"/jobs/{job_id}/lineage").json()
-    assert final["total"] >= 4
-    expect(page.locator("#tree .node")).to_have_count(final["total"])
-    expect(page.locator('#job-head [data-field="candidates"]')).to_contain_text(str(final["total"]))
-    assert len(polls) >= 2, polls  # the first look, then at least one poll
-    asked = len(polls)
-    page.wait_for_timeout(2500)  # more than a poll's interval: a finished job is not asked again
-    assert len(polls) == asked, polls
+            status = page.locator('#job-head [data-field="status"]')
+            expect(status).to_have_text(re.compile("pending|running"))
+            seen_running = client.get(f"/jobs/{job_id}").json()["candidates"]
+            expect(status).to_have_text("done", timeout=LIVE_TIMEOUT_MS)
+            final = client.get(f"/jobs/{job_id}/lineage").json()
+            assert seen_running < final["total"] == len(REPLIES)  # it was still writing candidates when the page looked
+            expect(page.locator("#tree .node")).to_have_count(final["total"])
+            expect(page.locator('#tree .node[data-status="runtime_error"]')).to_have_count(1)
+            expect(page.locator('#job-head [data-field="candidates"]')).to_contain_text(str(final["total"]))
+            assert len(polls) >= 3, polls  # the first look, then polls while it ran
+            asked = len(polls)
+            page.wait_for_timeout(2500)  # more than a poll's interval: a finished job is not asked again
+            assert len(polls) == asked, polls
+            context.close()
+    assert console.errors == [], f"the page reported errors: {console.errors}"
 
 
 def test_an_unknown_job_shows_the_api_error(page: Page, client: httpx.Client, console: Console) -> None:

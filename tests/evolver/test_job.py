@@ -58,8 +58,9 @@ def test_comp_parsing_and_comparison():
     assert parse_comp("value", scenario).compare({"value": 2}, {"value": 1}) == WORSE
     with pytest.raises(CompError, match="not a metric of the slot"):
         parse_comp("profit", scenario)
-    with pytest.raises(CompError, match="no function"):
-        parse_comp("fn:nope", scenario)
+    for name in ("nope", "buyer", "__class__", "graphs"):  # absent, a player fn(i, v, r, s, p), not functions
+        with pytest.raises(CompError, match="no function"):
+            parse_comp(f"fn:{name}", scenario)
     with pytest.raises(CompError, match="no slot"):
         parse_comp(None, load_scenario("ai3_quickstart"))
 

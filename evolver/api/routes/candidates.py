@@ -11,16 +11,16 @@ from fastapi import APIRouter, HTTPException, Response, status
 
 import simcore
 from evolver import charts
-from evolver.api.deps import RunnerDep, StoreDep
+from evolver.api.deps import CandidateId, RunnerDep, StoreDep
 from evolver.api.runner import Runner
-from evolver.api.schemas import CandidateDetail, CandidateOut, EvaluationOut, Problem
+from evolver.api.schemas import INVALID, CandidateDetail, CandidateOut, EvaluationOut, Problem
 from evolver.export import export_text
 from evolver.lineage import code_diff
 from evolver.report import jsonable
 from evolver.store import CandidateRow, Store
 from sandbox import Limits
 
-router = APIRouter(tags=["candidates"])
+router = APIRouter(tags=["candidates"], responses=INVALID)
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such candidate."}}
 NO_RUN: dict[int | str, dict[str, Any]] = {
@@ -33,7 +33,7 @@ _chart_lock = threading.Lock()
 
 
 @router.get("/candidates/{candidate_id}", responses=NOT_FOUND)
-def get_candidate(candidate_id: int, store: StoreDep) -> CandidateDetail:
+def get_candidate(candidate_id: CandidateId, store: StoreDep) -> CandidateDetail:
     """A candidate in full: code, metrics, its parent and target, the diff against its parent, its evaluations."""
     candidate = _candidate(store, candidate_id)
     parent = store.candidate(candidate.parent_id) if candidate.parent_id else None
@@ -54,7 +54,7 @@ def get_candidate(candidate_id: int, store: StoreDep) -> CandidateDetail:
     "/candidates/{candidate_id}/export",
     responses={**NO_RUN, 200: {"content": {"text/x-python": {}}, "description": "The player module."}},
 )
-def export_candidate(candidate_id: int, store: StoreDep) -> Response:
+def export_candidate(candidate_id: CandidateId, store: StoreDep) -> Response:
     """The candidate as a standalone player module; `evolver evaluate SCENARIO FILE` reproduces its score."""
     candidate = _candidate(store, candidate_id)
     if not candidate.code:
@@ -69,7 +69,7 @@ def export_candidate(candidate_id: int, store: StoreDep) -> Response:
     "/candidates/{candidate_id}/chart.png",
     responses={**NO_RUN, 200: {"content": {"image/png": {}}, "description": "The run's charts."}},
 )
-def candidate_chart(candidate_id: int, store: StoreDep, runner: RunnerDep) -> Response:
+def candidate_chart(candidate_id: CandidateId, store: StoreDep, runner: RunnerDep) -> Response:
     """The scenario's graphs (AI3's dashboard: price, liquidity, trades) and the player's wallet over the days of
     the candidate's run on its job's first seed; the candidate is run again in the sandbox to draw them."""
     candidate = _candidate(store, candidate_id)

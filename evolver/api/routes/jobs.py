@@ -7,8 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, status
 
 import simcore
-from evolver.api.deps import Authorized, Limit, Offset, RunnerDep, SettingsDep, StoreDep
+from evolver.api.deps import Authorized, JobId, Limit, Offset, RunnerDep, SettingsDep, StoreDep
 from evolver.api.schemas import (
+    INVALID,
     CandidateOut,
     JobDetail,
     JobIn,
@@ -28,12 +29,13 @@ from evolver.settings import Settings
 from evolver.store import JobRow, Store
 from evolver.tournament import leaderboard
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=INVALID)
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such job."}}
 WRITE: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No valid bearer token."},
     403: {"model": Problem, "description": "The server has no EVOLVER_API_TOKEN: it takes no writes."},
+    400: {"model": Problem, "description": "The body is not JSON."},
     422: {"model": Problem, "description": "The body is invalid, or names an unknown scenario, model or comp."},
     503: {"model": Problem, "description": "The store or the broker cannot be reached."},
 }
@@ -54,13 +56,13 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", responses=NOT_FOUND)
-def get_job(job_id: int, store: StoreDep, settings: SettingsDep) -> JobDetail:
+def get_job(job_id: JobId, store: StoreDep, settings: SettingsDep) -> JobDetail:
     """Where a job stands: phase, candidates, every model's best, calls and cost. Poll it to follow a run."""
     return _detail(store, settings, _job(store, job_id).id)
 
 
 @router.get("/jobs/{job_id}/lineage", responses=NOT_FOUND)
-def get_lineage(job_id: int, store: StoreDep, offset: Offset = 0, limit: Limit = 500) -> Page[CandidateOut]:
+def get_lineage(job_id: JobId, store: StoreDep, offset: Offset = 0, limit: Limit = 500) -> Page[CandidateOut]:
     """The job's candidates in the order they were written (every parent before its children), without code."""
     _job(store, job_id)
     rows = store.lineage(job_id, offset, limit)
@@ -81,7 +83,7 @@ def list_tournaments(store: StoreDep, offset: Offset = 0, limit: Limit = 50) -> 
 
 
 @router.get("/tournaments/{job_id}", responses=NOT_FOUND)
-def get_tournament(job_id: int, store: StoreDep, settings: SettingsDep) -> TournamentDetail:
+def get_tournament(job_id: JobId, store: StoreDep, settings: SettingsDep) -> TournamentDetail:
     """A tournament's standing, its leaderboard (Elo) and its matches."""
     job = _job(store, job_id)
     if job.kind != "tournament":

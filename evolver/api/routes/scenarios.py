@@ -6,10 +6,10 @@ from fastapi import APIRouter, HTTPException, status
 
 import simcore
 from evolver.api.deps import Limit, Offset
-from evolver.api.schemas import Page, Problem, ScenarioOut, SimulateIn, SimulationOut
+from evolver.api.schemas import INVALID, Page, Problem, ScenarioOut, SimulateIn, SimulationOut
 from evolver.report import jsonable
 
-router = APIRouter(tags=["scenarios"])
+router = APIRouter(tags=["scenarios"], responses=INVALID)
 
 
 @router.get("/scenarios")
@@ -23,6 +23,7 @@ def list_scenarios(offset: Offset = 0, limit: Limit = 50) -> Page[ScenarioOut]:
 @router.post(
     "/scenarios/{name}/simulate",
     responses={
+        400: {"model": Problem, "description": "The body is not JSON."},
         404: {"model": Problem, "description": "No such built-in scenario."},
         422: {"model": Problem, "description": "An unknown variable, or a run the values make impossible."},
     },

@@ -129,7 +129,8 @@ async function showList(my) {
       h("td", {}, j.models.join(", ")), h("td", { class: "mono" }, j.comp), h("td", {}, badge(j.status)),
       num(fmt(j.best)), h("td", {}, when(j.created_at)));
   });
-  const columns = { id: "", kind: "", scenario: "", models: "", comp: "", status: "", best: "num", "created (UTC)": "" };
+  const columns = { id: "", kind: "", scenario: "", models: "", comp: "", status: "", best: "num",
+    "created (UTC)": "" };
   view.replaceChildren(
     h("h1", {}, "Jobs and tournaments"),
     jobs.length ? table("jobs", columns, rows) : h("p", {}, "No jobs yet: POST /jobs or run `evolver evolve`."),
@@ -144,7 +145,11 @@ function showJob(routeName, id, selected, my) {
   view.replaceChildren(h("p", { class: "muted" }, "loading…"));
   load(my).then(
     () => my === token && job.selected != null && select(job.selected),
-    (err) => my === token && (view.replaceChildren(), showError(err.message)),
+    (err) => {
+      if (my !== token) return;
+      view.replaceChildren();
+      showError(err.message);
+    },
   );
 }
 
@@ -155,16 +160,15 @@ async function load(my) {
   const old = job.detail;
   const changed = !old || old.candidates !== detail.candidates || old.status !== detail.status;
   if (changed) {
-    const tournament = detail.kind === "tournament" ? api(`/tournaments/${job.id}`) : null;
     const items = await pages(`/jobs/${job.id}/lineage`, job.items);
-    const board = await tournament;
+    const board = detail.kind === "tournament" ? await api(`/tournaments/${job.id}`) : null;
     if (my !== token) return;
     Object.assign(job, { items, board });
   }
   job.detail = detail;
   showError(null);
   render(changed);
-  if (false) timer = setTimeout(() => poll(my), POLL_MS);
+  if (!FINAL.has(detail.status)) timer = setTimeout(() => poll(my), POLL_MS);
 }
 
 function poll(my) {
@@ -222,23 +226,25 @@ function candidateLink(id, text) {
 }
 
 function tables(d, board) {
-  const standings = d.standings.map((s) =>
-    h("tr", {}, modelCell(s.model), num(candidateLink(s.best_candidate, fmt(s.best))), num(s.calls), num(money(s.cost))));
-  const out = [h("section", {}, h("h2", {}, "Standings"),
-    table("standings", { model: "", best: "num", calls: "num", cost: "num" }, standings))];
+  const section = (title, content) => h("section", {}, h("h2", {}, title), content);
+  const standings = d.standings.map((s) => h("tr", {}, modelCell(s.model),
+    num(candidateLink(s.best_candidate, fmt(s.best))), num(s.calls), num(money(s.cost))));
+  const columns = { model: "", best: "num", calls: "num", cost: "num" };
+  const out = [section("Standings", table("standings", columns, standings))];
   if (!board) return out;
-  const leaders = board.leaderboard.map((r) =>
-    h("tr", {}, modelCell(r.model), num(fmt(r.rating)), num(r.wins), num(r.losses), num(r.matches),
-      num(fmt(r.best)), num(r.calls), num(money(r.cost))));
-  const matches = board.matches.map((m) =>
-    h("tr", { class: m.won ? "won" : "lost" }, num(m.round), modelCell(m.challenger), modelCell(m.defender),
-      num(candidateLink(m.challenger_candidate_id, fmt(m.challenger_score))),
-      num(candidateLink(m.defender_candidate_id, fmt(m.defender_score))), h("td", {}, m.won ? "✓ won" : "✗ lost")));
-  const ratings = { model: "", rating: "num", wins: "num", losses: "num", matches: "num", best: "num", calls: "num", cost: "num" };
-  const scores = { round: "num", challenger: "", defender: "", "challenger score": "num", "defender score": "num", won: "" };
+  const leaders = board.leaderboard.map((r) => h("tr", {}, modelCell(r.model), num(r.rating.toFixed(1)),
+    num(r.wins), num(r.losses), num(r.matches), num(fmt(r.best)), num(r.calls), num(money(r.cost))));
+  const matches = board.matches.map((m) => h("tr", { class: m.won ? "won" : "lost" },
+    num(m.round), modelCell(m.challenger), modelCell(m.defender),
+    num(candidateLink(m.challenger_candidate_id, fmt(m.challenger_score))),
+    num(candidateLink(m.defender_candidate_id, fmt(m.defender_score))), h("td", {}, m.won ? "✓ won" : "✗ lost")));
+  const ratings = { model: "", rating: "num", wins: "num", losses: "num", matches: "num", best: "num", calls: "num",
+    cost: "num" };
+  const scores = { round: "num", challenger: "", defender: "", "challenger score": "num", "defender score": "num",
+    won: "" };
   out.push(
-    h("section", {}, h("h2", {}, "Leaderboard"), table("leaderboard", ratings, leaders)),
-    h("section", {}, h("h2", {}, "Matches"), matches.length ? table("matches", scores, matches) : h("p", { class: "muted" }, "No matches yet.")),
+    section("Leaderboard", table("leaderboard", ratings, leaders)),
+    section("Matches", matches.length ? table("matches", scores, matches) : h("p", { class: "muted" }, "None yet.")),
   );
   return out;
 }
@@ -261,8 +267,12 @@ function tree(items, best) {
   for (const c of items) { // every parent comes before its children
     const node = { c, kids: [], depth: 0, row: 0 };
     const parent = nodes.get(c.parent_id);
-    if (parent) (node.depth = parent.depth + 1), parent.kids.push(node);
-    else roots.push(node);
+    if (parent) {
+      node.depth = parent.depth + 1;
+      parent.kids.push(node);
+    } else {
+      roots.push(node);
+    }
     nodes.set(c.id, node);
   }
   let next = 0;
@@ -302,9 +312,13 @@ function nodeBox(c, { x, y }, isBest) {
   const line1 = ok ? `${isBest ? "★ " : ""}#${c.id}  ${fmt(c.score)}` : `#${c.id} ${c.status}`;
   const line2 = ok ? `${c.op} · g${c.generation}${c.improved ? " ↑" : ""}` : short(c.error || "", 26);
   const go = () => (location.hash = candidateHash(c));
+  const key = (event) => {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();
+    go();
+  };
   return svg("g", { class: classes, "data-id": c.id, "data-status": c.status, "data-model": c.model,
-    transform: `translate(${x},${y})`, tabindex: 0, role: "button", "aria-label": tip,
-    onclick: go, onkeydown: (e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), go()) },
+    transform: `translate(${x},${y})`, tabindex: 0, role: "button", "aria-label": tip, onclick: go, onkeydown: key },
   svg("title", {}, tip),
   svg("rect", { class: "halo", x: -4, y: -4, width: NODE.w + 8, height: NODE.h + 8, rx: 8 }),
   svg("rect", { class: "box", width: NODE.w, height: NODE.h, rx: 5, stroke: colour(c.model) }),
@@ -336,59 +350,78 @@ function select(id) {
   panel.replaceChildren(h("p", { class: "muted" }, `loading candidate #${id}…`));
   const my = token;
   api(`/candidates/${id}`).then(
-    (c) => my === token && job.selected === id && panel.replaceChildren(...candidate(c).filter(Boolean)),
-    (err) => my === token && job.selected === id && (panel.replaceChildren(), showError(err.message)),
+    (c) => my === token && job.selected === id && panel.replaceChildren(...candidate(c)),
+    (err) => {
+      if (my !== token || job.selected !== id) return;
+      panel.replaceChildren(h("p", { class: "muted" }, `candidate #${id} could not be loaded`));
+      showError(err.message);
+    },
   );
 }
 
 function candidate(c) {
   const improved = c.improved == null ? "—" : c.improved ? "yes" : "no";
+  const link = (other, cls, text) => (other ? h("a", { href: candidateHash(other), class: cls }, text) : "—");
   const rows = [
     ["model", h("span", {}, swatch(c.model), c.model)], ["op", c.op], ["generation", c.generation],
-    ["status", badge(c.status)], ["score", h("span", { title: String(c.score) }, fmt(c.score))], ["improved", improved],
-    ["tokens", `${c.tokens_in} in / ${c.tokens_out} out`], ["cost", money(c.cost)],
-    ["latency", `${fmt(c.latency_ms)} ms`], ["parent", c.parent ? h("a", { href: candidateHash(c.parent), class: "parent" }, `#${c.parent.id} (${c.parent.op}, ${fmt(c.parent.score ?? c.parent.status)})`) : "—"],
+    ["status", badge(c.status)], ["score", h("span", { title: String(c.score) }, fmt(c.score))],
+    ["improved", improved], ["tokens", `${c.tokens_in} in / ${c.tokens_out} out`], ["cost", money(c.cost)],
+    ["latency", `${fmt(c.latency_ms)} ms`],
+    ["parent", link(c.parent, "parent", c.parent && `#${c.parent.id} (${c.parent.op}, ${score(c.parent)})`)],
   ];
-  if (c.target) rows.push(["target", h("a", { href: candidateHash(c.target), class: "target" }, `#${c.target.id} (${c.target.model}, ${fmt(c.target.score)})`)]);
+  const target = c.target && `#${c.target.id} (${c.target.model}, ${score(c.target)})`;
+  if (c.target) rows.push(["target", link(c.target, "target", target)]);
+  const metrics = Object.entries(c.metrics).map(([key, value]) => h("tr", {}, h("td", {}, key), num(fmt(value))));
+  const failure = c.status !== "ok" && h("div", { class: "error-box" }, h("strong", {}, c.status), ": ",
+    c.error || "no reason given", c.error_line ? ` (line ${c.error_line})` : "");
   const exported = c.code && h("a", { class: "export", href: `/candidates/${c.id}/export` }, "export .py");
   return [
     h("h2", {}, `Candidate #${c.id} `, exported),
     h("dl", { class: "facts" }, facts(rows)),
-    c.status !== "ok" && h("div", { class: "error-box" }, h("strong", {}, c.status), ": ", c.error || "no reason given",
-      c.error_line ? ` (line ${c.error_line})` : ""),
+    failure,
     h("h3", {}, "Code"),
-    c.code ? code(c.code, c.error_line) : h("p", { class: "muted" }, "No code: the reply had none (see the reply below)."),
+    c.code ? code(c.code, c.error_line) : h("p", { class: "muted" }, "No code: the reply had none (see it below)."),
     h("h3", {}, c.parent ? `Diff against #${c.parent.id}` : "Diff"),
     diff(c),
     h("h3", {}, "Metrics"),
-    Object.keys(c.metrics).length
-      ? table("metrics", { metric: "", value: "num" }, Object.entries(c.metrics).map(([k, v]) => h("tr", {}, h("td", {}, k), num(fmt(v)))))
-      : h("p", { class: "muted" }, "No metrics."),
+    metrics.length ? table("metrics", { metric: "", value: "num" }, metrics) : h("p", { class: "muted" }, "None."),
     h("h3", {}, "Charts"),
     chart(c),
     conversation(c),
-  ];
+  ].filter(Boolean);
 }
+
+const score = (c) => (c.status === "ok" ? fmt(c.score) : c.status);
 
 function code(text, errorLine) {
   // one span a line (numbered by CSS), so the text is exactly the code and the failing line can be marked
   const lines = text.split("\n");
   if (lines.at(-1) === "") lines.pop();
-  return h("pre", { class: "code" }, lines.map((line, i) =>
-    [h("span", { class: i + 1 === errorLine ? "line err-line" : "line" }, line), i < lines.length - 1 || text.endsWith("\n") ? "\n" : null]));
+  const last = lines.length - 1;
+  return h("pre", { class: "code" }, lines.map((line, i) => [
+    h("span", { class: i + 1 === errorLine ? "line err-line" : "line" }, line),
+    i < last || text.endsWith("\n") ? "\n" : null,
+  ]));
 }
 
 function diff(c) {
   if (c.diff == null) return h("p", { class: "muted" }, "No parent: nothing to compare with.");
   if (!c.diff) return h("p", { class: "muted" }, "The same code as its parent.");
-  const kind = (line) => (/^(\+\+\+|---)/.test(line) ? "meta" : line[0] === "+" ? "add" : line[0] === "-" ? "del" : line.startsWith("@@") ? "hunk" : "same");
+  const kind = (line) => {
+    if (line.startsWith("+++") || line.startsWith("---")) return "meta";
+    return { "+": "add", "-": "del", "@": "hunk" }[line[0]] || "same";
+  };
   const lines = c.diff.split("\n");
-  return h("pre", { class: "diff" }, lines.map((line, i) => [h("span", { class: kind(line) }, line), i < lines.length - 1 ? "\n" : null]));
+  return h("pre", { class: "diff" }, lines.map((line, i) => [
+    h("span", { class: kind(line) }, line),
+    i < lines.length - 1 ? "\n" : null,
+  ]));
 }
 
 function chart(c) {
   if (c.status !== "ok") {
-    return h("p", { class: "muted no-chart" }, `No charts: candidate #${c.id} did not run to the end (${c.status}), so there is no run to draw.`);
+    const why = `No charts: candidate #${c.id} did not run to the end (${c.status}), so there is no run to draw.`;
+    return h("p", { class: "muted no-chart" }, why);
   }
   const src = `/candidates/${c.id}/chart.png`;
   const note = h("p", { class: "muted chart-note" }, "drawing… (the candidate runs again to draw its charts)");
@@ -396,7 +429,7 @@ function chart(c) {
   img.addEventListener("load", () => note.remove());
   img.addEventListener("error", () => {
     img.remove();
-    api(src).then(() => (note.textContent = "the charts could not be drawn"), (err) => (note.textContent = err.message));
+    api(src).then(() => (note.textContent = "the charts could not be drawn"), (e) => (note.textContent = e.message));
   });
   return h("div", { class: "charts" }, note, img);
 }
