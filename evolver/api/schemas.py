@@ -112,11 +112,13 @@ class JobOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     best: Number = Field(description="The best score so far, null until a candidate evaluated ok.")
+    best_candidate: int | None = Field(description="The candidate with the best score (the earliest of a tie).")
 
     @classmethod
-    def of(cls, job: JobRow, best: float | None) -> JobOut:
-        fields = {name: getattr(job, name) for name in cls.model_fields if name not in {"best", "models"}}
-        return cls(**fields, models=list(job.models), best=best)
+    def of(cls, job: JobRow, best: CandidateRow | None) -> JobOut:
+        fields = {name: getattr(job, name) for name in cls.model_fields if not name.startswith("best")}
+        fields["models"] = list(job.models)
+        return cls(**fields, best=best and best.score, best_candidate=best and best.id)
 
 
 class JobDetail(JobOut):

@@ -104,6 +104,7 @@ def test_jobs_are_listed_oldest_first_in_pages(client, store):
         best = store.best(job.id, job.direction)
         assert (item["kind"], item["status"], item["models"]) == (job.kind, job.status, list(job.models))
         assert (item["comp"], item["budget"], item["best"]) == (job.comp, job.budget, best.score)
+        assert item["best_candidate"] == best.id
     page = client.get("/jobs", params={"offset": 1, "limit": 1}).json()
     assert page == {"items": everything["items"][1:2], "total": 3, "offset": 1, "limit": 1}
     assert client.get("/jobs", params={"offset": 3}).json()["items"] == []

@@ -113,10 +113,7 @@ def _job(store: Store, job_id: int) -> JobRow:
 
 
 def _page(store: Store, kind: str | None, offset: int, limit: int) -> Page[JobOut]:
-    items = []
-    for job in store.jobs(kind, offset, limit):
-        best = store.best(job.id, job.direction)
-        items.append(JobOut.of(job, best.score if best else None))
+    items = [JobOut.of(job, store.best(job.id, job.direction)) for job in store.jobs(kind, offset, limit)]
     return Page(items=items, total=store.count_jobs(kind), offset=offset, limit=limit)
 
 
@@ -132,9 +129,8 @@ def _detail(store: Store, settings: Settings, job_id: int) -> JobDetail:
         standings.append(
             ModelStanding(model=model, best=top and top.score, best_candidate=top and top.id, calls=calls, cost=cost)
         )
-    overall = store.best(job_id, job.direction)
     return JobDetail(
-        **JobOut.of(job, overall.score if overall else None).model_dump(),
+        **JobOut.of(job, store.best(job_id, job.direction)).model_dump(),
         phase=min(current.phase + 1, current.phases), phases=current.phases, candidates=total, ok=ok,
         standings=standings,
     )  # fmt: skip

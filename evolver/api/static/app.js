@@ -198,7 +198,7 @@ function render(changed) {
   if (!changed) return;
   document.getElementById("tables").replaceChildren(...tables(d, job.board));
   document.getElementById("legend").replaceChildren(...legend(d));
-  document.getElementById("tree").replaceChildren(tree(job.items, bestId(d)));
+  document.getElementById("tree").replaceChildren(tree(job.items, d.best_candidate));
   markSelected();
 }
 
@@ -214,11 +214,6 @@ function header(d) {
 
 function facts(rows) {
   return rows.flatMap(([key, value]) => [h("dt", {}, key), h("dd", { "data-field": key }, value)]);
-}
-
-function bestId(d) {
-  // the server's choice of the best candidate: the standing whose best is the job's best
-  return d.standings.find((s) => s.best != null && s.best === d.best)?.best_candidate ?? null;
 }
 
 function candidateLink(id, text) {
