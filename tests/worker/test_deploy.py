@@ -212,7 +212,15 @@ def test_worker_and_flower_commands() -> None:
     assert {"--without-gossip", "--without-mingle"} <= set(worker)
     assert "--port=5555" in command("flower")
     assert any(str(port).startswith("5555:") for port in service("flower")["ports"])
+
+
+def test_the_api_serves_the_page_on_every_interface_of_its_container() -> None:
+    api = command("api")
+    assert api[:2] == ["evolver", "serve"]
+    assert api[api.index("--host") + 1] == "0.0.0.0" and api[api.index("--port") + 1] == "8000"
     assert any(str(port).startswith("8000:") for port in service("api")["ports"])
+    assert service("api")["env_file"] == ".env"  # EVOLVER_API_TOKEN comes from there, never from the file
+    assert "EVOLVER_API_TOKEN" not in service("api")["environment"]
 
 
 def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
