@@ -16,6 +16,7 @@ import textwrap
 from collections.abc import Iterator
 
 from evolver.errors import NoCode
+from evolver.syntax import parse
 
 MAX_CODE_BYTES = 64 * 1024  # the sandbox's source cap (`sandbox.Limits.max_source_bytes`)
 FN_CALL = "fn(i, v, r, s, p)"
@@ -47,7 +48,7 @@ def extract_code(text: str, max_bytes: int = MAX_CODE_BYTES) -> str:
 def _refusal(code: str, max_bytes: int) -> NoCode:
     """The NoCode for code that failed `_problem`, carrying the code and the syntax error's line if any."""
     try:
-        ast.parse(code)
+        parse(code)
         line = None
     except SyntaxError as exc:
         line = exc.lineno
@@ -62,7 +63,7 @@ def _problem(code: str, max_bytes: int) -> str | None:
     if size > max_bytes:
         return f"the code is {size} bytes, over the limit of {max_bytes}"
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except SyntaxError as exc:
         where = f"line {exc.lineno}: " if exc.lineno else ""
         return f"the code does not parse: {where}{exc.msg}"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from evolver.errors import ProviderError
 from evolver.providers.base import ProposalContext
+from evolver.syntax import parse
 
 FEATURES = ("price", "wallet", "held", "cash", "hist", "ref", "worth", "share")
 """The names every grammar program's preamble assigns; a rule may use any of them."""
@@ -221,15 +222,15 @@ def draw_program(market: Market, rng: random.Random) -> ast.Module:
     rng.shuffle(rules)
     liquidation = _liquidation(market, rng)
     chain = chain_of([liquidation, *rules] if liquidation else rules)
-    fn = ast.parse("def fn(i, v, r, s, p):\n    return 0\n").body[0]
+    fn = parse("def fn(i, v, r, s, p):\n    return 0\n").body[0]
     assert isinstance(fn, ast.FunctionDef)
     preamble = PREAMBLE.format(signal=market.signal, token=market.token, quote=market.quote, history=HISTORY)
-    fn.body = [*ast.parse(preamble).body, chain, *fn.body]
-    return ast.fix_missing_locations(ast.Module(body=[*ast.parse(HELPERS).body, fn], type_ignores=[]))
+    fn.body = [*parse(preamble).body, chain, *fn.body]
+    return ast.fix_missing_locations(ast.Module(body=[*parse(HELPERS).body, fn], type_ignores=[]))
 
 
 def _statement(source: str) -> ast.If:
-    node = ast.parse(source).body[0]
+    node = parse(source).body[0]
     assert isinstance(node, ast.If)
     return node
 

@@ -23,6 +23,7 @@ from evolver.errors import ProviderError
 from evolver.providers.base import ProposalContext, ProposalRequest, Reply
 from evolver.providers.grammar import Market, draw_program, find_fn, market_of
 from evolver.providers.mutation import BOLD, OPERATORS, crossover, mutate
+from evolver.syntax import parse
 
 MODELS = ("local:gp", "local:random")
 
@@ -81,7 +82,7 @@ def _program(code: str | None) -> ast.Module | None:
     if not code:
         return None
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     return tree if find_fn(tree) is not None else None
