@@ -58,7 +58,7 @@ def list_jobs(
 @router.get("/jobs/{job_id}", responses=NOT_FOUND)
 def get_job(job_id: JobId, store: StoreDep, settings: SettingsDep) -> JobDetail:
     """Where a job stands: phase, candidates, every model's best, calls and cost. Poll it to follow a run."""
-    return _detail(store, settings, _job(store, job_id).id)
+    return _detail(store, settings, job_id)
 
 
 @router.get("/jobs/{job_id}/lineage", responses=NOT_FOUND)
