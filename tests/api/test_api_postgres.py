@@ -6,6 +6,7 @@ import time
 
 import httpx
 import postgres
+import psycopg
 import pytest
 from api_server import AUTH, TOKEN, serving
 from sqlalchemy.engine import make_url
@@ -51,3 +52,26 @@ def test_runs_posted_to_an_api_on_postgresql_are_read_back_as_stored() -> None:
         assert sorted(row["model"] for row in board["leaderboard"]) == models
         assert [item["id"] for item in listed["items"]] == [tournament["id"]] and listed["total"] == 1
         store.close()
+
+
+def test_a_database_that_goes_away_is_a_503_and_the_api_recovers_when_it_is_back() -> None:
+    with postgres.running() as server:
+        url = postgres.create_database(server, "outage")
+        admin = psycopg.connect(server.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+        settings = Settings(database_url=url, broker_url=None, api_token=TOKEN)
+        with serving(create_app(settings)) as base, httpx.Client(base_url=base, headers=AUTH, timeout=60) as client:
+            assert client.get("/jobs").status_code == 200
+            admin.execute('ALTER DATABASE "outage" ALLOW_CONNECTIONS false')
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'outage'")
+            for path in ("/jobs", "/jobs/1", "/scenarios"):
+                response = client.get(path)
+                if path == "/scenarios":  # needs no store
+                    assert response.status_code == 200
+                    continue
+                assert response.status_code == 503, response.text
+                assert "outage" in response.json()["error"] and "Traceback" not in response.text
+            refused = client.post("/jobs", json={"scenario": "ai3_plugins", "generations": 1})
+            assert refused.status_code == 503, refused.text
+            admin.execute('ALTER DATABASE "outage" ALLOW_CONNECTIONS true')
+            assert client.get("/jobs").json()["total"] == 0  # back, and the refused job left nothing
+        admin.close()
