@@ -1,4 +1,4 @@
-"""Fixtures of the API's tests: a store holding finished runs, and the app served over HTTP on it."""
+"""Fixtures of the API's tests: a store holding finished runs, the app served over HTTP on it, and a browser."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import httpx
 import pytest
 import wire
 from api_server import AUTH, REPLIES, make_settings, serving
+from playwright.sync_api import Browser, sync_playwright
 from wire import WireServer
 
 from evolver.api import create_app
@@ -58,3 +59,22 @@ def client(base_url: str) -> Iterator[httpx.Client]:
 def auth() -> dict[str, str]:
     """The header that carries the test token."""
     return dict(AUTH)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never `playwright install`: there is no download here)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import wire
 from api_server import AUTH, REPLIES, make_settings, serving
-from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 from wire import WireServer
 
 from evolver.api import create_app
@@ -23,14 +23,6 @@ from evolver.api import create_app
 pytestmark = pytest.mark.integration
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LIVE_TIMEOUT_MS = 60_000
 THINKING = 1.0  # seconds the live test's model takes per reply
 CHART_TIMEOUT_MS = 30_000
@@ -48,14 +40,6 @@ class Console:
     def message(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.errors.append((message.text, message.location.get("url", "")))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

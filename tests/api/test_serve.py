@@ -1,4 +1,5 @@
-"""`evolver serve` as a user runs it: after the README's main command, in the same directory, on its SQLite file."""
+"""`evolver serve` as a user runs it: after the README's main command, in the same directory, on its SQLite file;
+the page in a browser shows the job, its tree and a candidate's chart."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, expect
 from postgres import free_port
 
 EVOLVER = [str(Path(sys.executable).with_name("evolver"))]  # the console script of this venv
@@ -47,7 +49,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where
 
 
-def test_serve_shows_the_job_run_before_it_and_stops_cleanly(workdir: Path) -> None:
+def test_serve_shows_the_job_run_before_it_and_stops_cleanly(workdir: Path, browser: Browser) -> None:
     port = free_port()
     process = subprocess.Popen(
         [*EVOLVER, "serve", "--port", str(port)],
@@ -68,6 +70,14 @@ def test_serve_shows_the_job_run_before_it_and_stops_cleanly(workdir: Path) -> N
         assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG\r\n\x1a\n")
         refused = httpx.post(f"{base}/jobs", json={"scenario": "ai3_plugins"})
         assert refused.status_code == 401
+        page = browser.new_page()
+        page.goto(f"{base}/")
+        page.locator('#jobs a[href="#/jobs/1"]').click()
+        expect(page.locator("#tree .node")).to_have_count(job["candidates"])
+        page.locator(f'#tree .node[data-id="{best}"]').click()
+        expect(page.locator("#candidate pre.code")).to_contain_text("def fn(i, v, r, s, p)")
+        page.wait_for_function("document.querySelector('img.chart')?.naturalWidth > 0", timeout=60_000)
+        page.close()
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
