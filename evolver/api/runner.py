@@ -7,7 +7,7 @@ to continue it (`evolver resume ID`), and nothing it finished is lost.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 
 from evolver.engine import Engine, Progress
@@ -18,6 +18,8 @@ from evolver.queue import TaskQueue
 from evolver.settings import Settings
 from evolver.store import Store
 from sandbox import SandboxPool
+
+log = logging.getLogger(__name__)
 
 
 class ServerStoppedError(EvolverError):
@@ -66,8 +68,10 @@ class Runner:
             self.queue.close()
 
     def _run(self, job_id: int) -> None:
-        with contextlib.suppress(Exception):  # Engine.run marks the job failed with the error (an interruption too)
+        try:
             Engine(self.store, self.settings, self.pool).run(job_id, self._check)
+        except Exception as exc:  # the job is marked failed with it (if the store can still be reached)
+            log.warning("job %d ended in this process with %s: %s", job_id, type(exc).__name__, exc)
 
     def _check(self, progress: Progress) -> None:
         if self._stopping.is_set():
