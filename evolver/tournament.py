@@ -6,9 +6,12 @@ the order rows were written, so a tournament run in-process and one run by many 
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from evolver.store import MatchRow, Store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 START, K = 1500.0, 32.0  # Elo: the starting rating and the update step
 
@@ -27,6 +30,8 @@ def elo(matches: list[MatchRow], models: tuple[str, ...]) -> dict[str, float]:
 
 def leaderboard(store: Store, job_id: int) -> pd.DataFrame:
     """One row per model, best rated first: rating, wins, losses, matches, best score, calls and cost (USD)."""
+    import pandas as pd
+
     job = store.job(job_id)
     assert job is not None
     matches = store.matches(job_id)

@@ -16,8 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Select, delete, func, insert, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -59,6 +57,9 @@ class Store:
                 f"the store's migrations are not at {MIGRATIONS}: run the service from a source checkout "
                 "installed with `pip install -e .`"
             )
+        from alembic import command  # imported when used: `evolver --help` and the sandbox's imports stay light
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._transaction() as connection:
