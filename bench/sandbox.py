@@ -18,7 +18,7 @@ from typing import Any
 from bench.simulate import hand_written
 from sandbox import SandboxPool
 from simcore import load_scenario
-from simcore.slot import play
+from simcore.seat import play
 
 PLAYER = """
 def fn(i, v, r, s, p):

@@ -16,7 +16,7 @@ from sandbox.isolation import Seccomp, isolate
 from sandbox.outputs import OutputError, plain, readable
 from sandbox.policy import PolicyError, PrintSink, compile_player, load_player, player_line
 from simcore import InvalidAction, InvalidOutput, InvariantViolation, Scenario, SimulationError
-from simcore.slot import play
+from simcore.seat import play
 
 # Prebuilt, so they can be sent when nothing more can be allocated.
 OUT_OF_MEMORY = b'{"status": "memory_limit", "error": "the player ran out of memory"}'

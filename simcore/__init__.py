@@ -14,7 +14,8 @@ from simcore.fuzz import FuzzResult, Span, Winner, fuzz, make_cases
 from simcore.montecarlo import MonteCarloResult, monte_carlo, run_seed
 from simcore.plugins import Plugin, PluginSpec
 from simcore.scenario import Player, Scenario, builtin_names, load_scenario
-from simcore.slot import Slot, SlotOutcome, play
+from simcore.seat import SlotOutcome, play
+from simcore.slot import Slot
 from simcore.variables import Variable, compute, var
 
 __all__ = [

@@ -1,8 +1,9 @@
-"""What simcore accepts as a number or a count: the one place these rules are written."""
+"""What simcore accepts as a number or a count (the one place these rules are written), and how it lists names."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -19,3 +20,8 @@ def is_number(value: Any) -> bool:
 def is_count(value: Any, minimum: int) -> bool:
     """True for a whole number (an int, not a bool) of at least `minimum`."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def listed(names: Iterable[str]) -> str:
+    """Names for a message: "a, b, c", or "none"."""
+    return ", ".join(names) or "none"

@@ -25,16 +25,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simcore import plugins as _plugins  # noqa: F401 - registers the built-in plugin kinds
 from simcore import scenarios as _builtins
 from simcore.errors import ScenarioError, SimulationError
 from simcore.plugins.base import PluginSpec, spec_from_dict
+from simcore.slot import Slot, slot_for
 from simcore.variables import Variable, as_variable
-
-if TYPE_CHECKING:
-    from simcore.slot import Slot
 
 HOOK_ARGUMENTS = ("v", "r", "s", "p", "years")
 RESERVED_KEYS = ("rng",)
@@ -111,8 +109,6 @@ def from_module(module: ModuleType, name: str | None = None) -> Scenario:
             for var_key, variable in spec.variables(key).items():
                 variables.setdefault(var_key, variable)  # a user's definition wins, as in AI3
         players = tuple(_player(i, spec) for i, spec in enumerate(getattr(module, "players", [])))
-        from simcore.slot import slot_for  # here, not at the top: simcore.slot runs scenarios, so it imports this
-
         slot = slot_for(getattr(module, "slot", None), plugin_specs, variables, len(players))
     except SimulationError as exc:
         raise ScenarioError(f"scenario {name!r}: {exc}") from exc

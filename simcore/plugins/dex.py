@@ -14,6 +14,7 @@ from typing import Any
 
 from simcore.checks import is_number
 from simcore.errors import PluginError
+from simcore.exact import difference_above, least_cofactor, product_below
 from simcore.plugins.base import Plugin, PluginSpec, check_amount, state_var
 from simcore.variables import Variable
 
@@ -63,6 +64,52 @@ class Dex(Plugin):
             v["k"] = v[into] * v[out]
         self._reprice()
         return received
+
+    def quote(self, action: str, amount: float) -> tuple[float, float, float]:
+        """The pool's `la`, `lb` and `k` after `action(amount)`, computed on values (nothing changes), for a
+        trader who must get nothing from rounding: AI3's arithmetic on the curve through the pool's present
+        reserves, except that the pool never takes in more than it is given nor gives out more than asked, and
+        its product `la * lb` never falls (the side the action does not name is rounded in the pool's favour).
+        A PluginError if the pool refuses.
+        """
+        if not is_number(amount) or amount <= 0:
+            check_amount(amount, f"{self.key}.{action}")  # raises, naming the action
+        v = self.v
+        on_a = action[-1] == "A"
+        old_a, old_b = v["la"], v["lb"]
+        named, other = (old_a, old_b) if on_a else (old_b, old_a)  # the side the action names, and the other
+        curve = old_a * old_b  # the constant product through the present reserves, rounded
+        keep = 1 - self.fee
+        if action.startswith("buy"):  # `named` goes out
+            if amount >= named:
+                raise PluginError(f"{self.key}.{action}: buying {amount} would drain the pool's {named}")
+            new_named = named - amount
+            if _above(named, new_named, amount):  # rounded down: it would give out more than asked
+                new_named = math.nextafter(new_named, math.inf)
+            new_other = other + (curve / new_named - other) / keep if self.fee else curve / new_named
+        else:  # `named` comes in
+            new_named = named + amount
+            if _above(new_named, named, amount):  # rounded up: it would take in more than it is given
+                new_named = math.nextafter(new_named, -math.inf)
+            new_other = curve / (named + (new_named - named) * keep) if self.fee else curve / new_named
+        if not self.fee:
+            # new_other = fl(curve / new_named) with curve = fl(named * other): two roundings of at most half an
+            # ulp each, so new_named * new_other >= named * other * (1 - 2**-53)**2, and three ulps up more than
+            # make up for them (each is at least 2**-53 of new_other): the product cannot fall.
+            for _ in range(3):
+                new_other = math.nextafter(new_other, math.inf)
+        elif new_named * new_other <= curve * (1 + 2**-50) and product_below(new_named, new_other, named, other):
+            # with a fee the product grows by about the fee's share of the trade: checked exactly only when a
+            # trade is too small for the float products to show it
+            new_other = least_cofactor(new_named, named, other)
+        new_a, new_b = (new_named, new_other) if on_a else (new_other, new_named)
+        return new_a, new_b, new_a * new_b if self.fee else v["k"]
+
+    def commit(self, la: float, lb: float, k: float) -> None:
+        """Set the pool to a state `quote` gave."""
+        v = self.v
+        v["la"], v["lb"], v["k"] = la, lb, k
+        self._reprice()
 
     def buyA(self, amount: float) -> float:  # noqa: N802 - AI3's name
         """Take `amount` of A from the pool; returns the B paid in."""
@@ -155,3 +202,10 @@ class DexSpec(PluginSpec):
     def build(self, key: str, v: Mapping[str, Any], plugins: Mapping[str, Plugin], rng: random.Random) -> Dex:
         a, b, ka, kb = self._names(key)
         return Dex(key, a, b, v[f"{ka}_il"], v[f"{kb}_il"], v[f"{key}_fee"])
+
+
+def _above(bigger: float, smaller: float, amount: float) -> bool:
+    """Whether bigger - smaller > amount exactly (a float subtraction is exact within a factor of two)."""
+    if bigger <= 2 * smaller:
+        return bigger - smaller > amount
+    return difference_above(bigger, smaller, amount)

@@ -130,19 +130,21 @@ def test_a_simple_strategy_ends_with_more_than_it_started_with():
 
 
 @pytest.mark.parametrize("amount", BAD_AMOUNTS, ids=repr)
-def test_a_malformed_amount_raises_and_changes_nothing(pool_scenario, amount):
+def test_a_malformed_amount_raises_changes_nothing_and_ends_the_run_even_if_caught(pool_scenario, amount):
+    seen = []
+
     def fn(i, v, r, s, p):
         before = (dict(v["wallet"]), dict(p["dex"].v))
         with pytest.raises(InvalidAction, match=r"dex\.buyA.*int or float in \(0, 1e\+09\]"):
             p["dex"].buyA(amount)
-        with pytest.raises(InvalidAction):
-            p["dex"].sellA(amount)
-        r[i] = before == (dict(v["wallet"]), dict(p["dex"].v))
+        seen.append(before == (dict(v["wallet"]), dict(p["dex"].v)))
+        with pytest.raises(InvalidAction, match=r"dex\.buyA"):  # a good action after a bad one raises it again
+            p["dex"].sellA(1)
 
-    outcome = play(pool_scenario(), fn, years=2 / 365)
-    assert outcome.scratch == {1: True, 2: True}
-    assert outcome.metrics["actions"] == outcome.metrics["refused"] == 0
-    assert outcome.wallet == {"USDC": 100, "AI": 0}
+    with pytest.raises(SimulationError, match=r"failed on day 1: InvalidAction: dex\.buyA") as excinfo:
+        play(pool_scenario(), fn, years=2 / 365)
+    assert isinstance(cause_of(excinfo), InvalidAction)
+    assert seen == [True]
 
 
 def test_an_uncaught_invalid_action_stops_the_run_naming_the_player_and_day(pool_scenario):
@@ -208,34 +210,35 @@ def test_no_balance_is_ever_negative_under_random_trades(pool_scenario):
     assert outcome.metrics["actions"] > 10 and outcome.metrics["refused"] > 10
 
 
-def test_actions_are_capped_per_day_and_a_swallowed_flood_fails_fast(pool_scenario):
+def test_actions_are_capped_per_day_and_a_swallowed_flood_ends_the_run(pool_scenario):
+    calls = []
+
     def flood(i, v, r, s, p):
-        done = refused = 0
         for _ in range(10_000):
             try:
                 p["dex"].buyA(0.001)
-                done += 1
+                calls.append("ok")
             except InvalidAction:
-                refused += 1
-        r[i] = (done, refused)
+                calls.append("invalid")
 
-    outcome = play(pool_scenario(max_actions_per_day=3), flood, years=2 / 365)
-    assert outcome.scratch == {1: (3, 9997), 2: (3, 9997)}
-    assert outcome.metrics["actions"] == 6
-    assert outcome.wallet["AI"] == pytest.approx(0.006)
+    with pytest.raises(SimulationError, match=r"failed on day 1: InvalidAction: dex\.buyA: at most 3 actions a day"):
+        play(pool_scenario(max_actions_per_day=3), flood, years=2 / 365)
+    assert calls == ["ok"] * 3 + ["invalid"] * 9997  # every call after the first invalid one raises at once
 
 
 def test_the_default_cap_is_ten_actions_a_day_and_refused_trades_count(pool_scenario):
     def fn(i, v, r, s, p):
-        for n in range(11):
-            try:
-                p.dex.sellA(1)  # refused: no AI held
-            except InvalidAction:
-                r["stopped_at"] = n
+        for _ in range(10):
+            p.dex.sellA(1)  # refused: no AI held
 
-    outcome = play(pool_scenario(), fn, years=1 / 365)
-    assert outcome.scratch == {"stopped_at": 10}
-    assert outcome.metrics["refused"] == 10
+    assert play(pool_scenario(), fn, years=1 / 365).metrics["refused"] == 10
+
+    def eleven(i, v, r, s, p):
+        fn(i, v, r, s, p)
+        p.dex.sellA(1)
+
+    with pytest.raises(SimulationError, match="at most 10 actions a day"):
+        play(pool_scenario(), eleven, years=1 / 365)
 
 
 def test_max_amount_caps_a_single_action(pool_scenario):
@@ -507,10 +510,10 @@ def test_a_broken_slot_invariant_is_named(pool_scenario):
 
 
 class LeakyDex(Dex):
-    """A faulty pool: it takes the full price of a buy into its liquidity but reports only half of it."""
+    """A faulty pool: it settles every trade at the state it quoted, plus one USDC from nowhere."""
 
-    def buyA(self, amount):  # noqa: N802 - the dex's name
-        return super().buyA(amount) / 2
+    def commit(self, la, lb, k):
+        super().commit(la, lb + 1, k)
 
 
 class LeakyDexSpec(DexSpec):
@@ -520,12 +523,14 @@ class LeakyDexSpec(DexSpec):
         return LeakyDex(key, "AI", "USDC", v["dex_ai_il"], v["dex_usdc_il"], 0)
 
 
-def test_a_trade_that_moves_more_into_the_pool_than_out_of_the_wallet_breaks_conservation(make_scenario):
+def test_a_market_that_settles_other_than_it_quoted_breaks_conservation(make_scenario):
     spec = LeakyDexSpec(**{k: x for k, x in POOL.items() if k != "type"})
     scenario = make_scenario(plugins={"dex": spec}, slot=SLOT)
     assert play(scenario, hold).score == 100
-    with pytest.raises(InvariantViolation, match=r"'conservation' broken: dex\.buyA\(10\) on day 1"):
-        play(scenario, days_player({1: lambda v, r, p: p.dex.buyA(10)}))
+    buy = days_player({1: lambda v, r, p: p.dex.buyA(10)})
+    with pytest.raises(SimulationError, match=r"'conservation' broken: dex settled at USDC [\d.]+ instead of ") as exc:
+        play(scenario, buy)
+    assert isinstance(cause_of(exc), InvariantViolation)
 
 
 # --- declaring a slot ---------------------------------------------------------------------------------------

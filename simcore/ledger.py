@@ -1,0 +1,147 @@
+"""The slot's wallet, held exactly, and the audit that tokens are conserved across it and the slot's markets.
+
+Balances are kept in exact units (`simcore.exact`); the player sees each rounded down to a float, so what it
+sees it can spend. A trade is quoted on values, then settled from what the market's reserves gave up and took
+in, exactly: the wallet gains what left the market and pays what entered it, never the market's own account of
+the trade. A trade executes only when the market moves both ways (the wallet gets something and pays something)
+and the wallet can pay.
+
+Conservation is audited in exact terms:
+- every trade: the market holds what was last accounted before it quotes, and exactly what it quoted after it
+  commits;
+- every turn: nothing but the player's settled trades moved a market while it played (what moved a market
+  between its turns was the background players, and is recorded as their flow);
+- the end of the run: for every token, the markets' reserves plus the wallet, less the background players'
+  flows into the markets, equal what there was at the start, summed exactly (`math.fsum` of floats is exactly
+  zero only when their exact sum is).
+A breach is an InvariantViolation naming the market or the token and the amounts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from simcore.errors import InvariantViolation, PluginError
+from simcore.exact import as_float, floor_float, units
+from simcore.markets import Market, Reserves
+
+
+class Ledger:
+    """The wallet's exact balances and their floats (`view`), and the slot's markets as last accounted."""
+
+    def __init__(self, wallet: Mapping[str, float], markets: Mapping[str, Market]) -> None:
+        self.markets = markets
+        self.balances = {ticker: units(amount) for ticker, amount in wallet.items()}
+        self.view = {ticker: floor_float(amount) for ticker, amount in self.balances.items()}
+        self._start_balances = dict(self.balances)
+        self._start = {key: market.reserves() for key, market in markets.items()}
+        self._seen = dict(self._start)  # what each market held when last accounted
+        # what the background players moved into each market between turns, as floats that sum to it exactly:
+        # (after, -before) of the first ticker, then of the second, for each move
+        self._flows: dict[str, list[float]] = {key: [] for key in markets}
+        self._pairs = tuple(markets.items())
+
+    def begin_turn(self) -> None:
+        """Record how the background players moved the markets since the player's last turn."""
+        seen = self._seen
+        for key, market in self._pairs:
+            now = market.reserves()
+            was = seen[key]
+            if now != was:
+                self._flows[key] += (now[0], -was[0], now[1], -was[1])
+                seen[key] = now
+
+    def trade(self, key: str, action: str, amount: float) -> float | None:
+        """Execute `action(amount)` on the market `key` and settle it; None if refused (nothing changes).
+
+        Returns what the market's plugin would (AI3's signs): minus the wallet's change in the ticker the
+        action does not name. An InvariantViolation (without saying which action: the caller adds that) if the
+        market moved since the turn began or its last trade, or did not settle at its quote.
+        """
+        market = self.markets[key]
+        seen = self._seen[key]
+        if market.reserves() != seen:
+            raise InvariantViolation(
+                f"invariant 'conservation' broken: {key} moved outside a trade: {_moved(market, seen)}"
+            )
+        try:
+            state = market.quote(action, amount)
+        except PluginError:  # e.g. a buy that would drain a pool
+            return None
+        (held_a, held_b), now_a, now_b = seen, state[0], state[1]
+        if (held_a > now_a) == (held_b > now_b) or held_a == now_a or held_b == now_b:
+            return None  # the market must give one ticker and take the other
+        a, b = market.tickers
+        balances = self.balances
+        balance_a, balance_b = balances[a] + _difference(held_a, now_a), balances[b] + _difference(held_b, now_b)
+        if balance_a < 0 or balance_b < 0:
+            return None
+        market.commit(state)
+        reserves = (now_a, now_b)
+        if market.reserves() != reserves:
+            raise InvariantViolation(f"invariant 'conservation' broken: {key} settled at {_moved(market, reserves)}")
+        balances[a], balances[b] = balance_a, balance_b
+        self.view[a], self.view[b] = floor_float(balance_a), floor_float(balance_b)
+        self._seen[key] = reserves
+        return now_b - held_b if action[-1] == "A" else now_a - held_a  # the other side's change: AI3's result
+
+    def end_turn(self) -> None:
+        """The audit at the end of the player's turn: only its settled trades moved the markets."""
+        seen = self._seen
+        for key, market in self._pairs:
+            if market.reserves() != seen[key]:
+                moved = _moved(market, seen[key])
+                raise InvariantViolation(f"invariant 'conservation' broken: {key} moved outside a trade: {moved}")
+
+    def close(self, where: str) -> None:
+        """The audit at the end of the run: what moved since the last turn was the background players' doing,
+        then every token must add up, exactly."""
+        self.begin_turn()
+        for ticker in self.balances:
+            pools, flows = [], []
+            for key, market in self._pairs:
+                if ticker in market.tickers:
+                    side = market.tickers.index(ticker)
+                    pools += (self._seen[key][side], -self._start[key][side])
+                    flows += self._flows[key][2 * side :: 4] + self._flows[key][2 * side + 1 :: 4]
+            wallet = _expansion(self.balances[ticker] - self._start_balances[ticker])
+            if math.fsum(pools + wallet + [-x for x in flows]) != 0:  # pools and wallet gained more than came in
+                raise InvariantViolation(self._breach(ticker, pools, wallet, flows, where))
+        negative = [ticker for ticker, balance in self.balances.items() if balance < 0]
+        if negative:
+            raise InvariantViolation(f"invariant 'non-negative' broken: {negative[0]} fell below 0 ({where})")
+
+    def _breach(self, ticker: str, pools: list[float], wallet: list[float], flows: list[float], where: str) -> str:
+        extra = math.fsum(pools + wallet + [-x for x in flows])
+        return (
+            f"invariant 'conservation' broken: {ticker}: the markets' holdings changed by {math.fsum(pools)!r}, the "
+            f"wallet's by {math.fsum(wallet)!r} and the background players moved {math.fsum(flows)!r} in, so "
+            f"{extra!r} {ticker} appeared from nowhere ({where})"
+        )
+
+
+def _difference(before: float, after: float) -> int:
+    """before - after, exactly in units (a float subtraction is exact within a factor of two)."""
+    if after <= 2 * before and before <= 2 * after:
+        return units(before - after)
+    return units(before) - units(after)
+
+
+def _expansion(amount: int) -> list[float]:
+    """Floats whose exact sum is `amount` units (one or two for any balance a float can show)."""
+    parts = []
+    while amount:
+        part = as_float(amount)
+        parts.append(part)
+        amount -= units(part)
+    return parts
+
+
+def _moved(market: Market, settled: Reserves) -> str:
+    """What a market holds where it differs from what was settled, e.g. "USDC 1001.0 instead of 1000.0"."""
+    return ", ".join(
+        f"{ticker} {now!r} instead of {before!r}"
+        for ticker, before, now in zip(market.tickers, settled, market.reserves(), strict=True)
+        if before != now
+    )
