@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PRICES = Path(__file__).with_name("prices.toml")
@@ -50,6 +60,11 @@ class Settings(BaseSettings):
     sweep_interval: PositiveFloat = 60.0  # seconds between sweeps for stalled jobs
     stale_after: PositiveFloat = 600.0  # seconds without progress before a running job counts as stalled
     api_token: SecretStr | None = None  # the bearer token `evolver serve` requires of writes; None: writes refused
+    # The API's open compute (no token needed): what one request, one client and the chart queue may cost.
+    api_max_simulated_years: PositiveFloat = 20.0  # POST /scenarios/{name}/simulate: years x runs (one run)
+    api_rate_per_minute: PositiveFloat = 20.0  # simulations and charts drawn, per client host, without the token
+    api_burst: PositiveInt = 10  # of those, how many a client may send at once before the rate applies
+    api_chart_queue: NonNegativeInt = 4  # requests that may wait while a chart is drawn; beyond, a 503
 
     @model_validator(mode="after")
     def _redelivery_after_the_hard_limit(self) -> Settings:

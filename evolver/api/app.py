@@ -1,8 +1,10 @@
 """The HTTP API and the web page, one FastAPI app: `evolver serve` runs it under uvicorn.
 
 Reads are open; requests that write or spend money (submitting a job or tournament) need the bearer token
-EVOLVER_API_TOKEN. Every error is JSON `{"error": ...}` saying what was wrong and how to fix it. The page is
-plain HTML, CSS and JavaScript served from `static/`: nothing to build.
+EVOLVER_API_TOKEN. The open requests that compute (a simulation, a chart) are bounded: years per simulation, a
+rate per client host, and a queue of charts to draw (`throttle.py`). Every error is JSON `{"error": ...}` saying
+what was wrong and how to fix it. The page is plain HTML, CSS and JavaScript served from `static/`: nothing to
+build.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import sandbox
 import simcore
 from evolver.api.routes import candidates, jobs, scenarios
 from evolver.api.runner import Runner
+from evolver.api.throttle import RateLimiter, RenderQueue
 from evolver.errors import EvolverError, StoreError
 from evolver.launch import open_store
 from evolver.queue import QueueError
@@ -52,8 +55,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         lifespan=lifespan,
     )
     app.state.settings, app.state.store, app.state.runner = settings, store, Runner(store, settings)
+    app.state.limiter = RateLimiter(settings.api_rate_per_minute, settings.api_burst)
+    app.state.renders = RenderQueue(settings.api_chart_queue, candidates.CACHED_CHARTS)
     for router in (jobs.router, candidates.router, scenarios.router):
         app.include_router(router)
+    _declare_the_simulation_cap(app, settings.api_max_simulated_years)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/", _page, include_in_schema=False)
     app.add_exception_handler(HTTPException, _http_error)
@@ -64,6 +70,21 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_exception_handler(sandbox.SandboxError, _unprocessable)
     app.add_exception_handler(Exception, _unexpected)
     return app
+
+
+def _declare_the_simulation_cap(app: FastAPI, max_years: float) -> None:
+    """Writes the server's cap on a simulation's years into its OpenAPI document as the `maximum` of `years`: the
+    cap is a setting, so no static schema can hold it, and the route, not the schema, enforces it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            years = build()["components"]["schemas"]["SimulateIn"]["properties"]["years"]
+            number = next(option for option in years["anyOf"] if option.get("type") == "number")
+            number["maximum"] = max_years
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the document
 
 
 def _page() -> FileResponse:

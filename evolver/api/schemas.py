@@ -6,9 +6,9 @@ Store rows are turned into these at the edge; numbers that are not finite never 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, NonNegativeFloat, NonNegativeInt, PositiveFloat
 
 from evolver.store import CandidateRow, JobRow, MatchRow
 
@@ -16,7 +16,7 @@ MAX_PAGE = 500
 MAX_TURNS = 1000  # generations or rounds one request may ask for
 MAX_ATTEMPTS = 20
 MAX_SEEDS = 32
-MAX_YEARS = 50.0  # one simulated run: a request waits for it
+MAX_YEARS = 50.0  # what a job's evaluations may simulate (a simulate request has its own cap, a setting)
 Number = float | None  # a finite number, or null
 T = TypeVar("T")
 
@@ -30,6 +30,28 @@ class Problem(BaseModel):
 
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "A parameter or the body is invalid; `details` says which."}
+}
+
+
+def retry_later(description: str) -> dict[str, Any]:
+    """A declared error response that carries `Retry-After`: whole seconds to wait before trying again."""
+    return {
+        "model": Problem,
+        "description": f"{description} `Retry-After` says when to try again.",
+        "headers": {
+            "Retry-After": {
+                "description": "Whole seconds to wait before retrying (at least 1).",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+
+
+THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: retry_later(
+        "Too many requests that compute from this client host without the token: a token bucket per host holds "
+        "EVOLVER_API_BURST requests and refills at EVOLVER_API_RATE_PER_MINUTE a minute."
+    )
 }
 
 
@@ -73,7 +95,11 @@ class SimulateIn(_Request):
 
     variables: dict[str, float] = Field({}, description="Overrides: variable key -> number.", max_length=200)
     seed: int = Field(0, ge=0, le=2**63 - 1)
-    years: PositiveFloat | None = Field(None, le=MAX_YEARS, description="Default: the scenario's.")
+    years: Annotated[FiniteFloat, Field(gt=0)] | None = Field(
+        None,
+        description="Default: the scenario's. A request's cost is years x runs (it runs once), capped by the "
+        "server's EVOLVER_API_MAX_SIMULATED_YEARS: the `maximum` here.",
+    )
 
 
 class Page(BaseModel, Generic[T]):

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import functools
 import io
-import threading
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 import simcore
 from evolver import charts
-from evolver.api.deps import CandidateId, RunnerDep, StoreDep
+from evolver.api.deps import CandidateId, RendersDep, RunnerDep, StoreDep, admit
 from evolver.api.runner import Runner
-from evolver.api.schemas import INVALID, CandidateDetail, CandidateOut, EvaluationOut, Problem
+from evolver.api.schemas import (
+    INVALID,
+    THROTTLED,
+    CandidateDetail,
+    CandidateOut,
+    EvaluationOut,
+    Problem,
+    retry_later,
+)
+from evolver.api.throttle import QueueFullError
 from evolver.export import export_text
 from evolver.lineage import code_diff
 from evolver.report import jsonable
@@ -27,9 +35,17 @@ NO_RUN: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     409: {"model": Problem, "description": "The candidate has no code, or failed: there is no run to show."},
 }
+CHART: dict[int | str, dict[str, Any]] = {
+    **NO_RUN,
+    **THROTTLED,
+    200: {"content": {"image/png": {}}, "description": "The run's charts."},
+    503: retry_later(
+        "Too many requests already wait for a chart to be drawn (one is drawn at a time, and EVOLVER_API_CHART_QUEUE "
+        "may wait): this one was not started."
+    ),
+}
 CHART_LIMITS = Limits(max_report_bytes=32 * 1024 * 1024)  # the run's daily stats come back through the report
-CACHED_CHARTS = 64
-_chart_lock = threading.Lock()
+CACHED_CHARTS = 64  # PNGs kept per server (a candidate never changes)
 
 
 @router.get("/candidates/{candidate_id}", responses=NOT_FOUND)
@@ -65,24 +81,36 @@ def export_candidate(candidate_id: CandidateId, store: StoreDep) -> Response:
     )  # fmt: skip
 
 
-@router.get(
-    "/candidates/{candidate_id}/chart.png",
-    responses={**NO_RUN, 200: {"content": {"image/png": {}}, "description": "The run's charts."}},
-)
-def candidate_chart(candidate_id: CandidateId, store: StoreDep, runner: RunnerDep) -> Response:
+@router.get("/candidates/{candidate_id}/chart.png", responses=CHART)
+def candidate_chart(
+    candidate_id: CandidateId, request: Request, store: StoreDep, runner: RunnerDep, renders: RendersDep
+) -> Response:
     """The scenario's graphs (AI3's dashboard: price, liquidity, trades) and the player's wallet over the days of
-    the candidate's run on its job's first seed; the candidate is run again in the sandbox to draw them."""
+    the candidate's run on its job's first seed; the candidate is run again in the sandbox to draw them.
+
+    A chart already drawn is served at once and counts against no limit. Drawing one counts against the client's
+    rate without the token (429 beyond); charts are drawn one at a time and a few requests may wait for their
+    turn (503 beyond, without waiting)."""
     candidate = _candidate(store, candidate_id)
     if candidate.status != "ok":
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"candidate {candidate_id} did not run to the end ({candidate.status})"
         )
-    with _chart_lock:
-        png = _chart(runner, store, candidate_id)
+    png = renders.cached(candidate_id)
+    if png is None:
+        admit(request)
+        try:
+            png = renders.render(candidate_id, functools.partial(_chart, runner, store, candidate_id))
+        except QueueFullError as exc:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"the server is busy drawing charts ({exc.waiting} requests wait for their turn, the most it "
+                f"queues: EVOLVER_API_CHART_QUEUE); retry in {exc.retry_after} s",
+                headers={"Retry-After": str(exc.retry_after)},
+            ) from exc
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
 
-@functools.lru_cache(maxsize=CACHED_CHARTS)
 def _chart(runner: Runner, store: Store, candidate_id: int) -> bytes:
     candidate = _candidate(store, candidate_id)
     job = store.job(candidate.job_id)
