@@ -17,10 +17,8 @@ from collections.abc import Iterator
 
 from evolver.errors import NoCode
 from evolver.syntax import parse
+from sandbox.contract import FN_CALL, MAX_SOURCE_BYTES, takes_player_arguments
 
-MAX_CODE_BYTES = 64 * 1024  # the sandbox's source cap (`sandbox.Limits.max_source_bytes`)
-FN_CALL = "fn(i, v, r, s, p)"
-FN_ARGUMENTS = 5
 PYTHON_FENCES = ("", "python", "py", "python3")  # a fence's language, lower-cased
 
 _FENCE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
@@ -36,7 +34,7 @@ _CODE_LINE = re.compile(
 )
 
 
-def extract_code(text: str, max_bytes: int = MAX_CODE_BYTES) -> str:
+def extract_code(text: str, max_bytes: int = MAX_SOURCE_BYTES) -> str:
     """The player's code in `text`, ending with one newline; NoCode with a short reason when there is none."""
     lines = text.removeprefix("\ufeff").replace("\r\n", "\n").split("\n")
     blocks = [_clean(body) for info, body in _fenced_blocks(lines) if info.lower() in PYTHON_FENCES]
@@ -83,12 +81,12 @@ def _problem(code: str, max_bytes: int) -> str | None:
 
 
 def _takes_player_arguments(args: ast.arguments) -> bool:
-    """Whether a function with these parameters can be called with five positional arguments and nothing else."""
-    positional = len(args.posonlyargs) + len(args.args)
-    required = positional - len(args.defaults)
-    keywords_required = any(default is None for default in args.kw_defaults)
-    return (
-        required <= FN_ARGUMENTS and (positional >= FN_ARGUMENTS or args.vararg is not None) and not keywords_required
+    """Whether a function with these parameters can be called as the sandbox calls a player."""
+    return takes_player_arguments(
+        len(args.posonlyargs) + len(args.args),
+        len(args.defaults),
+        args.vararg is not None,
+        any(default is None for default in args.kw_defaults),
     )
 
 

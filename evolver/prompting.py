@@ -18,6 +18,7 @@ from evolver.comp import parse_comp
 from evolver.providers.base import OPS, ProposalContext
 from simcore import Scenario, ScenarioError, Slot, compute, day_count
 from simcore.plugins import DexSpec
+from simcore.seat import MAX_SCRATCH_KEYS
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 """The template directory: `prompts/` beside the package, at the root of the checkout the service runs from."""
@@ -131,6 +132,7 @@ def _facts(scenario: Scenario, context: ProposalContext, goal: str, comp_text: s
         "quote": slot.quote,
         "max_actions_per_day": context.max_actions_per_day,
         "max_amount": slot.max_amount,
+        "max_scratch_keys": MAX_SCRATCH_KEYS,
         "metrics": slot.metric_names,
         "goal": goal,
         "comp": {

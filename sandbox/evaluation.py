@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from sandbox.contract import MAX_PRINT_BYTES, MAX_REPORT_BYTES, MAX_SOURCE_BYTES
 from simcore.checks import is_count, is_number
 
 
@@ -36,9 +37,9 @@ class Limits:
     wall_seconds: float = 20.0
     cpu_seconds: int = 10
     memory_mb: int = 512
-    max_source_bytes: int = 64 * 1024
-    max_report_bytes: int = 1024 * 1024
-    max_print_bytes: int = 16 * 1024
+    max_source_bytes: int = MAX_SOURCE_BYTES
+    max_report_bytes: int = MAX_REPORT_BYTES
+    max_print_bytes: int = MAX_PRINT_BYTES
     max_error_chars: int = 2000
 
     def __post_init__(self) -> None:

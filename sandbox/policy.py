@@ -33,15 +33,12 @@ from RestrictedPython.Guards import (
 )
 
 from sandbox.builtins import bounded_pow, player_builtins
+from sandbox.contract import FN_CALL, MAX_PRINT_BYTES, MAX_SOURCE_BYTES, takes_player_arguments
 
 PLAYER_FILENAME = "<player>"
 """The filename player code is compiled under; tracebacks use it to find the player's lines."""
 
-MAX_SOURCE_BYTES = 65536
 MAX_MESSAGE_CHARS = 500
-PRINT_LIMIT_BYTES = 16 * 1024
-FN_ARGUMENTS = ("i", "v", "r", "s", "p")
-FN_SIGNATURE = f"fn({', '.join(FN_ARGUMENTS)})"
 
 _ERROR_LINE = re.compile(r"Line (\d+|None): (.*)", re.DOTALL)
 
@@ -149,7 +146,7 @@ class PrintSink:
     reached (a character cut in half included), so later output is dropped too and the text never skips a part.
     """
 
-    def __init__(self, limit: int = PRINT_LIMIT_BYTES) -> None:
+    def __init__(self, limit: int = MAX_PRINT_BYTES) -> None:
         self.limit = limit
         self.truncated = False
         self._parts: list[str] = []
@@ -257,14 +254,17 @@ def load_player(compiled: CompiledPlayer, print_sink: PrintSink) -> Callable[...
     exec(compiled.code, namespace)
     fn = namespace.get("fn")
     if not isinstance(fn, FunctionType) or fn.__code__.co_filename != PLAYER_FILENAME:  # `fn = pow` is not one
-        raise PolicyError(f"the code must define a function {FN_SIGNATURE}")
-    signature = inspect.signature(fn)
-    try:
-        signature.bind(*FN_ARGUMENTS)
-    except TypeError:
-        raise PolicyError(
-            _shorten(f"fn{signature} cannot be called as {FN_SIGNATURE}"), fn.__code__.co_firstlineno
-        ) from None
+        raise PolicyError(f"the code must define a function {FN_CALL}")
+    code = fn.__code__
+    keywords = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    if not takes_player_arguments(
+        code.co_argcount,
+        len(fn.__defaults__ or ()),
+        bool(code.co_flags & inspect.CO_VARARGS),
+        any(name not in (fn.__kwdefaults__ or {}) for name in keywords),
+    ):
+        shown = _shorten(f"fn{inspect.signature(fn)} cannot be called as {FN_CALL}")
+        raise PolicyError(shown, code.co_firstlineno)
     return fn
 
 

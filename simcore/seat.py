@@ -44,6 +44,7 @@ from simcore.scenario import Player, Scenario, call_hook, load_scenario
 from simcore.slot import Observer, Slot
 from simcore.views import PLAIN_SCALARS, FrozenMap, FrozenRows, freeze
 
+_NO_SEED = object()
 MAX_SCRATCH_KEYS = 1000  # checked daily, so a flood of keys stops at once (the sandbox checks the rest at the end)
 
 
@@ -58,6 +59,20 @@ class SlotOutcome:
     wallet: dict[str, float]
     scratch: dict[str, Any]
     result: Result
+
+
+class PlayerRandom(random.Random):
+    """The player's `p["rng"]`: a `random.Random` seeded from the run's seed, whose reseeding needs a value.
+
+    `seed()` with no value, or None, would read the operating system's entropy, and a player could then score
+    differently each time it is evaluated: refused. Any other seed `random.Random` takes (an int, float, str,
+    bytes or bytearray) works as usual.
+    """
+
+    def seed(self, a: Any = _NO_SEED, version: int = 2) -> None:  # type: ignore[override]
+        if a is _NO_SEED or a is None:
+            raise ValueError("rng.seed() needs a value (an int, float or str): the system's would change every run")
+        super().seed(a, version)
 
 
 class ActionHandle:
@@ -137,7 +152,7 @@ class Seat:
         self.failure: InvalidAction | None = None  # the first invalid action: it ends the run, caught or not
         self.rows: list[Mapping[str, Any]] = []
         self.scratch: dict[str, Any] = {}
-        self.rng = random.Random(f"{slot.key}:{seed}")
+        self.rng = PlayerRandom(f"{slot.key}:{seed}")
         self.readers = {name: _reader(spec, scenario.plugins) for name, spec in slot.observe.items()}
         self.history = FrozenRows(self.rows)
         # set by `open`, once the plugins exist

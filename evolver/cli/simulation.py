@@ -39,6 +39,7 @@ from evolver.cli.edge import (
     write_json,
     wrote,
 )
+from sandbox import contract
 from simcore.engine import stats_frame
 from simcore.fuzz import CaseSpec
 
@@ -46,9 +47,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sandbox.evaluation import Evaluation
-
-
-DETAIL_REPORT_BYTES = 32 * 1024 * 1024  # a run's daily stats come back through the sandbox's report
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, int | float]:
@@ -130,7 +128,7 @@ def _run_player(
     """Evaluate the player file in the scenario's slot, sandboxed. The caller's mistakes raise (a SandboxError
     for an unknown scenario, one without a slot, a bad seed); the player's come back in the Evaluation."""
     code = _read_player(player)
-    limits = sandbox.Limits(max_report_bytes=DETAIL_REPORT_BYTES) if detail else None
+    limits = sandbox.Limits(max_report_bytes=contract.DETAIL_REPORT_BYTES) if detail else None
     evaluation = sandbox.evaluate(code, scenario, seeds, years, limits, detail)
     loaded = simcore.load_scenario(scenario)
     assert loaded.slot is not None, "the sandbox evaluates only scenarios with a slot"

@@ -18,7 +18,8 @@ from evolver.providers.base import ProposalContext, ProposalRequest, Reply
 from evolver.providers.grammar import grammar_chain
 from evolver.providers.local import LocalProvider
 from sandbox import SandboxPool
-from sandbox.policy import FN_ARGUMENTS, compile_player
+from sandbox.contract import FN_ARGUMENTS
+from sandbox.policy import compile_player
 
 SCENARIO = "ai3_plugins"
 GP, RANDOM = LocalProvider("local:gp"), LocalProvider("local:random")

@@ -27,6 +27,7 @@ from evolver.lineage import code_diff
 from evolver.report import jsonable
 from evolver.store import CandidateRow, Store
 from sandbox import Limits
+from sandbox.contract import DETAIL_REPORT_BYTES
 
 router = APIRouter(tags=["candidates"], responses=INVALID)
 
@@ -44,7 +45,7 @@ CHART: dict[int | str, dict[str, Any]] = {
         "may wait): this one was not started."
     ),
 }
-CHART_LIMITS = Limits(max_report_bytes=32 * 1024 * 1024)  # the run's daily stats come back through the report
+CHART_LIMITS = Limits(max_report_bytes=DETAIL_REPORT_BYTES)  # the run's daily stats come back through the report
 CACHED_CHARTS = 64  # PNGs kept per server (a candidate never changes)
 
 
