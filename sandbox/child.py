@@ -2,20 +2,27 @@
 
 Runs only in a freshly forked, isolated child. Everything the player can cause ends as a report with a
 status; the report is the only thing that leaves the process.
+
+Each seed is played by the player's module loaded afresh (new globals, new defaults, new closures), so nothing
+the player defines carries from one seed to the next, and the handles a seed's run gave it are dead in the next.
 """
 
 from __future__ import annotations
 
+import faulthandler
+import gc
 import json
 import os
+import sys
 import time
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from sandbox.evaluation import Limits, Status
 from sandbox.isolation import Seccomp, isolate
 from sandbox.outputs import OutputError, plain, readable
 from sandbox.policy import PolicyError, PrintSink, compile_player, load_player, player_line
-from simcore import InvalidAction, InvalidOutput, InvariantViolation, Scenario, SimulationError
+from simcore import InvalidAction, InvalidOutput, InvariantViolation, Scenario, SimulationError, load_scenario
 from simcore.seat import play
 
 # Prebuilt, so they can be sent when nothing more can be allocated.
@@ -30,17 +37,22 @@ STATUS_OF: dict[type[BaseException], Status] = {
 }
 
 
-def run(request: dict[str, Any], scenario: Scenario, fd: int, workdir: str, seccomp: Seccomp | None) -> NoReturn:
-    """Isolate this process, evaluate, write one JSON report to `fd`, and exit. Never returns."""
+def run(
+    request: dict[str, Any], scenarios: Mapping[str, Scenario], fd: int, workdir: str, seccomp: Seccomp | None
+) -> NoReturn:
+    """Load the scenario (a built-in from `scenarios`, else its file), isolate this process, evaluate, write one
+    JSON report to `fd`, and exit. Never returns."""
     data = OUT_OF_MEMORY
     try:
         limits = Limits(**request["limits"])
+        scenario = scenarios.get(request["scenario"]) or load_scenario(request["scenario"])  # trusted code
         isolate(workdir, fd, limits, seccomp)
-        data = _encode(_evaluate(request, scenario, limits), limits)
+        faulthandler.enable(fd)  # a crash of the interpreter (a structure too deep for its stack) says where
+        data = _encode(_evaluate(request, scenario, limits))
     except MemoryError:
         data = OUT_OF_MEMORY
     except BaseException as exc:
-        data = _encode({"status": Status.CRASHED, "error": f"{type(exc).__name__}: {exc}"[:500]}, Limits())
+        data = _encode({"status": Status.CRASHED, "error": f"{type(exc).__name__}: {exc}"[:500]})
     try:
         while data:
             data = data[os.write(fd, data) :]
@@ -48,11 +60,28 @@ def run(request: dict[str, Any], scenario: Scenario, fd: int, workdir: str, secc
         os._exit(0)
 
 
-def _encode(report: dict[str, Any], limits: Limits) -> bytes:
+def _encode(report: dict[str, Any]) -> bytes:
     try:
         return json.dumps(report, allow_nan=False).encode()
     except (ValueError, TypeError, RecursionError):
         return UNREPORTABLE
+
+
+class LateActions:
+    """The interpreter's hook for exceptions it cannot raise: it keeps the first invalid action a finaliser
+    called out of its turn (after its seed's run, or on a handle of a run that is over), which ends the
+    evaluation as any invalid action does."""
+
+    def __init__(self) -> None:
+        self.first: InvalidAction | None = None
+
+    def __call__(self, unraisable: Any) -> None:
+        if self.first is None and isinstance(unraisable.exc_value, InvalidAction):
+            self.first = unraisable.exc_value
+
+    def check(self) -> None:
+        if self.first is not None:
+            raise self.first
 
 
 def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> dict[str, Any]:
@@ -74,28 +103,34 @@ def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> di
 
     try:
         compiled = compile_player(request["code"], limits.max_source_bytes)
-        fn = load_player(compiled, sink)
+        load_player(compiled, sink)  # the module must define a usable fn: a compile error otherwise
     except PolicyError as exc:
         return failed(exc, Status.COMPILE_ERROR)
     except BaseException as exc:
         return failed(exc)
     compiled_at = time.perf_counter()
     timings["compile_ms"] = (compiled_at - started) * 1e3
+    late = LateActions()
+    sys.unraisablehook = late
     per_seed, first = [], {}
     for seed in request["seeds"]:
         try:  # SystemExit and the like are the player's doing too: any exception is a result
-            outcome = play(scenario, fn, request["years"], seed)
+            outcome = play(scenario, load_player(compiled, sink), request["years"], seed)  # a fresh module
             scratch = plain(outcome.scratch)
             if not first:  # the first seed's notes, and its run when asked for (`detail`)
                 first["notes"] = scratch
                 if request.get("detail"):
                     result = outcome.result
                     first["detail"] = readable({"v": result.v, "nvars": result.nvars, "stats": result.stats})
+            late.check()
         except BaseException as exc:
             timings["run_ms"] = (time.perf_counter() - compiled_at) * 1e3
             return failed(exc)
         per_seed.append(outcome.metrics)
+    gc.disable()  # no player code runs from here on
     timings["run_ms"] = (time.perf_counter() - compiled_at) * 1e3
+    if late.first is not None:
+        return failed(late.first)
     return {"status": Status.OK, "metrics": per_seed, "stdout": sink.text, **first, **timings}
 
 

@@ -10,6 +10,10 @@ FN_ARGUMENTS = ("i", "v", "r", "s", "p")
 FN_CALL = f"fn({', '.join(FN_ARGUMENTS)})"
 """How the slot calls a player, every day: positionally, with nothing else."""
 
+PLAYER_FILENAME = "<player>"
+"""The filename player code is compiled under; tracebacks (and a crashed child's fault dump) use it to find the
+player's lines."""
+
 MAX_SOURCE_BYTES = 64 * 1024
 """A player's code, in UTF-8 bytes: larger code is refused before it is parsed."""
 

@@ -33,10 +33,7 @@ from RestrictedPython.Guards import (
 )
 
 from sandbox.builtins import bounded_pow, player_builtins
-from sandbox.contract import FN_CALL, MAX_PRINT_BYTES, MAX_SOURCE_BYTES, takes_player_arguments
-
-PLAYER_FILENAME = "<player>"
-"""The filename player code is compiled under; tracebacks use it to find the player's lines."""
+from sandbox.contract import FN_CALL, MAX_PRINT_BYTES, MAX_SOURCE_BYTES, PLAYER_FILENAME, takes_player_arguments
 
 MAX_MESSAGE_CHARS = 500
 
@@ -172,10 +169,12 @@ class PrintSink:
 
 class _Printer:
     """What RestrictedPython's rewritten code calls: `print(...)` becomes `_print._call_print(...)` and
-    `printed` becomes `_print()` (everything printed so far)."""
+    `printed` becomes `_print()`: everything this load of the player printed so far (a later load, for the
+    next seed, does not see what an earlier one printed)."""
 
     def __init__(self, sink: PrintSink) -> None:
         self._sink = sink
+        self._since = len(sink.text)
 
     def _call_print(self, *objects: Any, **options: Any) -> None:
         if options.pop("file", None) is not None:
@@ -183,7 +182,7 @@ class _Printer:
         print(*objects, file=self._sink, **options)
 
     def __call__(self) -> str:
-        return self._sink.text
+        return self._sink.text[self._since :]
 
 
 def guarded_getattr(obj: Any, name: str) -> Any:
@@ -248,7 +247,7 @@ def load_player(compiled: CompiledPlayer, print_sink: PrintSink) -> Callable[...
 
     Runs player code: call it only in the disposable child. An exception from the module body (e.g. an
     `import os` at the top) propagates unchanged; a missing `fn`, one that is not a function, or one that
-    cannot be called as `fn(i, v, r, s, p)` raises PolicyError. `printed` in player code reads all the sink holds.
+    cannot be called as `fn(i, v, r, s, p)` raises PolicyError. `printed` in player code reads what this load printed.
     """
     namespace = player_globals(print_sink)
     exec(compiled.code, namespace)

@@ -37,24 +37,31 @@ class SandboxError(Exception):
 
 
 def _clean_environment() -> dict[str, str]:
-    """What a warm parent gets: enough to run Python and import this project; no secret."""
+    """What a warm parent gets: enough to run Python and import this project, and a fixed hash seed (so sets and
+    dicts of strings iterate in the same order in every process); no secret."""
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "PYTHONPATH": str(Path(sandbox.__file__).resolve().parent.parent),
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
     }
 
 
 class _WarmParent:
-    """One `python -m sandbox.zygote` process and its request/answer pipes; it works under `base`."""
+    """One `python -m sandbox` process and its request/answer pipes; it works under `base`.
+
+    It starts the same way wherever it is started from (`-P` and `/` as its working directory: the caller's
+    folder is not on its path) and with no user site, so every warm parent's memory is laid out alike.
+    """
 
     def __init__(self, base: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox.zygote", base],
+            [sys.executable, "-P", "-s", "-m", "sandbox", base],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=_clean_environment(),
+            cwd="/",
             start_new_session=True,
             close_fds=True,
         )
@@ -162,8 +169,6 @@ class SandboxPool:
                 self._replace(parent)
         if seen is None:
             return Evaluation(Status.CRASHED, seeds, error="the sandbox's warm parent stopped; it has been restarted")
-        if "scenario_error" in seen:
-            raise SandboxError(seen["scenario_error"])
         result = verdict(seen, limits, seeds, comp)
         result.timings["total_ms"] = (time.perf_counter() - started) * 1e3
         return result

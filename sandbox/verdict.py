@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 import signal
 from statistics import fmean
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from sandbox.contract import PLAYER_FILENAME
 from sandbox.evaluation import Evaluation, Limits, Status
 
 
@@ -19,6 +21,11 @@ def _finite(value: float) -> float:
 
 
 Metric = Annotated[float, AfterValidator(_finite)]
+PLAYER_FRAME = re.compile(rf'File "{re.escape(PLAYER_FILENAME)}", line (\d+)')
+STACK_OVERFLOW = (
+    "the player's code crashed the interpreter (a segmentation fault): most likely a structure nested so deeply "
+    "that hashing, iterating or freeing it overflowed the stack, e.g. a tuple nested a million times put in a set"
+)
 
 
 class ChildReport(BaseModel):
@@ -42,8 +49,8 @@ def verdict(seen: dict[str, Any], limits: Limits, seeds: tuple[int, ...], comp: 
     """The Evaluation: a valid report wins over how the process ended, except a timeout or an oversize report."""
     timings = {"child_ms": seen["child_ms"]}
 
-    def failed(status: Status, error: str) -> Evaluation:
-        return Evaluation(status, seeds, error=error, timings=timings)
+    def failed(status: Status, error: str, line: int | None = None) -> Evaluation:
+        return Evaluation(status, seeds, error=error, line=line, timings=timings)
 
     if seen["stopped"] == "timeout":
         return failed(Status.TIMEOUT, f"stopped at the wall-clock limit of {limits.wall_seconds:g} s")
@@ -87,6 +94,12 @@ def _from_report(report: ChildReport, seeds: tuple[int, ...], comp: str, timings
     )
 
 
+def _faulting_line(dump: str | None) -> int | None:
+    """The player's innermost line in what the child's fault handler wrote (its innermost frame comes first)."""
+    found = PLAYER_FRAME.search(dump or "")
+    return int(found.group(1)) if found else None
+
+
 def _from_process(seen: dict[str, Any], limits: Limits, failed: Any) -> Evaluation:
     number = seen["signal"]
     if number is None:
@@ -95,4 +108,6 @@ def _from_process(seen: dict[str, Any], limits: Limits, failed: Any) -> Evaluati
         return failed(Status.CPU_LIMIT, f"stopped at the CPU limit of {limits.cpu_seconds} s")
     if number == signal.SIGXFSZ:
         return failed(Status.CRASHED, "the player tried to write a file")
+    if number in (signal.SIGSEGV, signal.SIGBUS):
+        return failed(Status.RUNTIME_ERROR, STACK_OVERFLOW, _faulting_line(seen["report"]))
     return failed(Status.CRASHED, f"the child was killed by {signal.Signals(number).name}")

@@ -49,7 +49,8 @@ def product_below(a: float, b: float, c: float, d: float) -> bool:
 
 
 def least_cofactor(fixed: float, a: float, b: float) -> float:
-    """The smallest float y with fixed * y >= a * b exactly, for finite floats, `fixed` > 0 and a, b >= 0."""
+    """The smallest float y with fixed * y >= a * b exactly, for finite floats, `fixed` > 0 and a, b >= 0 (and
+    a * b / fixed within the float range)."""
     return ceil_float(-(-(units(a) * units(b)) // units(fixed)))
 
 

@@ -32,12 +32,14 @@ import random
 import reprlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, NoReturn
 
 from simcore.checks import is_number, listed
 from simcore.engine import Result, ScenarioRef, run
 from simcore.errors import InvalidAction, InvalidOutput, InvariantViolation, ScenarioError, SimulationError
+from simcore.exact import EXPONENT
 from simcore.ledger import Ledger
 from simcore.markets import market_type
 from simcore.scenario import Player, Scenario, call_hook, load_scenario
@@ -50,15 +52,17 @@ MAX_SCRATCH_KEYS = 1000  # checked daily, so a flood of keys stops at once (the 
 
 @dataclass(frozen=True)
 class SlotOutcome:
-    """One played run: finite `metrics`, the `score` (the comp's metric), the final `wallet`, the player's
-    `scratch` dict as it left it (not validated here), and the engine's `result` (the slot's balances and
-    action counts are in `result.res[slot.key]` and each stats row)."""
+    """One played run: finite `metrics`, the `score` (the comp's metric), the final `wallet` (each balance
+    rounded down to a float) and `exact_wallet` (exactly), the player's `scratch` dict as it left it (not
+    validated here), and the engine's `result` (the slot's balances and action counts are in
+    `result.res[slot.key]` and each stats row)."""
 
     metrics: dict[str, float]
     score: float
     wallet: dict[str, float]
     scratch: dict[str, Any]
     result: Result
+    exact_wallet: dict[str, Fraction]
 
 
 class PlayerRandom(random.Random):
@@ -277,7 +281,8 @@ class Seat:
         wallet = MappingProxyType(dict(self.ledger.view))
         self._check_invariants(wallet, result.nvars)
         metrics = self._metrics(wallet, result.nvars)
-        return SlotOutcome(metrics, metrics[self.slot.comp], dict(wallet), self.scratch, result)
+        exact = {ticker: Fraction(balance, 1 << EXPONENT) for ticker, balance in self.ledger.balances.items()}
+        return SlotOutcome(metrics, metrics[self.slot.comp], dict(wallet), self.scratch, result, exact)
 
     def _check_invariants(self, wallet: Mapping[str, float], nvars: Mapping[str, Any]) -> None:
         for name, check in self.slot.invariants.items():

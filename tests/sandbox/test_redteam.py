@@ -31,12 +31,18 @@ def source(case):
     return expand["prefix"] + expand["unit"] * expand["repeat"] + expand["suffix"] if expand else case["code"]
 
 
+def children_of(pid):
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
 def children(pool):
-    """The live children of the pool's warm parents (each evaluation's child is reaped before it answers)."""
+    """The live evaluation children: a warm parent's only child is its template, which forks them (and reaps
+    each before its warm parent answers)."""
     found = []
     for parent in pool._all:
-        pid = parent.process.pid
-        found += Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        templates = children_of(parent.process.pid)
+        assert len(templates) == 1
+        found += [child for template in templates for child in children_of(template)]
     return found
 
 

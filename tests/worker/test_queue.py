@@ -147,12 +147,12 @@ def test_a_pool_child_killed_mid_evaluation_loses_and_duplicates_nothing(env, po
 
 
 def kill_mid_evaluation(worker: celery_worker.Worker, timeout: float = 60) -> None:
-    """SIGKILLs the pool child while its sandbox is evaluating (its warm parent has a child of its own)."""
+    """SIGKILLs the pool child while its sandbox is evaluating (its warm parent's template has a child)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for child in worker.children():
-            for zygote in celery_worker.descendants(child):
-                if celery_worker.descendants(zygote):
+            for warm_parent in celery_worker.descendants(child):
+                if len(celery_worker.descendants(warm_parent)) > 1:  # the template, and the child it forked
                     os.kill(child, 9)
                     return
         time.sleep(0.002)
