@@ -13,7 +13,6 @@ import faulthandler
 import gc
 import json
 import os
-import sys
 import time
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -67,17 +66,17 @@ def _encode(report: dict[str, Any]) -> bytes:
         return UNREPORTABLE
 
 
-class LateActions:
-    """The interpreter's hook for exceptions it cannot raise: it keeps the first invalid action a finaliser
-    called out of its turn (after its seed's run, or on a handle of a run that is over), which ends the
-    evaluation as any invalid action does."""
+class Invalids:
+    """Every run's witness of invalid actions: it keeps the first, which ends the evaluation even when it came
+    too late for its run to stop (a finaliser acting after its seed, on a handle of a run that is over) or
+    was swallowed by the finaliser that caused it."""
 
     def __init__(self) -> None:
         self.first: InvalidAction | None = None
 
-    def __call__(self, unraisable: Any) -> None:
-        if self.first is None and isinstance(unraisable.exc_value, InvalidAction):
-            self.first = unraisable.exc_value
+    def __call__(self, failure: InvalidAction) -> None:
+        if self.first is None:
+            self.first = failure
 
     def check(self) -> None:
         if self.first is not None:
@@ -110,27 +109,27 @@ def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> di
         return failed(exc)
     compiled_at = time.perf_counter()
     timings["compile_ms"] = (compiled_at - started) * 1e3
-    late = LateActions()
-    sys.unraisablehook = late
+    invalids = Invalids()
     per_seed, first = [], {}
     for seed in request["seeds"]:
         try:  # SystemExit and the like are the player's doing too: any exception is a result
-            outcome = play(scenario, load_player(compiled, sink), request["years"], seed)  # a fresh module
+            fn = load_player(compiled, sink)  # a fresh module for every seed
+            outcome = play(scenario, fn, request["years"], seed, invalids)
             scratch = plain(outcome.scratch)
             if not first:  # the first seed's notes, and its run when asked for (`detail`)
                 first["notes"] = scratch
                 if request.get("detail"):
                     result = outcome.result
                     first["detail"] = readable({"v": result.v, "nvars": result.nvars, "stats": result.stats})
-            late.check()
+            invalids.check()
         except BaseException as exc:
             timings["run_ms"] = (time.perf_counter() - compiled_at) * 1e3
             return failed(exc)
         per_seed.append(outcome.metrics)
     gc.disable()  # no player code runs from here on
     timings["run_ms"] = (time.perf_counter() - compiled_at) * 1e3
-    if late.first is not None:
-        return failed(late.first)
+    if invalids.first is not None:
+        return failed(invalids.first)
     return {"status": Status.OK, "metrics": per_seed, "stdout": sink.text, **first, **timings}
 
 

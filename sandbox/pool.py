@@ -30,6 +30,9 @@ from sandbox.verdict import verdict
 from simcore import SimulationError, day_count, load_scenario
 
 Request = tuple[str, str | Path]  # (code, scenario)
+BASE = "/tmp"
+"""Where warm parents work, whatever $TMPDIR says: their folders' names are in their memory, so a name of another
+length would lay out every child's memory otherwise, and a player that reads addresses would score otherwise."""
 
 
 class SandboxError(Exception):
@@ -98,7 +101,7 @@ class SandboxPool:
         self._all: list[_WarmParent] = []
         self._lock = threading.Lock()
         self._slots: dict[str, tuple[str, str]] = {}
-        self._base = tempfile.mkdtemp(prefix="evolver-sandbox-")  # the warm parents' working directories
+        self._base = tempfile.mkdtemp(prefix="evolver-sandbox-", dir=BASE)  # the warm parents' working directories
         for _ in range(self.workers):
             self._add()
 

@@ -48,6 +48,7 @@ from simcore.views import PLAIN_SCALARS, FrozenMap, FrozenRows, freeze
 
 _NO_SEED = object()
 MAX_SCRATCH_KEYS = 1000  # checked daily, so a flood of keys stops at once (the sandbox checks the rest at the end)
+Witness = Callable[[InvalidAction], None]  # told of every invalid action of a run's handles
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,10 @@ def _reader(spec: str | Observer, plugins: Collection[str]) -> Observer:
 class Seat:
     """One evolved player seated in one run: its views, its ledger and counts, its daily turn and its actions."""
 
-    def __init__(self, scenario: Scenario, slot: Slot, fn: Callable[..., Any], seed: int) -> None:
-        self.scenario, self.slot, self.fn = scenario, slot, fn
+    def __init__(
+        self, scenario: Scenario, slot: Slot, fn: Callable[..., Any], seed: int, witness: Witness | None = None
+    ) -> None:
+        self.scenario, self.slot, self.fn, self.witness = scenario, slot, fn, witness
         self.executed = self.refused = self.today = self.day = 0
         self.in_turn = self.acting = False
         self.failure: InvalidAction | None = None  # the first invalid action: it ends the run, caught or not
@@ -217,6 +220,8 @@ class Seat:
         try:
             out = self.fn(i, self.view, self.scratch, self.history, self.handles)
         except BaseException as exc:
+            if self.failure is not None:  # an invalid action it caught comes first
+                raise self.failure from exc
             if isinstance(exc, (Exception, KeyboardInterrupt)):
                 raise
             # SystemExit and the like: the engine stops only Exceptions, so these would escape the run
@@ -271,6 +276,8 @@ class Seat:
 
     def _fail(self, message: str) -> NoReturn:
         self.failure = InvalidAction(message)
+        if self.witness is not None:  # told even when the run is over, or the caller (a finaliser) swallows it
+            self.witness(self.failure)
         raise self.failure
 
     def outcome(self, result: Result) -> SlotOutcome:
@@ -316,13 +323,17 @@ class Seat:
         return next(price for price in prices if price is not None)  # `slot_for` checked that a market prices it
 
 
-def play(scenario: ScenarioRef, fn: Callable[..., Any], years: float | None = None, seed: int = 0) -> SlotOutcome:
+def play(
+    scenario: ScenarioRef, fn: Callable[..., Any], years: float | None = None, seed: int = 0,
+    witness: Witness | None = None,
+) -> SlotOutcome:  # fmt: skip
     """Run `scenario` once with `fn` in its slot; the outcome's score is the metric the slot's comp names.
 
     What the player raises (InvalidAction and InvalidOutput included) leaves as the engine's SimulationError
     naming the player and the day, with the original as `__cause__`; an invalid action called out of turn
     after the last one may leave as the InvalidAction itself. A broken invariant raises InvariantViolation
-    naming it; a scenario without a slot, ScenarioError.
+    naming it; a scenario without a slot, ScenarioError. `witness`, if given, is called with every invalid
+    action of this run's handles, whenever it happens (after `play` has returned too).
     """
     loaded = load_scenario(scenario)
     slot = loaded.slot
@@ -332,7 +343,7 @@ def play(scenario: ScenarioRef, fn: Callable[..., Any], years: float | None = No
         )
     if not callable(fn):
         raise SimulationError(f"the player must be a function fn(i, v, r, s, p), got a {type(fn).__name__}")
-    seat = Seat(loaded, slot, fn, seed)
+    seat = Seat(loaded, slot, fn, seed, witness)
     players = list(loaded.players)
     players.insert(len(players) if slot.position is None else slot.position, Player(slot.key, seat, slot.goal))
     seated = replace(loaded, players=tuple(players), before=seat.open)

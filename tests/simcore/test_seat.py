@@ -6,6 +6,7 @@ Players here are trusted Python (they may call `gc.collect()`, keep objects anyw
 language and process layers on top, but these rules are the seat's own.
 """
 
+import contextlib
 import gc
 import math
 from fractions import Fraction
@@ -321,3 +322,14 @@ def test_the_audit_at_the_end_names_the_token_and_the_amounts():
     ledger.balances["USDC"] += ledger.balances["USDC"] // 1000  # a bug that credits 0.1%
     with pytest.raises(InvariantViolation, match=r"USDC: .* so 0\.0\d+ USDC appeared from nowhere"):
         ledger.close("the end of the run")
+
+
+def test_an_invalid_action_caught_before_the_player_fails_otherwise_is_what_ends_the_run(pool_scenario):
+    def player(i, v, r, s, p):
+        with contextlib.suppress(InvalidAction):
+            p.dex.buyA(-1)
+        return 1 / 0
+
+    with pytest.raises(SimulationError, match=r"InvalidAction: dex\.buyA\(-1\)") as excinfo:
+        play(pool_scenario(), player, years=1 / 365)
+    assert isinstance(cause_of(excinfo), InvalidAction)
