@@ -42,15 +42,15 @@ REPEATS = 40
 BATCH = 200
 ROOT = Path(__file__).resolve().parent.parent
 # Run in a fresh interpreter with a tree's root first on sys.path: that tree's evaluations per second.
-RATE = f"""
+RATE = """
 import os, sys, time
 from sandbox import SandboxPool
-player, batch = {PLAYER!r}, {BATCH}
+player, batch, seeds = {player!r}, {batch}, tuple(range({seeds}))
 cores = os.cpu_count() or 1
 with SandboxPool(workers=cores) as pool:
-    pool.evaluate_many([(player, "ai3_plugins")] * (2 * cores), years=1)  # warm every parent
+    pool.evaluate_many([(player, "ai3_plugins")] * (2 * cores), seeds, years=1)  # warm every parent
     start = time.perf_counter()
-    results = pool.evaluate_many([(player, "ai3_plugins")] * batch, years=1)
+    results = pool.evaluate_many([(player, "ai3_plugins")] * batch, seeds, years=1)
     rate = batch / (time.perf_counter() - start)
 assert all(result.ok for result in results), results[0]
 print(rate)
@@ -76,10 +76,12 @@ def unsandboxed() -> Callable[[], Any]:
     return lambda: play(scenario, namespace["fn"], 1, 0)
 
 
-def rate_of(root: Path) -> float:
-    """Evaluations per second over all cores, with the sandbox of the tree at `root`, in a fresh process."""
+def rate_of(root: Path, seeds: int) -> float:
+    """Evaluations (each on `seeds` seeds) per second over all cores, with the sandbox of the tree at `root`, in a
+    fresh process."""
     env = {**os.environ, "PYTHONPATH": str(root)}
-    out = subprocess.run([sys.executable, "-c", RATE], env=env, cwd=root, capture_output=True, text=True, check=True)
+    code = RATE.format(player=PLAYER, batch=BATCH, seeds=seeds)
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
     return float(out.stdout)
 
 
@@ -94,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", default=BASELINE, help="the commit to compare the rate with")
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs of each (at least 3)")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per evaluation in the rate (default 1)")
     args = parser.parse_args()
 
     plain = median_ms(unsandboxed())
@@ -107,11 +110,11 @@ def main() -> None:
         ours, theirs = [], []
         for run in range(max(args.runs, 3)):
             first, second = (ROOT, baseline) if run % 2 else (baseline, ROOT)  # alternate who goes first
-            rates = {first: rate_of(first), second: rate_of(second)}
+            rates = {first: rate_of(first, args.seeds), second: rate_of(second, args.seeds)}
             ours.append(rates[ROOT])
             theirs.append(rates[baseline])
     ratios = [mine / base for mine, base in zip(ours, theirs, strict=True)]
-    print(f"{BATCH} evaluations over {os.cpu_count()} cores, {len(ours)} interleaved runs each:")
+    print(f"{BATCH} evaluations of {args.seeds} seed(s) over {os.cpu_count()} cores, {len(ours)} interleaved runs:")
     print(f"  this tree: median {statistics.median(ours):,.1f}/s  ({', '.join(f'{r:.1f}' for r in ours)})")
     print(f"  {args.against}: median {statistics.median(theirs):,.1f}/s  ({', '.join(f'{r:.1f}' for r in theirs)})")
     print(f"  ratio this tree / {args.against}: median {statistics.median(ratios):.3f} (per run: "

@@ -145,34 +145,36 @@ class Template:
         """Read the child's report until the template says the child has ended; kill it at the deadline or past
         `cap` bytes. Returns the report, why it was stopped (None: it ended by itself), its status and CPU time."""
         chunks: list[bytes] = []
-        stopped = None
+        size, stopped = 0, None
         while True:
             wait = None if stopped else max(deadline - time.monotonic(), 0)
             ready = select.select([self.reports, self.done], [], [], wait)[0]
             if self.reports in ready:
-                self._drain(chunks)
+                size += self._drain(chunks, keep=size <= cap)
             if self.done in ready:
                 status, cpu = DONE.unpack(_read_exactly(self.done, DONE.size))
-                self._drain(chunks)  # all it wrote is in the pipe now
+                size += self._drain(chunks, keep=size <= cap)  # all it wrote is in the pipe now
                 break
-            if stopped is None and (len(chunks) > cap or (not ready and time.monotonic() >= deadline)):
-                stopped = "too_big" if len(chunks) > cap else "timeout"
+            if stopped is None and (size > cap or (not ready and time.monotonic() >= deadline)):
+                stopped = "too_big" if size > cap else "timeout"
                 _kill(pid)
-        data = b"".join(chunks)
-        if len(data) > cap:
+        if size > cap:
             return b"", "too_big", status, cpu
-        return data, stopped, status, cpu
+        return b"".join(chunks), stopped, status, cpu
 
-    def _drain(self, chunks: list[bytes]) -> None:
-        """Read what the report pipe holds now, without waiting."""
+    def _drain(self, chunks: list[bytes], keep: bool) -> int:
+        """Read what the report pipe holds now, without waiting (keeping it or not); how many bytes."""
+        size = 0
         while True:
             try:
                 chunk = os.read(self.reports, READ_CHUNK)
             except BlockingIOError:
-                return
+                return size
             if not chunk:
-                return
-            chunks.append(chunk)
+                return size
+            size += len(chunk)
+            if keep:
+                chunks.append(chunk)
 
     def close(self) -> None:
         """Stop the template (closing its pipe stops it) and reap it."""
