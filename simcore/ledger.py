@@ -6,14 +6,14 @@ in, exactly: the wallet gains what left the market and pays what entered it, nev
 the trade. A trade executes only when the market moves both ways (the wallet gets something and pays something)
 and the wallet can pay.
 
-Conservation is audited in exact terms:
+Conservation is audited in exact terms, for every token: the markets plus the wallet, less what the background
+players moved into the markets, equal what there was at the start. What moves a market between the player's
+turns is by definition the background players' doing, so the audit checks everything else:
 - every trade: the market holds what was last accounted before it quotes, and exactly what it quoted after it
   commits;
-- every turn: nothing but the player's settled trades moved a market while it played (what moved a market
-  between its turns was the background players, and is recorded as their flow);
-- the end of the run: for every token, the markets' reserves plus the wallet, less the background players'
-  flows into the markets, equal what there was at the start, summed exactly (`math.fsum` of floats is exactly
-  zero only when their exact sum is).
+- every turn: nothing but the player's settled trades moved a market while it played;
+- the end of the run: the wallet changed by exactly what its trades took out of the markets, recounted from
+  every trade's reserves before and after (`math.fsum` of floats is exactly zero only when their exact sum is).
 A breach is an InvariantViolation naming the market or the token and the amounts.
 """
 
@@ -35,22 +35,17 @@ class Ledger:
         self.balances = {ticker: units(amount) for ticker, amount in wallet.items()}
         self.view = {ticker: floor_float(amount) for ticker, amount in self.balances.items()}
         self._start_balances = dict(self.balances)
-        self._start = {key: market.reserves() for key, market in markets.items()}
-        self._seen = dict(self._start)  # what each market held when last accounted
-        # what the background players moved into each market between turns, as floats that sum to it exactly:
-        # (after, -before) of the first ticker, then of the second, for each move
-        self._flows: dict[str, list[float]] = {key: [] for key in markets}
+        self._seen = {key: market.reserves() for key, market in markets.items()}  # as last accounted
+        # what the player's trades took out of each market, as floats that sum to it exactly: (before, -after)
+        # of the first ticker, then of the second, for each trade
+        self._taken: dict[str, list[float]] = {key: [] for key in markets}
         self._pairs = tuple(markets.items())
 
     def begin_turn(self) -> None:
-        """Record how the background players moved the markets since the player's last turn."""
+        """Note where the markets stand as the player's turn begins (the background players moved them)."""
         seen = self._seen
         for key, market in self._pairs:
-            now = market.reserves()
-            was = seen[key]
-            if now != was:
-                self._flows[key] += (now[0], -was[0], now[1], -was[1])
-                seen[key] = now
+            seen[key] = market.reserves()
 
     def trade(self, key: str, action: str, amount: float) -> float | None:
         """Execute `action(amount)` on the market `key` and settle it; None if refused (nothing changes).
@@ -84,6 +79,7 @@ class Ledger:
         balances[a], balances[b] = balance_a, balance_b
         self.view[a], self.view[b] = floor_float(balance_a), floor_float(balance_b)
         self._seen[key] = reserves
+        self._taken[key] += (held_a, -now_a, held_b, -now_b)
         return now_b - held_b if action[-1] == "A" else now_a - held_a  # the other side's change: AI3's result
 
     def end_turn(self) -> None:
@@ -95,30 +91,24 @@ class Ledger:
                 raise InvariantViolation(f"invariant 'conservation' broken: {key} moved outside a trade: {moved}")
 
     def close(self, where: str) -> None:
-        """The audit at the end of the run: what moved since the last turn was the background players' doing,
-        then every token must add up, exactly."""
-        self.begin_turn()
-        for ticker in self.balances:
-            pools, flows = [], []
+        """The audit at the end of the run: the wallet changed by exactly what the trades took out of the
+        markets, and no balance is negative."""
+        for ticker, balance in self.balances.items():
+            taken = []
             for key, market in self._pairs:
                 if ticker in market.tickers:
-                    side = market.tickers.index(ticker)
-                    pools += (self._seen[key][side], -self._start[key][side])
-                    flows += self._flows[key][2 * side :: 4] + self._flows[key][2 * side + 1 :: 4]
-            wallet = _expansion(self.balances[ticker] - self._start_balances[ticker])
-            if math.fsum(pools + wallet + [-x for x in flows]) != 0:  # pools and wallet gained more than came in
-                raise InvariantViolation(self._breach(ticker, pools, wallet, flows, where))
-        negative = [ticker for ticker, balance in self.balances.items() if balance < 0]
-        if negative:
-            raise InvariantViolation(f"invariant 'non-negative' broken: {negative[0]} fell below 0 ({where})")
-
-    def _breach(self, ticker: str, pools: list[float], wallet: list[float], flows: list[float], where: str) -> str:
-        extra = math.fsum(pools + wallet + [-x for x in flows])
-        return (
-            f"invariant 'conservation' broken: {ticker}: the markets' holdings changed by {math.fsum(pools)!r}, the "
-            f"wallet's by {math.fsum(wallet)!r} and the background players moved {math.fsum(flows)!r} in, so "
-            f"{extra!r} {ticker} appeared from nowhere ({where})"
-        )
+                    side = 2 * market.tickers.index(ticker)
+                    taken += self._taken[key][side::4] + self._taken[key][side + 1 :: 4]
+            gained = _expansion(balance - self._start_balances[ticker])
+            if math.fsum(taken + [-x for x in gained]) != 0:
+                extra = math.fsum(gained + [-x for x in taken])
+                raise InvariantViolation(
+                    f"invariant 'conservation' broken: {ticker}: the trades took {math.fsum(taken)!r} out of the "
+                    f"markets, but the wallet changed by {math.fsum(gained)!r}: {extra!r} {ticker} appeared from "
+                    f"nowhere ({where})"
+                )
+            if balance < 0:
+                raise InvariantViolation(f"invariant 'non-negative' broken: {ticker} fell below 0 ({where})")
 
 
 def _difference(before: float, after: float) -> int:

@@ -1,6 +1,6 @@
 """The markets a slot can trade on: an adapter per tradeable plugin kind, seen by the seat through one shape.
 
-A market trades two tickers (`tickers`), tells what it holds of each (`reserves`), quotes an action on values
+A market trades two tickers (`tickers`), tells what it holds of each (`reserves()`), quotes an action on values
 without changing anything (`quote`: the state it would take, its reserves first; a PluginError when it refuses),
 takes a quoted state (`commit`) and prices one ticker in another. The ledger settles the wallet from the change
 in `reserves`, so a market cannot pay out what it did not give up.
@@ -8,6 +8,9 @@ in `reserves`, so a market cannot pay out what it did not give up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from operator import itemgetter
 from typing import ClassVar
 
 from simcore.checks import listed
@@ -27,16 +30,12 @@ class DexMarket:
     def __init__(self, dex: Dex) -> None:
         self.plugin = dex
         self.tickers = (dex.a, dex.b)
+        self.reserves: Callable[[], Reserves] = partial(itemgetter("la", "lb"), dex.v)  # read in C: every turn
 
     @staticmethod
     def tickers_of(spec: DexSpec) -> tuple[str, ...]:
         """The tickers a declared pool trades, known before any run."""
         return spec.tickers()
-
-    def reserves(self) -> Reserves:
-        """What the pool holds now: (la, lb)."""
-        v = self.plugin.v
-        return v["la"], v["lb"]
 
     def quote(self, action: str, amount: float) -> tuple[float, ...]:
         """The state after `action(amount)`, its reserves first, computed without changing the pool (the dex's
