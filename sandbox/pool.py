@@ -97,6 +97,7 @@ class SandboxPool:
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.fixed_addresses: bool | None = None  # as the last warm parent to answer said (None: none has yet)
         self._idle: queue.Queue[_WarmParent] = queue.Queue()
         self._all: list[_WarmParent] = []
         self._lock = threading.Lock()
@@ -172,6 +173,7 @@ class SandboxPool:
                 self._replace(parent)
         if seen is None:
             return Evaluation(Status.CRASHED, seeds, error="the sandbox's warm parent stopped; it has been restarted")
+        self.fixed_addresses = seen["fixed_addresses"]
         result = verdict(seen, limits, seeds, comp)
         result.timings["total_ms"] = (time.perf_counter() - started) * 1e3
         return result

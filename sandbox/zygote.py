@@ -45,10 +45,17 @@ REQUEST_BYTES = 64 << 20  # the shared memory for requests: virtual, so only wha
 LENGTH = struct.Struct("<Q")  # a request's size, ahead of it in the shared memory
 PID = struct.Struct("<i")
 DONE = struct.Struct("<id")  # the child's wait status and the CPU seconds it used
+CODECS = (
+    "ascii", "latin_1", "utf_7", "utf_8_sig", "utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be",
+    "cp437", "cp850", "cp1250", "cp1251", "cp1252", "iso8859_2", "iso8859_15", "mac_roman", "unicode_escape",
+    "raw_unicode_escape",
+)  # fmt: skip
+"""The codecs a player's `str.encode`/`bytes.decode` finds (the UTF family and the common Western ones; all of
+Python's would add 5 MB to every warm parent, which makes every fork slower); any other is a LookupError."""
 PRELOADED = (
     "unicodedata",  # non-ASCII names and \N{...} escapes need it while a player's code compiles
     "faulthandler",  # a child reports a segmentation fault through it
-    *(f"encodings.{name}" for name in ("ascii", "latin_1", "cp1252", "utf_16", "utf_32")),  # for str.encode
+    *(f"encodings.{name}" for name in CODECS),
 )
 """Modules a child may need after it has dropped to an unprivileged user, who may not be able to read the
 standard library: imported here, once, and shared by every child."""

@@ -156,7 +156,7 @@ class Seat:
         self.scenario, self.slot, self.fn, self.witness = scenario, slot, fn, witness
         self.executed = self.refused = self.today = self.day = 0
         self.in_turn = self.acting = False
-        self.failure: InvalidAction | None = None  # the first invalid action: it ends the run, caught or not
+        self.failure: BaseException | None = None  # an invalid action or a failed trade: it ends the run, caught or not
         self.rows: list[Mapping[str, Any]] = []
         self.scratch: dict[str, Any] = {}
         self.rng = PlayerRandom(f"{slot.key}:{seed}")
@@ -220,7 +220,7 @@ class Seat:
         try:
             out = self.fn(i, self.view, self.scratch, self.history, self.handles)
         except BaseException as exc:
-            if self.failure is not None:  # an invalid action it caught comes first
+            if self.failure is not None and self.failure is not exc:  # an invalid action it caught comes first
                 raise self.failure from exc
             if isinstance(exc, (Exception, KeyboardInterrupt)):
                 raise
@@ -262,17 +262,22 @@ class Seat:
         gc.disable()  # no finaliser may run inside a trade
         try:
             result = self.ledger.trade(key, action, amount)
-        except InvariantViolation as exc:
-            raise InvariantViolation(f"{exc} ({what}({amount!r}) on day {self.day})") from None
+            if result is None:
+                self.refused += 1
+                return 0.0
+            self.executed += 1
+            return result
+        except BaseException as exc:
+            # Whatever stops an action part-way (memory or the recursion limit running out, a broken invariant)
+            # may have left it half done: it ends the run, as an invalid action does, whatever the player catches.
+            if isinstance(exc, InvariantViolation):
+                exc = InvariantViolation(f"{exc} ({what}({amount!r}) on day {self.day})")
+            self.failure = exc
+            raise exc from None
         finally:
             self.acting = False
             if collecting:
                 gc.enable()
-        if result is None:
-            self.refused += 1
-            return 0.0
-        self.executed += 1
-        return result
 
     def _fail(self, message: str) -> NoReturn:
         self.failure = InvalidAction(message)

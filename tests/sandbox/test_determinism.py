@@ -396,3 +396,11 @@ def test_a_pool_started_under_another_temporary_directory_gives_identical_result
         assert pool._base.startswith("/tmp/evolver-sandbox-")  # not the caller's temporary directory
         results = evaluate_all(pool)
     assert differences(results, three_pools[0]) == []
+
+
+def test_warm_parents_run_with_fixed_addresses_here():
+    """This machine lets a process turn address randomisation off: if that ever stops working, say so (addresses,
+    and the scores of players that read them, would then differ from one warm parent to the next)."""
+    with SandboxPool(workers=1) as pool:
+        assert pool.evaluate("def fn(i, v, r, s, p):\n    pass\n", SCENARIO).ok
+        assert pool.fixed_addresses is True

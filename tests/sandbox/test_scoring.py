@@ -421,10 +421,11 @@ def fn(i, v, r, s, p):
     [(AT_THE_MEMORY_LIMIT, 0.03, TIGHT_MEMORY), (AT_THE_RECURSION_LIMIT, 0.1, FAST)],
     ids=["memory-limit", "recursion-limit"],
 )
-def test_trades_cut_short_by_the_memory_or_recursion_limit_gain_nothing(pool, code, years, limits):
+def test_a_trade_cut_short_by_the_memory_or_recursion_limit_ends_the_run(pool, code, years, limits):
+    """An action stopped part-way may be half done: it ends the run, however the player catches the error."""
     attack = run(pool, code, years=years, limits=limits)
-    assert_explained_by_its_trades(pool, attack, years, limits)
-    assert attack.notes.get("cut", 0) > 0, "no attempt ran into the limit, so the attack shows nothing"
+    assert attack.status in {Status.MEMORY_LIMIT, Status.RUNTIME_ERROR}, (attack.status, attack.error)
+    assert "MemoryError" in attack.error or "RecursionError" in attack.error or "memory" in attack.error
 
 
 # --- re-rolls: the same code scores the same, every time, in every pool ---------------------------------------
@@ -711,6 +712,20 @@ def test_honest_unicode_code_evaluates(pool):
     assert evaluation.ok, (evaluation.status, evaluation.error)
     assert evaluation.notes == {"bytes": 17, "text": "\N{GREEK SMALL LETTER ALPHA}STRASSE"}
     assert evaluation.metrics["actions"] > 0
+
+
+@pytest.mark.parametrize(
+    "codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-8-sig", "utf-7", "cp437", "cp850", "mac_roman", "iso8859-15"]
+)
+def test_the_common_codecs_work_in_a_child_that_cannot_read_the_standard_library(pool, codec):
+    code = f"def fn(i, v, r, s, p):\n    r['n'] = len('é€'.encode({codec!r}, 'replace').decode({codec!r}))\n"
+    evaluation = run(pool, code, years=1 / 365)
+    assert evaluation.ok and evaluation.notes == {"n": 2}, (evaluation.status, evaluation.error)
+
+
+def test_an_uncommon_codec_is_a_clean_runtime_error(pool):
+    evaluation = run(pool, "def fn(i, v, r, s, p):\n    'x'.encode('shift_jis')\n", years=1 / 365)
+    assert evaluation.status is Status.RUNTIME_ERROR and "LookupError" in evaluation.error
 
 
 def fullwidth(name):

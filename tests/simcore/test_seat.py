@@ -12,6 +12,7 @@ import math
 from fractions import Fraction
 
 import pytest
+from faulty_markets import HookedDex, HookedDexSpec
 
 from simcore import InvalidAction, InvariantViolation, SimulationError, play
 from simcore.ledger import Ledger
@@ -105,24 +106,6 @@ def test_a_finaliser_run_in_the_players_turn_trades_as_the_player(pool_scenario)
 
     outcome = play(pool_scenario(), player, years=2 / 365)
     assert outcome.metrics["actions"] == 1 and outcome.exact_wallet["AI"] == 2
-
-
-class HookedDex(Dex):
-    """A pool that runs `hook` in the middle of quoting a trade, as a finaliser fired by an allocation could."""
-
-    hook = None
-
-    def quote(self, action, amount):
-        if HookedDex.hook is not None:
-            HookedDex.hook()
-        return super().quote(action, amount)
-
-
-class HookedDexSpec(DexSpec):
-    kind = "hooked_dex"
-
-    def build(self, key, v, plugins, rng):
-        return HookedDex(key, "AI", "USDC", v["dex_ai_il"], v["dex_usdc_il"], 0)
 
 
 @pytest.fixture
@@ -333,3 +316,35 @@ def test_an_invalid_action_caught_before_the_player_fails_otherwise_is_what_ends
     with pytest.raises(SimulationError, match=r"InvalidAction: dex\.buyA\(-1\)") as excinfo:
         play(pool_scenario(), player, years=1 / 365)
     assert isinstance(cause_of(excinfo), InvalidAction)
+
+
+class FailingDex(Dex):
+    """A pool whose commit fails after it has set its first reserve: a trade left half done."""
+
+    def commit(self, la, lb, k):
+        self.v["la"] = la
+        raise MemoryError
+
+
+class FailingDexSpec(DexSpec):
+    kind = "failing_dex"
+
+    def build(self, key, v, plugins, rng):
+        return FailingDex(key, "AI", "USDC", v["dex_ai_il"], v["dex_usdc_il"], 0)
+
+
+def test_a_trade_stopped_part_way_ends_the_run_whatever_the_player_catches(pool_scenario):
+    scenario = pool_scenario(plugins={"dex": FailingDexSpec(**{k: x for k, x in POOL.items() if k != "type"})})
+    later = []
+
+    def player(i, v, r, s, p):
+        with contextlib.suppress(MemoryError):
+            p.dex.buyA(10)
+        try:
+            p.dex.sellA(1)
+        except MemoryError:
+            later.append("raised again")
+
+    with pytest.raises(SimulationError, match="failed on day 1: MemoryError") as excinfo:
+        play(scenario, player, years=3 / 365)
+    assert isinstance(cause_of(excinfo), MemoryError) and later == ["raised again"]

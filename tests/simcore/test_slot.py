@@ -527,10 +527,15 @@ def test_a_market_that_settles_other_than_it_quoted_breaks_conservation(make_sce
     spec = LeakyDexSpec(**{k: x for k, x in POOL.items() if k != "type"})
     scenario = make_scenario(plugins={"dex": spec}, slot=SLOT)
     assert play(scenario, hold).score == 100
-    buy = days_player({1: lambda v, r, p: p.dex.buyA(10)})
-    with pytest.raises(SimulationError, match=r"'conservation' broken: dex settled at USDC [\d.]+ instead of ") as exc:
-        play(scenario, buy)
-    assert isinstance(cause_of(exc), InvariantViolation)
+
+    def swallowing(v, r, p):
+        with contextlib.suppress(InvariantViolation):
+            p.dex.buyA(10)
+
+    for player in (days_player({1: lambda v, r, p: p.dex.buyA(10)}), days_player({1: swallowing})):
+        with pytest.raises(SimulationError, match=r"'conservation' broken: dex settled at USDC [\d.]+ instead") as exc:
+            play(scenario, player)
+        assert isinstance(cause_of(exc), InvariantViolation)  # caught by the player or not
 
 
 # --- declaring a slot ---------------------------------------------------------------------------------------
