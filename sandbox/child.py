@@ -102,7 +102,7 @@ def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> di
 
     try:
         compiled = compile_player(request["code"], limits.max_source_bytes)
-        load_player(compiled, sink)  # the module must define a usable fn: a compile error otherwise
+        fn = load_player(compiled, sink)  # the module must define a usable fn: a compile error otherwise
     except PolicyError as exc:
         return failed(exc, Status.COMPILE_ERROR)
     except BaseException as exc:
@@ -111,9 +111,10 @@ def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> di
     timings["compile_ms"] = (compiled_at - started) * 1e3
     invalids = Invalids()
     per_seed, first = [], {}
-    for seed in request["seeds"]:
+    for index, seed in enumerate(request["seeds"]):
         try:  # SystemExit and the like are the player's doing too: any exception is a result
-            fn = load_player(compiled, sink)  # a fresh module for every seed
+            if index:
+                fn = load_player(compiled, sink)  # a fresh module for every seed
             outcome = play(scenario, fn, request["years"], seed, invalids)
             scratch = plain(outcome.scratch)
             if not first:  # the first seed's notes, and its run when asked for (`detail`)

@@ -9,6 +9,7 @@ are evaluated in three freshly started pools: everything but the timings must be
 import tempfile
 
 import pytest
+from readers import GC_TOOLS, READERS
 
 from sandbox import Limits, SandboxPool, Status
 
@@ -17,23 +18,11 @@ SEEDS = (0, 1)
 YEARS = 0.5
 LIMITS = Limits(cpu_seconds=2, wall_seconds=6, memory_mb=128)
 
-GC_TOOLS = """
-def sentinel(flag):
-    try:
-        yield 1
-    finally:
-        flag.append(1)
-
-
-def plant(make):
-    g = make()
-    for x in g:
-        break
-    box = [g]
-    box.append(box)
-"""
+SENSITIVE = ("repr-addresses", "function-set-order", "collector-timing", "nan-set-order", "memory-probe")
+"""Candidates whose behaviour depends on what a process could make differ: the warm parent's history must not."""
 
 CANDIDATES = {
+    **{name: (READERS[name], Status.OK) for name in SENSITIVE},
     "threshold": (
         """
 def fn(i, v, r, s, p):
@@ -162,52 +151,6 @@ def fn(i, v, r, s, p):
 """,
         Status.OK,
     ),
-    "repr-addresses": (
-        """
-def fn(i, v, r, s, p):
-    seen = repr(lambda: 0) + repr(p['rng'])
-    r['tail'] = seen[-6:]
-    if int(seen[-5:-1], 16) % 3 == 0 and v['price'] < 0.95:
-        p['dex'].buyA(1)
-""",
-        Status.OK,
-    ),
-    "function-set-order": (
-        """
-def fn(i, v, r, s, p):
-    buy = lambda: p['dex'].buyA(1)
-    wait = lambda: 0
-    hold = lambda: 0
-    if v['price'] < 0.95:
-        list({buy, wait, hold})[i % 3]()
-""",
-        Status.OK,
-    ),
-    "collector-timing": (
-        GC_TOOLS
-        + """
-fired = []
-
-
-def fn(i, v, r, s, p):
-    plant(lambda: sentinel(fired))
-    junk = [[k] for k in range(i % 50)]
-    if len(fired) % 2 and v['price'] < 0.95:
-        p['dex'].buyA(1)
-    r['fired'] = len(fired)
-""",
-        Status.OK,
-    ),
-    "nan-set-order": (
-        """
-def fn(i, v, r, s, p):
-    picks = list({float('nan'), float('nan'), float('nan'), 0.5, 1.5})
-    pick = picks[i % 5]
-    if pick == pick and v['price'] < 0.95:
-        p['dex'].buyA(pick)
-""",
-        Status.OK,
-    ),
     "fails-with-an-error": (
         """
 def fn(i, v, r, s, p):
@@ -258,24 +201,6 @@ def fn(i, v, r, s, p):
 """,
         Status.OK,
     ),
-    "memory-probe": (
-        """
-def fn(i, v, r, s, p):
-    if i == 1:
-        chunks = []
-        size = 2 ** 20
-        while size >= 4096:
-            try:
-                chunks.append(' ' * size)
-            except Exception:
-                size = size // 2
-        r['room'] = len(chunks)
-        chunks = None
-    if r['room'] % 2 and v['price'] < 0.95:
-        p['dex'].buyA(1)
-""",
-        Status.OK,
-    ),
     "recursion-probe": (
         """
 def deep(n):
@@ -314,8 +239,6 @@ def fn(i, v, r, s, p):
     ),
 }
 
-SENSITIVE = ("repr-addresses", "function-set-order", "collector-timing", "nan-set-order", "memory-probe")
-"""Candidates whose behaviour depends on what a process could make differ: the warm parent's history must not."""
 
 PERTURBING = (
     "def fn(i, v, r, s, p):\n    t = ()\n    for k in range(10 ** 6):\n        t = (t,)\n    x = {t}\n",

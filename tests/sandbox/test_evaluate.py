@@ -148,3 +148,8 @@ def test_the_module_level_evaluate_works_on_a_scenario_file(tmp_path):
     source = Path(__file__).resolve().parents[2] / "simcore" / "scenarios" / "ai3_plugins.py"
     scenario.write_text(source.read_text())
     assert evaluate(BUY_LOW_SELL_HIGH, scenario, limits=FAST).ok
+
+
+def test_the_players_module_is_loaded_once_for_each_seed(pool):
+    evaluation = run(pool, "print('loaded')\ndef fn(i, v, r, s, p):\n    pass\n", seeds=(0, 1, 2))
+    assert evaluation.ok and evaluation.stdout == "loaded\n" * 3

@@ -12,6 +12,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from readers import GC_TOOLS, READERS
 
 from sandbox import Limits, SandboxPool, Status
 
@@ -21,31 +22,6 @@ FAST = Limits(cpu_seconds=1, wall_seconds=4, memory_mb=256)
 DEEP = Limits(cpu_seconds=4, wall_seconds=8, memory_mb=256)
 TIGHT_MEMORY = Limits(cpu_seconds=4, wall_seconds=8, memory_mb=48)
 WALLET = ("usdc", "ai", "value", "actions")
-
-# Player-side tools for the collector: a suspended generator left in a reference cycle is finalised (its
-# `finally` block runs) only when the garbage collector runs, so an attacker can time its finalisers.
-GC_TOOLS = """
-def sentinel(flag):
-    try:
-        yield 1
-    finally:
-        flag.append(1)
-
-
-def plant(make):
-    g = make()
-    for x in g:
-        break
-    box = [g]
-    box.append(box)
-
-
-def sync(hold):
-    flag = []
-    plant(lambda: sentinel(flag))
-    while not flag:
-        hold.append([])
-"""
 
 # Player-side trade log: each executed trade as "order day name amount result", the day being the one in whose
 # turn it executed. `order` is taken before any container is made after the action returns, so no finaliser can
@@ -431,6 +407,7 @@ def test_a_trade_cut_short_by_the_memory_or_recursion_limit_ends_the_run(pool, c
 # --- re-rolls: the same code scores the same, every time, in every pool ---------------------------------------
 
 REROLLS = {
+    **{name: (code, Status.OK) for name, code in READERS.items()},
     "rng-seed-without-a-value": ("def fn(i, v, r, s, p):\n    p['rng'].seed()\n", Status.RUNTIME_ERROR),
     "rng-seed-none": ("def fn(i, v, r, s, p):\n    p['rng'].seed(None)\n", Status.RUNTIME_ERROR),
     "rng-seed-keyword-none": ("def fn(i, v, r, s, p):\n    p['rng'].seed(a=None, version=2)\n", Status.RUNTIME_ERROR),
@@ -454,81 +431,6 @@ def fn(i, v, r, s, p):
     if i == 1:
         p['rng'].seed(repr(fn) + repr(lambda: 0))
     if p['rng'].random() < 0.3 and v['price'] < 0.95:
-        p['dex'].buyA(1)
-""",
-        Status.OK,
-    ),
-    "string-set-order": (
-        """
-def fn(i, v, r, s, p):
-    first = list({'up', 'down', 'hold', 'wait', str(i)})[0]
-    if first in ('up', 'hold', str(i)) and v['price'] < 0.95:
-        p['dex'].buyA(1)
-    r['first'] = first
-""",
-        Status.OK,
-    ),
-    "function-set-order": (
-        """
-def fn(i, v, r, s, p):
-    buy = lambda: p['dex'].buyA(1)
-    wait = lambda: 0
-    hold = lambda: 0
-    skip = lambda: 0
-    if v['price'] < 0.95:
-        list({buy, wait, hold, skip})[i % 4]()
-""",
-        Status.OK,
-    ),
-    "nan-set-order": (
-        """
-def fn(i, v, r, s, p):
-    nan = float('nan')
-    picks = list({nan, float('nan'), float('nan'), 0.5, 1.5})
-    if picks[i % 5] == picks[i % 5] and v['price'] < 0.95:
-        p['dex'].buyA(picks[i % 5])
-""",
-        Status.OK,
-    ),
-    "repr-addresses": (
-        """
-def fn(i, v, r, s, p):
-    seen = repr(lambda: 0) + repr(p['rng']) + repr([].append)
-    if int(seen[-5:-1], 16) % 3 == 0 and v['price'] < 0.95:
-        p['dex'].buyA(1)
-    r['bits'] = r.get('bits', '') + seen[-3]
-""",
-        Status.OK,
-    ),
-    "collector-timing": (
-        GC_TOOLS
-        + """
-fired = []
-
-
-def fn(i, v, r, s, p):
-    plant(lambda: sentinel(fired))
-    junk = [[k] for k in range(i % 50)]
-    if len(fired) % 2 and v['price'] < 0.95:
-        p['dex'].buyA(1)
-    r['fired'] = len(fired)
-""",
-        Status.OK,
-    ),
-    "memory-probe": (
-        """
-def fn(i, v, r, s, p):
-    if i == 1:
-        chunks = []
-        size = 2 ** 20
-        while size >= 4096:
-            try:
-                chunks.append(' ' * size)
-            except Exception:
-                size = size // 2
-        r['room'] = len(chunks)
-        chunks = None
-    if r['room'] % 2 and v['price'] < 0.95:
         p['dex'].buyA(1)
 """,
         Status.OK,
