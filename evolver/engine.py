@@ -2,12 +2,14 @@
 
 - `advance(job)`: moves the job along: starts it, writes the matches decided, ends it, and returns the plan
   whose steps are to run now (evolver/plan.py).
-- `propose(step)`: one model call, its reply cached by (model, prompt hash, seed); a cached reply is not
-  asked for again, and no call is made once the job's cost budget is spent.
+- `propose(step)`: one model call, its reply cached for that step of that job (a redelivered step is neither
+  paid twice nor answered differently); no call is made once the job's cost budget is spent. A job made to
+  replay another reuses that job's replies to the same prompts, paying nothing for them. A model that cannot
+  be used at all (no key, unknown, unreachable) fails a job, and retires from a tournament.
 - `evaluate(step)`: one sandbox evaluation of the reply's code, written as the step's candidate.
 
-Every write is keyed (the candidate by the step's key, the match by round and models, the reply by its
-prompt), so running an operation twice, from two processes or after a crash, changes nothing. `run` is the
+Every write is keyed (the candidate by the step's key, the match by round and models, the reply by its step
+and prompt), so running an operation twice, from two processes or after a crash, changes nothing. `run` is the
 in-process executor; worker/ is the Celery one, built of the same three operations.
 """
 
@@ -15,27 +17,30 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from evolver.comp import IMPROVED, Comp, parse_comp
-from evolver.errors import EvolverError, NoCode, ProviderError
+from evolver.errors import EvolverError, Interrupted, NoCode, ProviderError
 from evolver.extract import extract_code
 from evolver.job import BUDGET, JobSpec
 from evolver.limits import Limiter, limiter_for
+from evolver.pinning import job_scenario, pin
 from evolver.plan import Plan, Step, plan
 from evolver.pricing import cost, load_prices
 from evolver.prompting import context_for, render
 from evolver.providers import get_provider
 from evolver.providers.base import ProposalRequest, Provider
 from evolver.settings import Settings
-from evolver.store import CandidateRow, JobRow, Store
+from evolver.store import CandidateRow, JobRow, PlanRow, Store
 from sandbox import Evaluation
 from simcore import Scenario, load_scenario
 
 FINAL = ("done", "failed", "stopped")
+LIVE = ("pending", "running")  # a run that goes on by itself; `interrupted` waits for `evolver resume`
+INTERRUPT_GRACE = 5.0  # seconds an interrupted in-process run waits for the tries already under way
 
 
 class Evaluator(Protocol):
@@ -67,6 +72,7 @@ class Progress:
 class _Job:
     row: JobRow
     spec: JobSpec
+    ref: str  # what the pinned scenario loads by (evolver/pinning.py)
     scenario: Scenario
     comp: Comp
 
@@ -85,35 +91,58 @@ class Engine:
         self.prices = load_prices(settings.prices_path)
         self._jobs: dict[int, _Job] = {}
         self._providers: dict[str, Provider] = {}
+        self._planned: dict[int, tuple[int, tuple[PlanRow, ...]]] = {}  # job -> (phase, the rows before it)
 
     # Submitting
 
     def submit(self, spec: JobSpec) -> int:
-        """Checks the spec against its scenario and the models, stores it as a `pending` job; returns its id."""
-        scenario = load_scenario(spec.scenario)
+        """Checks the spec against its scenario and the models, stores it as a `pending` job with its scenario
+        pinned; returns its id. Nothing is spent: a model that could not be used or priced is refused here."""
+        pinned = pin(spec.scenario)
+        scenario = load_scenario(pinned.ref)
         comp = parse_comp(spec.comp, scenario)
-        for model in spec.models:
-            self._provider(model)
+        self.check_models(spec.models)
+        if spec.replay is not None and self.store.job(spec.replay) is None:
+            raise JobError(f"--replay {spec.replay}: there is no job {spec.replay}; `evolver jobs` lists them")
         assert scenario.slot is not None  # parse_comp checked it
         return self.store.create_job(
-            kind=spec.kind, scenario=spec.scenario, goal=spec.goal or scenario.slot.goal, comp=comp.text,
+            kind=spec.kind, scenario=pinned.name, goal=spec.goal or scenario.slot.goal, comp=comp.text,
             direction=comp.direction, models=list(spec.models), seed=spec.seed,
-            budget=spec.model_dump(include=set(BUDGET), mode="json"),
+            budget=spec.model_dump(include=set(BUDGET), mode="json"), scenario_source=pinned.source,
+            scenario_hash=pinned.digest, replay=spec.replay,
         )  # fmt: skip
+
+    def check_models(self, models: Iterable[str]) -> None:
+        """What can be checked before anything is spent: each model's provider and key, its price (a reply is
+        priced when it is stored, after it was paid for) and its own check (an Ollama host serving the model)."""
+        for model in models:
+            provider = self._provider(model)
+            self.prices.price(model)
+            provider.check()
 
     # The three operations
 
     def advance(self, job_id: int) -> Plan:
         """Starts a pending job, writes its decided matches, ends it when it is over; the plan of what runs now."""
         job = self._job(job_id)
-        status = self._status(job_id)
-        self.store.set_job_status(job_id, "running", expected="pending")
+        row = self._row(job_id)
+        if row.status == "pending":
+            self.store.set_job_status(job_id, "running", expected="pending")
         current = self.plan(job_id)
-        known = {(m.round, m.challenger, m.defender) for m in self.store.matches(job_id)}
+        if current.phase != row.phase:
+            self.store.set_job_phase(job_id, current.phase)
+        known = {(m.round, m.challenger, m.defender) for m in self.store.matches(job_id)} if current.matches else set()
         for match in current.matches:
             if (match.round, match.challenger, match.defender) not in known:
                 self.store.add_match(job_id=job_id, seeds=job.spec.seeds, **asdict(match))
-        if status in FINAL:
+        if row.status not in LIVE:
+            return _nothing(current)
+        retired = self._retired(job_id)
+        if job.spec.kind == "tournament" and len(job.spec.models) - len(retired) < 2:
+            why = "; ".join(f"{model} retired: {reason}" for model, (_, reason) in retired.items())
+            self.store.set_job_status(
+                job_id, "failed", expected="running", error=f"fewer than two models remain ({why})"
+            )
             return _nothing(current)
         limit = job.spec.max_cost
         if current.steps and limit is not None and current.spent >= limit:
@@ -125,13 +154,22 @@ class Engine:
         return current
 
     def plan(self, job_id: int) -> Plan:
-        """Where the job stands, from its stored candidates (nothing is written)."""
+        """Where the job stands, from its stored candidates (nothing is written).
+
+        The candidates of finished phases never change, so they are read once: each call reads only the rows of
+        the phase under way (and any later), and what planning needs of them (no code, prompt or reply text).
+        """
         job = self._job(job_id)
         spec = job.spec
-        return plan(
+        done, kept = self._planned.get(job_id, (0, ()))
+        rows = (*kept, *self.store.plan_rows(job_id, since_phase=done))
+        retired = {model: phase for model, (phase, _) in self._retired(job_id).items()}
+        current = plan(
             job_id=job_id, kind=spec.kind, models=spec.models, comp=job.comp, seed=spec.seed, attempts=spec.attempts,
-            length=spec.length, candidates=self.store.lineage(job_id),
+            length=spec.length, candidates=rows, retired=retired,
         )  # fmt: skip
+        self._planned[job_id] = (current.phase, tuple(row for row in rows if row.generation < current.phase))
+        return current
 
     def propose(self, step: Step) -> None:
         """Asks the step's model for code, once: the reply is cached; a failed call is stored as the try."""
@@ -139,7 +177,21 @@ class Engine:
         if self.store.candidate_id(step.key) is not None:
             return
         request, digest = self._request(step)
-        if self.store.cached_reply(step.model, digest, step.seed) is not None:
+        if self.store.cached_reply(step.key, digest) is not None:
+            return
+        keyed = {
+            "job_id": step.job_id,
+            "key": step.key,
+            "model_id": step.model,
+            "prompt_hash": digest,
+            "seed": step.seed,
+        }
+        replayed = job.spec.replay and self.store.replayable_reply(job.spec.replay, step.model, digest, step.seed)
+        if replayed:
+            self.store.cache_reply(
+                **keyed, text=replayed.text, op=replayed.op, tokens_in=0, tokens_out=0, latency_ms=0.0, requests=0,
+                replayed_from=job.spec.replay,
+            )  # fmt: skip
             return
         limit = job.spec.max_cost
         if limit is not None and self.store.spent(step.job_id) >= limit:
@@ -148,13 +200,17 @@ class Engine:
             with self.limiter.slot(step.model):
                 reply = self._provider(step.model).propose(request)
         except ProviderError as exc:
+            if exc.fatal and job.spec.kind == "tournament":
+                self.store.retire(step.job_id, step.model, step.phase, str(exc))  # the others go on
+                return
+            if exc.fatal:
+                raise  # the job fails: `evolver resume ID` continues it once the model is fixed
             failure = {"op": step.op, "code": "", "status": "provider_error", "error": str(exc)}
             self._store(step, failure | {"prompt": list(request.messages)}, None)
             return
         self.store.cache_reply(
-            model_id=step.model, prompt_hash=digest, seed=step.seed, text=reply.text, op=reply.op,
-            tokens_in=reply.tokens_in, tokens_out=reply.tokens_out, latency_ms=reply.latency_ms,
-            requests=reply.requests,
+            **keyed, text=reply.text, op=reply.op, tokens_in=reply.tokens_in, tokens_out=reply.tokens_out,
+            latency_ms=reply.latency_ms, requests=reply.requests,
         )  # fmt: skip
 
     def evaluate(self, step: Step) -> int | None:
@@ -164,13 +220,14 @@ class Engine:
         if found is not None:
             return found
         request, digest = self._request(step)
-        reply = self.store.cached_reply(step.model, digest, step.seed)
+        reply = self.store.cached_reply(step.key, digest)
         if reply is None:
             return None
-        price = cost(step.model, reply.tokens_in, reply.tokens_out, self.prices)
+        price = 0.0 if reply.replayed_from else cost(step.model, reply.tokens_in, reply.tokens_out, self.prices)
         spend = {
             "op": reply.op or step.op, "prompt": list(request.messages), "reply": reply.text,
             "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out, "cost": price, "latency_ms": reply.latency_ms,
+            "replayed_from": reply.replayed_from,
         }  # fmt: skip
         try:
             code = extract_code(reply.text)
@@ -180,7 +237,7 @@ class Engine:
         spec = job.spec
         if self.evaluator is None:
             raise EvolverError("this engine has no sandbox to evaluate in (give it a sandbox.SandboxPool)")
-        evaluation = self.evaluator.evaluate(code, spec.scenario, spec.seeds, spec.years)
+        evaluation = self.evaluator.evaluate(code, job.ref, spec.seeds, spec.years)
         if not evaluation.ok:
             failure = {"code": code, "status": evaluation.status.value, "error": evaluation.error,
                        "error_line": evaluation.line}  # fmt: skip
@@ -194,20 +251,32 @@ class Engine:
     # The in-process executor
 
     def run(self, job_id: int, on_progress: Callable[[Progress], None] | None = None) -> str:
-        """Runs the job here to its end; returns how it ended. An error marks the job failed.
+        """Runs the job here to its end; returns how it ended.
 
         A phase's steps are independent: they run side by side, as many at once as the evaluator has workers.
+        An error marks the job failed. An interruption (KeyboardInterrupt, Interrupted) marks it `interrupted`,
+        drops the steps not started and gives those under way INTERRUPT_GRACE seconds to be stored; then it is
+        raised (threads "evolver-step-*" still alive are steps that did not finish in time).
         """
-        workers = getattr(self.evaluator, "workers", 1)
+        executor = ThreadPoolExecutor(getattr(self.evaluator, "workers", 1), thread_name_prefix="evolver-step")
+        running: list[Future[int | None]] = []
         try:
-            with ThreadPoolExecutor(workers, thread_name_prefix="evolver-step") as executor:
-                while steps := self.advance(job_id).steps:
-                    for candidate_id in executor.map(self._step, steps):
-                        if on_progress is not None and candidate_id is not None:
-                            on_progress(self.progress(job_id, candidate_id))
+            while steps := self.advance(job_id).steps:
+                running = [executor.submit(self._step, step) for step in steps]
+                for future in running:
+                    candidate_id = future.result()
+                    if on_progress is not None and candidate_id is not None:
+                        on_progress(self.progress(job_id, candidate_id))
         except BaseException as exc:
-            self.fail(job_id, exc)
+            stopped = isinstance(exc, KeyboardInterrupt | Interrupted)
+            if stopped:
+                self.interrupt(job_id, exc)
+            else:
+                self.fail(job_id, exc)
+            executor.shutdown(wait=False, cancel_futures=True)
+            wait(running, timeout=INTERRUPT_GRACE if stopped else None)
             raise
+        executor.shutdown()
         return self._status(job_id)
 
     def execute(self, spec: JobSpec, on_progress: Callable[[Progress], None] | None = None) -> int:
@@ -217,15 +286,26 @@ class Engine:
         return job_id
 
     def resume(self, job_id: int) -> None:
-        """Makes an interrupted job (failed, or running with nobody left on it) runnable again."""
+        """Makes a stopped run (failed, interrupted, or running with nobody left on it) runnable again, once its
+        models pass the checks of a submit."""
         status = self._status(job_id)
         if status in ("done", "stopped"):
             raise JobError(f"job {job_id} is {status}: there is nothing left to resume")
-        self.store.set_job_status(job_id, "running", expected="failed")
+        spec = self._job(job_id).spec
+        retired = self.store.retired(job_id)
+        self.check_models(model for model in spec.models if model not in retired)
+        self.store.set_job_status(job_id, "running", expected=("failed", "interrupted"))
 
     def fail(self, job_id: int, exc: BaseException) -> None:
         """Marks a running job failed with the error (a resume picks it up again)."""
-        self.store.set_job_status(job_id, "failed", expected="running", error=f"{type(exc).__name__}: {exc}")
+        error = str(exc) if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
+        self.store.set_job_status(job_id, "failed", expected="running", error=error)
+
+    def interrupt(self, job_id: int, exc: BaseException) -> None:
+        """Marks a running job interrupted: by SIGINT (a KeyboardInterrupt) or what the Interrupted says."""
+        why = "SIGINT" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        error = f"interrupted ({why}): `evolver resume {job_id}` continues it"
+        self.store.set_job_status(job_id, "interrupted", expected="running", error=error)
 
     def progress(self, job_id: int, candidate_id: int) -> Progress:
         """The candidate and every model's standing, for a live view."""
@@ -234,9 +314,8 @@ class Engine:
         assert candidate is not None
         totals = self.store.job_totals(job_id)
         best = {model: row.score for model, row in self.store.best_per_model(job_id, job.comp.direction).items()}
-        phases = job.spec.length if job.spec.kind == "evolve" else 1 + 2 * job.spec.length
         return Progress(
-            job_id, candidate.generation, phases, candidate, best,  # type: ignore[arg-type]
+            job_id, candidate.generation, job.spec.phases, candidate, best,  # type: ignore[arg-type]
             {m: int(t["calls"]) for m, t in totals.items()}, {m: t["cost"] for m, t in totals.items()},
         )  # fmt: skip
 
@@ -248,19 +327,24 @@ class Engine:
 
     def _job(self, job_id: int) -> _Job:
         if job_id not in self._jobs:
-            row = self.store.job(job_id)
-            if row is None:
-                raise JobError(f"no job {job_id}; `evolver jobs` lists them")
-            spec = JobSpec.from_row(row)
-            scenario = load_scenario(spec.scenario)
-            self._jobs[job_id] = _Job(row, spec, scenario, parse_comp(spec.comp, scenario))
+            row = self._row(job_id)
+            ref = job_scenario(row)
+            scenario = load_scenario(ref)
+            self._jobs[job_id] = _Job(row, JobSpec.from_row(row), ref, scenario, parse_comp(row.comp, scenario))
         return self._jobs[job_id]
 
-    def _status(self, job_id: int) -> str:
+    def _retired(self, job_id: int) -> dict[str, tuple[int, str]]:
+        """The job's retired models: only a tournament retires one (a job fails instead)."""
+        return self.store.retired(job_id) if self._job(job_id).spec.kind == "tournament" else {}
+
+    def _row(self, job_id: int) -> JobRow:
         row = self.store.job(job_id)
         if row is None:
             raise JobError(f"no job {job_id}; `evolver jobs` lists them")
-        return row.status
+        return row
+
+    def _status(self, job_id: int) -> str:
+        return self._row(job_id).status
 
     def _provider(self, model: str) -> Provider:
         if model not in self._providers:
@@ -288,17 +372,15 @@ class Engine:
 
     def _store(self, step: Step, fields: dict, evaluation: Evaluation | None) -> int:
         spec = self._job(step.job_id).spec
-        candidate_id = self.store.add_candidate(
+        evaluated = evaluation and {
+            "seeds": list(spec.seeds), "years": spec.years, "status": evaluation.status.value,
+            "score": fields.get("score"), "metrics": evaluation.metrics, "per_seed": evaluation.per_seed,
+            "timings": evaluation.timings,
+        }  # fmt: skip
+        return self.store.add_candidate(
             key=step.key, job_id=step.job_id, model_id=step.model, generation=step.phase,
-            parent_id=step.parent_id, target_id=step.target_id, **fields,
+            parent_id=step.parent_id, target_id=step.target_id, evaluation=evaluated, **fields,
         )  # fmt: skip
-        if evaluation is not None:
-            self.store.add_evaluation(
-                candidate_id=candidate_id, seeds=list(spec.seeds), years=spec.years, status=evaluation.status.value,
-                score=fields.get("score"), metrics=evaluation.metrics, per_seed=evaluation.per_seed,
-                timings=evaluation.timings,
-            )  # fmt: skip
-        return candidate_id
 
 
 def _nothing(current: Plan) -> Plan:

@@ -6,7 +6,15 @@ class EvolverError(Exception):
 
 
 class ProviderError(EvolverError):
-    """A model provider failed: unknown model id, missing key, or a call that failed after its retries."""
+    """A model provider failed: unknown model id, missing key, or a call that failed after its retries.
+
+    `fatal` when the model cannot be used at all (no key or a wrong one, an unknown model, no server at the
+    address): asking it again fails the same way until the setting the message names is fixed.
+    """
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
 
 
 class StoreError(EvolverError):
@@ -23,3 +31,8 @@ class NoCode(EvolverError):  # noqa: N818 - named for what it means, like simcor
     def __init__(self, reason: str, code: str | None = None, line: int | None = None) -> None:
         super().__init__(reason)
         self.code, self.line = code, line
+
+
+class Interrupted(BaseException):
+    """A run stopped from outside: SIGTERM, or the server shutting down. A BaseException, so that no `except
+    Exception` on the way swallows it; the job is marked `interrupted` and `evolver resume ID` continues it."""

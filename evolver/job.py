@@ -43,6 +43,7 @@ class JobSpec(BaseModel):
     seed: NonNegativeInt = 0
     seeds: tuple[NonNegativeInt, ...] = Field((0,), min_length=1)  # the evaluation seeds, the same for every candidate
     years: PositiveFloat | None = None
+    replay: PositiveInt | None = None  # a job whose replies to the same prompts are reused (not paid again)
 
     @model_validator(mode="after")
     def _models_are_distinct(self) -> JobSpec:
@@ -58,11 +59,16 @@ class JobSpec(BaseModel):
         """Generations of a job, rounds of a tournament."""
         return self.generations if self.kind == "evolve" else self.rounds
 
+    @property
+    def phases(self) -> int:
+        """A job's generations; a tournament's init phase and two phases per round."""
+        return self.generations if self.kind == "evolve" else 1 + 2 * self.rounds
+
     @classmethod
     def from_row(cls, row: JobRow) -> JobSpec:
         """The spec of a stored job, with its goal and comp as they were resolved when it was stored."""
         budget = {name: row.budget[name] for name in BUDGET if name in row.budget}
         return cls(
             kind=row.kind, scenario=row.scenario, models=row.models, goal=row.goal, comp=row.comp, seed=row.seed,
-            **budget,
+            replay=row.replay, **budget,
         )  # fmt: skip

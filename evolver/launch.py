@@ -8,17 +8,27 @@ run here.
 from __future__ import annotations
 
 from evolver.engine import Engine
+from evolver.errors import StoreError
 from evolver.job import JobSpec
 from evolver.queue import QueueError, TaskQueue
 from evolver.settings import Settings
 from evolver.store import Store
 from evolver.store.database import masked
+from evolver.store.schema import check_schema, prepare_for_writes
 
 
-def open_store(settings: Settings) -> Store:
-    """The lineage store, migrated to the current schema (a new SQLite file is created on first use)."""
+def open_store(settings: Settings, *, write: bool = False) -> Store:
+    """The lineage store, at the schema this code needs, else a StoreError saying what to run.
+
+    To read, nothing is created or migrated. To write (submitting jobs), a SQLite store or an empty database is
+    brought to the current schema (a new SQLite file is created); an older PostgreSQL store is not.
+    """
     store = Store(settings.database_url)
-    store.upgrade()
+    try:
+        prepare_for_writes(store) if write else check_schema(store)
+    except StoreError:
+        store.close()
+        raise
     return store
 
 

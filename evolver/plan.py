@@ -19,12 +19,12 @@ model's best) changes only between phases. That is the whole of resuming: what i
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from evolver.comp import IMPROVED, Comp
-from evolver.store import CandidateRow
+from evolver.store import PlanRow
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,14 @@ def plan(
     seed: int,
     attempts: int,
     length: int,
-    candidates: Iterable[CandidateRow],
+    candidates: Iterable[PlanRow],
+    retired: Mapping[str, int] | None = None,
 ) -> Plan:
-    """The next tries of a run of `kind` ("evolve": `length` generations; "tournament": `length` rounds)."""
+    """The next tries of a run of `kind` ("evolve": `length` generations; "tournament": `length` rounds).
+
+    A model in `retired` (model -> phase) takes no new try from that phase on; its stored tries still count.
+    """
+    retired = retired or {}
     rows = list(candidates)
     by_key = {row.key: row for row in rows}
     spent = sum(row.cost for row in rows)
@@ -117,10 +122,13 @@ def plan(
     for phase in range(phases):
         turns = _turns(kind, phase, models, best, comp)
         steps: list[Step] = []
-        finished: list[tuple[_Turn, list[CandidateRow]]] = []
+        finished: list[tuple[_Turn, list[PlanRow]]] = []
         for turn in turns:
+            gone = retired.get(turn.model, phases)
+            if gone < phase:
+                continue
             tries, step = _replay(turn, job_id, phase, seed, attempts, by_key)
-            if step is not None:
+            if step is not None and gone > phase:
                 steps.append(step)
             else:
                 finished.append((turn, tries))
@@ -173,11 +181,11 @@ def _leader(models: Sequence[str], best: dict[str, Player], comp: Comp) -> Playe
 
 
 def _replay(
-    turn: _Turn, job_id: int, phase: int, seed: int, attempts: int, by_key: dict[str, CandidateRow]
-) -> tuple[list[CandidateRow], Step | None]:
+    turn: _Turn, job_id: int, phase: int, seed: int, attempts: int, by_key: dict[str, PlanRow]
+) -> tuple[list[PlanRow], Step | None]:
     """The turn's stored tries, and its next try (None when the turn is over)."""
-    tries: list[CandidateRow] = []
-    failed: CandidateRow | None = None  # the last try whose code failed: the next one repairs it
+    tries: list[PlanRow] = []
+    failed: PlanRow | None = None  # the last try whose code failed: the next one repairs it
     reference = turn.target or turn.parent
     for attempt in range(attempts):
         key = f"{job_id}:{phase}:{turn.label}:{attempt}"
@@ -195,12 +203,12 @@ def _replay(
             if row.improved:
                 break
             failed = None
-        elif row.code:
+        elif row.has_code:
             failed = row
     return tries, None
 
 
-def _keep_best(best: dict[str, Player], row: CandidateRow, comp: Comp) -> None:
+def _keep_best(best: dict[str, Player], row: PlanRow, comp: Comp) -> None:
     if row.status != "ok" or row.score is None:
         return
     own = best.get(row.model_id)
@@ -208,10 +216,10 @@ def _keep_best(best: dict[str, Player], row: CandidateRow, comp: Comp) -> None:
         best[row.model_id] = Player(row.id, row.model_id, row.metrics, row.score)
 
 
-def _match(turn: _Turn, tries: list[CandidateRow], comp: Comp) -> MatchResult:
+def _match(turn: _Turn, tries: list[PlanRow], comp: Comp) -> MatchResult:
     assert turn.target is not None and turn.round is not None
     ok = [row for row in tries if row.status == "ok" and row.score is not None]
-    top: CandidateRow | None = None
+    top: PlanRow | None = None
     for row in ok:
         if top is None or comp.compare(top.metrics, row.metrics) == IMPROVED:
             top = row

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = None
     ollama_host: str = "http://127.0.0.1:11434"
     request_timeout: PositiveFloat = 60.0  # seconds for one model call
-    retry_deadline: PositiveFloat = 300.0  # seconds for one call with all its retries
+    retry_deadline: PositiveFloat = 60.0  # seconds for one call with all its retries (fatal errors: none)
     prices_path: Path = DEFAULT_PRICES
     provider_limits: dict[str, ProviderLimit] = {}  # JSON, e.g. {"openai": {"concurrency": 4, "per_minute": 60}}
     sandbox_workers: PositiveInt | None = None  # warm sandbox parents per process; None: one per core

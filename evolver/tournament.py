@@ -29,23 +29,23 @@ def elo(matches: list[MatchRow], models: tuple[str, ...]) -> dict[str, float]:
 
 
 def leaderboard(store: Store, job_id: int) -> pd.DataFrame:
-    """One row per model, best rated first: rating, wins, losses, matches, best score, calls and cost (USD)."""
+    """One row per model, best rated first: rating, wins, losses, matches, best score, calls, cost (USD) and why
+    it was retired (None while it plays)."""
     import pandas as pd
 
     job = store.job(job_id)
     assert job is not None
     matches = store.matches(job_id)
     rating = elo(matches, job.models)
-    best = store.best_per_model(job_id, job.direction)
-    totals = store.job_totals(job_id)
     rows = []
-    for model in job.models:
+    for standing in store.standings(job_id, job.direction, job.models):
+        model = standing.model
         won = sum(1 for m in matches if (m.challenger == model) == m.won and model in (m.challenger, m.defender))
         played = sum(1 for m in matches if model in (m.challenger, m.defender))
         rows.append({
             "model": model, "rating": round(rating[model], 1), "wins": won, "losses": played - won,
-            "matches": played, "best": best[model].score if model in best else None,
-            "calls": int(totals[model]["calls"]), "cost": totals[model]["cost"],
+            "matches": played, "best": standing.best, "calls": standing.calls, "cost": standing.cost,
+            "retired": standing.retired,
         })  # fmt: skip
     frame = pd.DataFrame(rows)
     return frame.sort_values(["rating", "wins"], ascending=False, kind="stable").reset_index(drop=True)

@@ -102,6 +102,7 @@ class SandboxPool:
         self._all: list[_WarmParent] = []
         self._lock = threading.Lock()
         self._slots: dict[str, tuple[str, str]] = {}
+        self._closed = False
         self._base = tempfile.mkdtemp(prefix="evolver-sandbox-", dir=BASE)  # the warm parents' working directories
         for _ in range(self.workers):
             self._add()
@@ -163,14 +164,18 @@ class SandboxPool:
             "code": code, "scenario": ref, "seeds": list(seeds), "years": years, "limits": asdict(limits),
             "detail": detail,
         }  # fmt: skip
+        if self._closed:
+            raise SandboxError("the sandbox pool is closed")
         parent = self._idle.get()
         try:
             seen = parent.ask(request)
         finally:
             if parent.process.poll() is None:
                 self._idle.put(parent)
-            else:
+            elif not self._closed:
                 self._replace(parent)
+        if seen is None and self._closed:  # not the player's doing: nothing to record of it
+            raise SandboxError("the sandbox pool was closed during the evaluation")
         if seen is None:
             return Evaluation(Status.CRASHED, seeds, error="the sandbox's warm parent stopped; it has been restarted")
         self.fixed_addresses = seen["fixed_addresses"]
@@ -188,7 +193,8 @@ class SandboxPool:
             return [future.result() for future in futures]
 
     def close(self) -> None:
-        """Stop every warm parent (their children are already reaped)."""
+        """Stop every warm parent (their children are already reaped); an evaluation under way raises SandboxError."""
+        self._closed = True
         with self._lock:
             parents, self._all = self._all, []
         for parent in parents:

@@ -19,6 +19,7 @@ from evolver.engine import Engine
 from evolver.plan import Step
 from evolver.settings import Settings
 from evolver.store import Store
+from evolver.store.schema import check_schema
 from sandbox import SandboxPool
 from worker.app import app
 
@@ -32,7 +33,7 @@ def _pool() -> SandboxPool:
 def _engine() -> Engine:
     settings = Settings()
     store = Store(settings.database_url)
-    store.upgrade()
+    check_schema(store)  # never migrates: `evolver db upgrade` does, with the workers stopped
     return Engine(store, settings, _pool())
 
 

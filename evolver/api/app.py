@@ -39,9 +39,9 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
-    """The app over `store` (default: the settings' database, migrated); jobs run as the settings say."""
+    """The app over `store` (default: the settings' database, opened to write); jobs run as the settings say."""
     settings = settings or Settings()
-    store = store or open_store(settings)
+    store = store or open_store(settings, write=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,17 +1,20 @@
 """Where the API's jobs run: on the Celery workers when a broker is configured, otherwise here, each in a
 background thread, all sharing one sandbox pool (which also draws the candidates' charts).
 
-Stopping the server interrupts the in-process runs between two candidates: each is marked failed with the way
-to continue it (`evolver resume ID`), and nothing it finished is lost.
+Stopping the server interrupts the in-process runs between two candidates: each is marked `interrupted` with
+the way to continue it (`evolver resume ID`), and nothing it finished is lost. The server waits at most
+SHUTDOWN_GRACE seconds for them; a run still busy then (a slow model call) is marked interrupted all the same,
+and whatever it finishes later is stored under its key, for the resume to find.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
-from evolver.engine import Engine, Progress
-from evolver.errors import EvolverError
+from evolver.engine import LIVE, Engine, Progress
+from evolver.errors import Interrupted
 from evolver.job import JobSpec
 from evolver.launch import submit
 from evolver.queue import TaskQueue
@@ -20,9 +23,10 @@ from evolver.store import Store
 from sandbox import SandboxPool
 
 log = logging.getLogger(__name__)
+SHUTDOWN_GRACE = 10.0  # seconds the server's shutdown waits for its runs to reach a candidate's end
 
 
-class ServerStoppedError(EvolverError):
+class ServerStoppedError(Interrupted):
     """The server stopped while the job ran here."""
 
 
@@ -34,7 +38,7 @@ class Runner:
         self.queue = TaskQueue(settings) if settings.broker_url else None
         self._pool: SandboxPool | None = None
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
+        self._threads: dict[threading.Thread, int] = {}  # a run here -> its job
         self._stopping = threading.Event()
 
     @property
@@ -51,17 +55,21 @@ class Runner:
         if self.queue is None:
             thread = threading.Thread(target=self._run, args=(job_id,), name=f"evolver-job-{job_id}", daemon=True)
             with self._lock:
-                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+                self._threads = {t: job for t, job in self._threads.items() if t.is_alive()} | {thread: job_id}
             thread.start()
         return job_id
 
     def close(self) -> None:
-        """Interrupts the in-process runs, waits for them, and stops the sandbox pool."""
+        """Interrupts the in-process runs, waits for them (SHUTDOWN_GRACE at most), and stops the sandbox pool."""
         self._stopping.set()
         with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join()
+            threads = dict(self._threads)
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+        for thread, job_id in threads.items():
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                error = f"interrupted (the server stopped): `evolver resume {job_id}` continues it"
+                self.store.set_job_status(job_id, "interrupted", expected=LIVE, error=error)
         if self._pool is not None:
             self._pool.close()
         if self.queue is not None:
@@ -70,10 +78,9 @@ class Runner:
     def _run(self, job_id: int) -> None:
         try:
             Engine(self.store, self.settings, self.pool).run(job_id, self._check)
-        except Exception as exc:  # the job is marked failed with it (if the store can still be reached)
+        except (Exception, Interrupted) as exc:  # the job is marked failed or interrupted (if the store answers)
             log.warning("job %d ended in this process with %s: %s", job_id, type(exc).__name__, exc)
 
     def _check(self, progress: Progress) -> None:
         if self._stopping.is_set():
-            job = progress.job_id
-            raise ServerStoppedError(f"the server stopped while it ran; `evolver resume {job}` continues it")
+            raise ServerStoppedError("the server stopped")

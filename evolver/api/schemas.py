@@ -117,8 +117,9 @@ class ModelStanding(BaseModel):
     model: str
     best: Number
     best_candidate: int | None
-    calls: int
-    cost: float
+    calls: int = Field(description="Calls made (replies replayed from another job are not calls).")
+    cost: float = Field(description="USD paid.")
+    retired: str | None = Field(None, description="Why the model takes no more turns (it failed for good).")
 
 
 class JobOut(BaseModel):
@@ -141,10 +142,11 @@ class JobOut(BaseModel):
     best_candidate: int | None = Field(description="The candidate with the best score (the earliest of a tie).")
 
     @classmethod
-    def of(cls, job: JobRow, best: CandidateRow | None) -> JobOut:
-        fields = {name: getattr(job, name) for name in cls.model_fields if not name.startswith("best")}
+    def of(cls, job: JobRow, top: tuple[int, float] | None) -> JobOut:
+        """The job's row with its best candidate's id and score (`Store.top`)."""
+        fields = {name: getattr(job, name) for name in JobOut.model_fields if not name.startswith("best")}
         fields["models"] = list(job.models)
-        return cls(**fields, best=best and best.score, best_candidate=best and best.id)
+        return cls(**fields, best=top and top[1], best_candidate=top and top[0])
 
 
 class JobDetail(JobOut):
@@ -221,6 +223,7 @@ class LeaderRow(BaseModel):
     best: Number
     calls: int
     cost: float
+    retired: str | None = Field(None, description="Why the model left the tournament (it failed for good).")
 
 
 class MatchOut(BaseModel):

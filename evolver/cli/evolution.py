@@ -17,7 +17,7 @@ from rich.tree import Tree
 
 from evolver import report
 from evolver.cli.edge import InputError, ScenarioArg, app, check_outputs, show, user_errors, wrote
-from evolver.cli.runs import QueueOpt, launch, make_spec, open_store
+from evolver.cli.runs import QueueOpt, ReplayOpt, launch, make_spec, open_store
 from evolver.export import best_candidate, export_text
 from evolver.lineage import code_diff
 from evolver.settings import Settings
@@ -42,6 +42,7 @@ def evolve(
         list[int] | None, typer.Option("--eval-seed", help="A seed every candidate is evaluated on. Repeatable.")
     ] = None,
     years: Annotated[float | None, typer.Option("--years", help="Years each evaluation simulates.")] = None,
+    replay: ReplayOpt = None,
     queued: QueueOpt = False,
 ) -> None:
     """Evolve players for a scenario's slot: models take turns to init, improve and beat."""
@@ -49,6 +50,7 @@ def evolve(
         spec = make_spec(
             scenario=scenario, models=tuple(models or ("local:gp",)), goal=goal, comp=comp, generations=generations,
             attempts=attempts, max_cost=max_cost, seed=seed, seeds=tuple(eval_seeds or (0,)), years=years,
+            replay=replay,
         )  # fmt: skip
         launch(spec, queued)
 
@@ -63,8 +65,8 @@ def jobs() -> None:
     for column in ("job", "kind", "scenario", "models", "comp", "status", "best", "created"):
         table.add_column(column)
     for job in rows:
-        best = store.best(job.id, job.direction)
-        score = report.format_number(best.score) if best else "—"
+        top = store.top(job.id, job.direction)
+        score = report.format_number(top[1]) if top else "—"
         table.add_row(
             str(job.id),
             job.kind,

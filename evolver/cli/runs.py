@@ -2,12 +2,20 @@
 
 A job runs in-process with a live view unless `--queue` sends it to the workers (EVOLVER_BROKER_URL), in
 which case the command prints its id and `evolver status ID` / `evolver watch ID` follow it.
+
+A run here that is stopped (Ctrl-C, SIGTERM from `kill`, `timeout` or a container stop) is marked
+`interrupted`, says how to continue it (`evolver resume ID`) and exits 130 (SIGINT) or 143 (SIGTERM).
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -18,21 +26,29 @@ from rich.table import Table
 from rich.text import Text
 
 from evolver import report
-from evolver.cli.edge import InputError, show
-from evolver.engine import Engine, Progress
+from evolver.cli.edge import PLAYER_FAILED, InputError, show
+from evolver.engine import LIVE, Engine, Progress
+from evolver.errors import EvolverError, Interrupted
 from evolver.job import JobSpec
 from evolver.launch import open_store, submit
 from evolver.queue import TaskQueue, kick
 from evolver.settings import Settings
+from evolver.state import job_state
 from evolver.store import JobRow, Store
 from evolver.store.database import masked
 from evolver.tournament import leaderboard
 from sandbox import SandboxPool
 
+EXIT_SIGNALLED = {"SIGINT": 130, "SIGTERM": 143}  # 128 + the signal's number, as a shell reports it
+
 QueueOpt = Annotated[
     bool, typer.Option("--queue", help="Send it to the Celery workers (EVOLVER_BROKER_URL), print its id, return.")
 ]
 JobArg = Annotated[int, typer.Argument(help="A job or tournament id (see `evolver jobs`).")]
+ReplayOpt = Annotated[
+    int | None,
+    typer.Option("--replay", help="Reuse this job's replies to the same prompts (not paid, not counted as calls)."),
+]
 
 
 def make_spec(**fields: object) -> JobSpec:
@@ -48,21 +64,19 @@ def make_spec(**fields: object) -> JobSpec:
 def launch(spec: JobSpec, queued: bool) -> None:
     """Submits the spec; runs it here with a live view, or hands it to the workers and prints its id."""
     settings = Settings()
-    store = open_store(settings)
+    store = open_store(settings, write=True)
     job_id = submit(store, settings, spec, TaskQueue(settings) if queued else None)
     if queued:
         typer.echo(f"{_noun(spec.kind)} {job_id} queued on {masked(settings.broker_url or '')}")
         typer.echo(f"follow it: evolver watch {job_id}  |  evolver status {job_id}")
         return
-    with SandboxPool(settings.sandbox_workers) as pool, _live(spec.models, spec.kind) as on_progress:
-        Engine(store, settings, pool).run(job_id, on_progress)
-    outcome(store, job_id)
+    _run_here(store, settings, job_id, spec.models, spec.kind)
 
 
 def resume(job_id: int, queued: bool) -> None:
     """Continues an interrupted job: here, or by sending what it waits for to the workers."""
     settings = Settings()
-    store = open_store(settings)
+    store = open_store(settings, write=True)
     job = store.job(job_id)
     if job is None:
         raise InputError(f"no job {job_id}; `evolver jobs` lists them")
@@ -74,30 +88,86 @@ def resume(job_id: int, queued: bool) -> None:
         sent = kick(engine, queue, job_id)
         typer.echo(f"{_noun(job.kind)} {job_id}: {sent} step(s) sent to the workers; follow it: evolver watch {job_id}")
         return
-    with SandboxPool(settings.sandbox_workers) as pool, _live(job.models, job.kind) as on_progress:
-        engine = Engine(store, settings, pool)
-        engine.resume(job_id)
-        engine.run(job_id, on_progress)
+    _run_here(store, settings, job_id, job.models, job.kind, resuming=True)
+
+
+def _run_here(
+    store: Store, settings: Settings, job_id: int, models: tuple[str, ...], kind: str, resuming: bool = False
+) -> None:
+    """Runs the job in this process with a live view, then says how it ended (exit 1 if it failed)."""
+    with _sigterm_interrupts():
+        try:
+            with SandboxPool(settings.sandbox_workers) as pool, _live(models, kind) as on_progress:
+                engine = Engine(store, settings, pool)
+                if resuming:
+                    engine.resume(job_id)
+                try:
+                    engine.run(job_id, on_progress)
+                except EvolverError as exc:  # the run marked the job failed with it
+                    typer.echo(f"error: {_noun(kind)} {job_id} failed: {' '.join(str(exc).split())}; once that is "
+                               f"fixed, `evolver resume {job_id}` continues it", err=True)  # fmt: skip
+                    raise typer.Exit(PLAYER_FAILED) from None
+                except (KeyboardInterrupt, Interrupted) as exc:
+                    _stopped(store, job_id, kind, exc)  # before the pool closes under steps still running
+        except (KeyboardInterrupt, Interrupted) as exc:  # while the pool started or stopped
+            _stopped(store, job_id, kind, exc)
     outcome(store, job_id)
 
 
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises Interrupted in this (the main) thread, as SIGINT raises KeyboardInterrupt."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(store: Store, job_id: int, kind: str, exc: BaseException) -> None:
+    """Marks the job interrupted (if the run had not), says how to continue it, and exits 130 or 143 at once:
+    steps still under way after the engine's grace would otherwise hold the process until they end."""
+    why = "SIGINT" if isinstance(exc, KeyboardInterrupt) else str(exc)
+    error = f"interrupted ({why}): `evolver resume {job_id}` continues it"
+    store.set_job_status(job_id, "interrupted", expected=LIVE, error=error)
+    typer.echo(f"{_noun(kind)} {job_id} {error}", err=True)
+    if any(thread.name.startswith("evolver-step") and thread.is_alive() for thread in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_SIGNALLED.get(why, 130))
+    raise typer.Exit(EXIT_SIGNALLED.get(why, 130))
+
+
 def outcome(store: Store, job_id: int) -> None:
-    """How the job ended, its leaderboard if it is a tournament, and what to do next."""
-    job = store.job(job_id)
-    assert job is not None
+    """How the job ended, its leaderboard if it is a tournament, and what to do next (exit 1 if it failed)."""
+    state = job_state(store, job_id)
+    assert state is not None
+    job = state.job
     if job.kind == "tournament":
         show(leaderboard_table(store, job))
+    for standing in state.standings:
+        if standing.retired:
+            typer.echo(f"{standing.model} retired: {standing.retired}")
     typer.echo(f"{_noun(job.kind)} {job_id}: {job.status}{f' ({job.error})' if job.error else ''}")
-    typer.echo(f"next: evolver lineage {job_id}  |  evolver export --job {job_id} --best -o player.py")
+    if state.best is not None:
+        typer.echo(f"next: evolver lineage {job_id}  |  evolver export --job {job_id} --best -o player.py")
+    else:
+        typer.echo(f"no candidate evaluated ok; `evolver lineage {job_id}` shows why each failed")
+    if job.status == "failed":
+        raise typer.Exit(PLAYER_FAILED)
 
 
 def leaderboard_table(store: Store, job: JobRow) -> Table:
     """The tournament's leaderboard as a table."""
     frame = leaderboard(store, job.id)
     table = Table(title=f"tournament {job.id}: {job.scenario}, {job.comp}")
-    for column in frame.columns:
+    for column in frame.columns.drop("retired"):
         table.add_column(column, justify="left" if column == "model" else "right")
-    for row in frame.itertuples(index=False):
+    for row in frame.drop(columns="retired").itertuples(index=False):
         cells = [report.format_number(value) if isinstance(value, float) else str(value) for value in row]
         cells[-1] = f"{row.cost:.4f}"
         table.add_row(*cells)

@@ -30,7 +30,7 @@ def serve(
 
     with user_errors():
         settings = Settings()
-        store = open_store(settings)  # an unreachable database is one error line, before the server starts
+        store = open_store(settings, write=True)  # an unreachable database: one error line, no server
     writes = "on (bearer token)" if settings.api_token and settings.api_token.get_secret_value() else "off"
     runs = f"on the workers at {masked(settings.broker_url)}" if settings.broker_url else "in this process"
     typer.echo(f"evolver: {masked(settings.database_url)}; jobs run {runs}; writes {writes}", err=True)

@@ -12,9 +12,10 @@ from rich.table import Table
 
 from evolver import report
 from evolver.cli.edge import PLAYER_FAILED, InputError, ScenarioArg, app, user_errors
-from evolver.cli.runs import JobArg, QueueOpt, launch, leaderboard_table, make_spec, open_store, resume
-from evolver.engine import FINAL, Engine
+from evolver.cli.runs import JobArg, QueueOpt, ReplayOpt, launch, leaderboard_table, make_spec, open_store, resume
+from evolver.engine import LIVE
 from evolver.settings import Settings
+from evolver.state import JobState, job_state
 from evolver.store import JobRow, Store
 
 
@@ -32,13 +33,14 @@ def tournament(
     ] = None,
     max_cost: Annotated[float | None, typer.Option("--max-cost", help="Stop new calls past this many USD.")] = None,
     years: Annotated[float | None, typer.Option("--years", help="Years each evaluation simulates.")] = None,
+    replay: ReplayOpt = None,
     queued: QueueOpt = False,
 ) -> None:
     """Models init, then each round try to beat every other model's champion and improve their own; a leaderboard."""
     with user_errors():
         spec = make_spec(
             kind="tournament", scenario=scenario, models=tuple(models), rounds=rounds, attempts=attempts,
-            seeds=tuple(eval_seeds or (0,)), comp=comp, max_cost=max_cost, years=years,
+            seeds=tuple(eval_seeds or (0,)), comp=comp, max_cost=max_cost, years=years, replay=replay,
         )  # fmt: skip
         launch(spec, queued)
 
@@ -48,7 +50,7 @@ def status(job_id: JobArg) -> None:
     """Where a job or tournament stands: its phase, every model's best, calls and cost, and its leaderboard."""
     with user_errors():
         store = open_store(Settings())
-        Console().print(_status_view(store, _job(store, job_id)))
+        Console().print(_status_view(store, _state(store, job_id)))
 
 
 @app.command("watch")
@@ -56,16 +58,16 @@ def watch(
     job_id: JobArg,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between refreshes.", min=0.1)] = 1.0,
 ) -> None:
-    """Follow a job or tournament until it ends (exit 1 if it failed)."""
+    """Follow a job or tournament until it ends or is interrupted (exit 1 if it failed or was interrupted)."""
     with user_errors():
         store = open_store(Settings())
-        job = _job(store, job_id)
-        with Live(_status_view(store, job), console=Console(), auto_refresh=False) as live:
-            while job.status not in FINAL:
+        state = _state(store, job_id)
+        with Live(_status_view(store, state), console=Console(), auto_refresh=False) as live:
+            while state.job.status in LIVE:
                 time.sleep(interval)
-                job = _job(store, job_id)
-                live.update(_status_view(store, job), refresh=True)
-    if job.status == "failed":
+                state = _state(store, job_id)
+                live.update(_status_view(store, state), refresh=True)
+    if state.job.status in ("failed", "interrupted"):
         raise typer.Exit(PLAYER_FAILED)
 
 
@@ -76,27 +78,24 @@ def resume_job(job_id: JobArg, queued: QueueOpt = False) -> None:
         resume(job_id, queued)
 
 
-def _job(store: Store, job_id: int) -> JobRow:
-    job = store.job(job_id)
-    if job is None:
+def _state(store: Store, job_id: int) -> JobState:
+    state = job_state(store, job_id)
+    if state is None:
         raise InputError(f"no job {job_id}; `evolver jobs` lists them")
-    return job
+    return state
 
 
-def _status_view(store: Store, job: JobRow) -> Group:
-    current = Engine(store, Settings()).plan(job.id)
-    candidates = store.lineage(job.id)
-    ok = sum(1 for c in candidates if c.status == "ok")
+def _status_view(store: Store, state: JobState) -> Group:
+    job = state.job
     head = f"{job.kind} {job.id}: {job.scenario}, {job.comp}, {job.status}"
     head += f" ({job.error})" if job.error else ""
-    done = f"phase {min(current.phase + 1, current.phases)}/{current.phases}, {len(candidates)} candidates ({ok} ok)"
+    done = f"phase {state.phase}/{state.phases}, {state.candidates} candidates ({state.ok} ok)"
     table = Table(title=f"{head}\n{done}")
     for column, justify in (("model", "left"), ("best", "right"), ("calls", "right"), ("cost $", "right")):
         table.add_column(column, justify=justify)
-    best = store.best_per_model(job.id, job.direction)
-    for model, totals in store.job_totals(job.id).items():
-        score = report.format_number(best[model].score) if model in best else "—"
-        table.add_row(model, score, str(int(totals["calls"])), f"{totals['cost']:.4f}")
+    for standing in state.standings:
+        model = f"{standing.model} (retired: {standing.retired})" if standing.retired else standing.model
+        table.add_row(model, report.format_number(standing.best), str(standing.calls), f"{standing.cost:.4f}")
     if job.kind != "tournament":
         return Group(table)
     return Group(table, leaderboard_table(store, job), _matches_table(store, job))

@@ -55,5 +55,6 @@ def _api_key(secret: SecretStr | None, variable: str, model_id: str, base_url: s
     key = secret.get_secret_value() if secret else ""
     if not key:
         hint = f" (any value if the server at {base_url} needs no key)" if base_url else ""
-        raise ProviderError(f"{model_id} needs an API key: set {variable}{hint}, or use local:gp offline")
+        message = f"{model_id} needs an API key: set {variable}{hint}, or use local:gp offline"
+        raise ProviderError(message, fatal=True)
     return key

@@ -12,7 +12,7 @@ from dataclasses import replace
 import anthropic
 
 from evolver.providers.base import ProposalRequest, Reply
-from evolver.providers.retry import Failure, RetryPolicy, Unreadable, sdk_failure
+from evolver.providers.retry import Failure, RetryPolicy, Unreadable, sdk_failure, sdk_fixes
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 
@@ -25,12 +25,16 @@ class AnthropicProvider:
         self._model = model
         self._key = api_key
         self._retry = retry
+        self._fixes = sdk_fixes("ANTHROPIC_API_KEY", "EVOLVER_ANTHROPIC_BASE_URL", base_url, ANTHROPIC_URL)
         self._client = anthropic.Anthropic(
             api_key=api_key, base_url=base_url or ANTHROPIC_URL, timeout=timeout, max_retries=0
         )
 
+    def check(self) -> None:
+        """Nothing to check without spending: a wrong key or model fails the first call at once, as fatal."""
+
     def propose(self, request: ProposalRequest) -> Reply:
-        outcome = self._retry.call(lambda: self._send(request), _failure, self.model_id, (self._key,))
+        outcome = self._retry.call(lambda: self._send(request), self._failure, self.model_id, (self._key,))
         return replace(outcome.value, latency_ms=outcome.latency_ms, requests=outcome.requests)
 
     def _send(self, request: ProposalRequest) -> Reply:
@@ -51,6 +55,5 @@ class AnthropicProvider:
             raw={"finish_reason": response.stop_reason, "id": response.id, "served_model": response.model},
         )
 
-
-def _failure(exc: Exception) -> Failure | None:
-    return sdk_failure(exc, anthropic)
+    def _failure(self, exc: Exception) -> Failure | None:
+        return sdk_failure(exc, anthropic, self._fixes)

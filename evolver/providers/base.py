@@ -63,6 +63,14 @@ class Provider(Protocol):
 
     model_id: str
 
+    def check(self) -> None:
+        """Raises a fatal ProviderError when the model cannot be used at all; cheap, spends nothing.
+
+        Ollama lists its host's models; the others have nothing to check for free and return at once.
+        """
+        ...
+
     def propose(self, request: ProposalRequest) -> Reply:
-        """One answer; raises ProviderError when the call fails for good (after the retry layer)."""
+        """One answer; raises ProviderError when the call fails for good (after the retry layer), `fatal` when
+        the model cannot be used at all (a wrong key, an unknown model, no server)."""
         ...

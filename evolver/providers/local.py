@@ -36,6 +36,9 @@ class LocalProvider:
             raise ProviderError(f"unknown local model {model_id!r}; the local models are {' and '.join(MODELS)}")
         self.model_id = model_id
 
+    def check(self) -> None:
+        """Nothing to check: an offline generator is always there."""
+
     def propose(self, request: ProposalRequest) -> Reply:
         """A program for the request's slot, with the op this generator actually performed."""
         started = time.perf_counter()

@@ -11,7 +11,7 @@ from dataclasses import replace
 import openai
 
 from evolver.providers.base import ProposalRequest, Reply
-from evolver.providers.retry import Failure, RetryPolicy, Unreadable, sdk_failure
+from evolver.providers.retry import Failure, RetryPolicy, Unreadable, sdk_failure, sdk_fixes
 
 OPENAI_URL = "https://api.openai.com/v1"
 
@@ -26,10 +26,14 @@ class OpenAIProvider:
         compatible = base_url is not None and base_url.rstrip("/") != OPENAI_URL
         self._limit_field = "max_tokens" if compatible else "max_completion_tokens"
         self._retry = retry
+        self._fixes = sdk_fixes("OPENAI_API_KEY", "EVOLVER_OPENAI_BASE_URL", base_url, OPENAI_URL)
         self._client = openai.OpenAI(api_key=api_key, base_url=base_url or OPENAI_URL, timeout=timeout, max_retries=0)
 
+    def check(self) -> None:
+        """Nothing to check without spending: a wrong key or model fails the first call at once, as fatal."""
+
     def propose(self, request: ProposalRequest) -> Reply:
-        outcome = self._retry.call(lambda: self._send(request), _failure, self.model_id, (self._key,))
+        outcome = self._retry.call(lambda: self._send(request), self._failure, self.model_id, (self._key,))
         return replace(outcome.value, latency_ms=outcome.latency_ms, requests=outcome.requests)
 
     def _send(self, request: ProposalRequest) -> Reply:
@@ -57,6 +61,5 @@ class OpenAIProvider:
             },
         )
 
-
-def _failure(exc: Exception) -> Failure | None:
-    return sdk_failure(exc, openai)
+    def _failure(self, exc: Exception) -> Failure | None:
+        return sdk_failure(exc, openai, self._fixes)

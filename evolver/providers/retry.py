@@ -2,9 +2,11 @@
 
 It retries what may pass (rate limits, overload, 5xx, 408, timeouts, dropped connections, unreadable replies)
 with exponential backoff and jitter, waits what a Retry-After header asks, and never retries other 4xx.
-No new attempt starts once its wait would pass the deadline, so one call with all its retries lasts at most
-`deadline + request timeout`. The final failure becomes a ProviderError with a short message: the model id,
-the requests made, the status and the provider's own words, with the API key blanked out if echoed.
+Some failures are fatal for the model, so they fail at once too: a wrong key (401, 403), an unknown model or
+base URL (404), and no server (connection refused, no such host). No new attempt starts once its wait would
+pass the deadline, so one call with all its retries lasts at most `deadline + request timeout`. The final
+failure becomes a ProviderError with a one-line message: the model id, the requests made, the status and the
+provider's own words, with the API key blanked out if echoed, and for a fatal failure the fix.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Generic, TypeVar
@@ -28,17 +31,34 @@ from evolver.settings import Settings
 T = TypeVar("T")
 
 RETRIED_4XX = (408, 429)  # a request timeout and a rate limit; every other 4xx fails at once
+# What every SDK's ConnectError (httpx's, or httpx2's in the newer openai and anthropic SDKs) holds at the
+# bottom of its chain when no connection was made: refused, or no such host
+NEVER_CONNECTED = (ConnectionRefusedError, socket.gaierror)
 TIMED_OUT = "no answer within the request timeout (EVOLVER_REQUEST_TIMEOUT)"
 REASON_CHARS = 300  # of the provider's words in an error message
 
 
 @dataclass(frozen=True)
 class Failure:
-    """One failed request as the retry layer sees it: whether another try may pass, why, and any Retry-After."""
+    """One failed request as the retry layer sees it: whether another try may pass, why, and any Retry-After.
+
+    A fatal failure (never retryable) means the model cannot be used at all; `fix` says what to change.
+    """
 
     retryable: bool
     reason: str  # e.g. "429 rate_limit_error: slow down", "connection failed: ..."
     retry_after: float | None = None  # seconds the server asked us to wait
+    fatal: bool = False
+    fix: str = ""  # e.g. "check OPENAI_API_KEY"
+
+
+@dataclass(frozen=True)
+class Fixes:
+    """A provider's fix for each fatal failure, naming the setting or command."""
+
+    key: str  # 401 or 403: a wrong key
+    model: str  # 404: an unknown model, or a base URL that is not the API
+    connect: str  # connection refused or no such host
 
 
 class Unreadable(Exception):  # noqa: N818 - named for what the reply is, like NoCode
@@ -58,7 +78,7 @@ class Outcome(Generic[T]):
 class RetryPolicy:
     """How long and how often to retry one call; waits grow from `first_wait` to `max_wait` seconds."""
 
-    deadline: float = 300.0  # seconds for one call with all its retries (settings.retry_deadline)
+    deadline: float = 60.0  # seconds for one call with all its retries (settings.retry_deadline)
     max_attempts: int = 8
     first_wait: float = 1.0
     max_wait: float = 30.0
@@ -103,7 +123,8 @@ class RetryPolicy:
             value = retrying(attempt)
         except _Failed as failed:
             seconds = time.monotonic() - started
-            raise ProviderError(self._message(model_id, failed.failure, requests, seconds, secrets)) from None
+            message = self._message(model_id, failed.failure, requests, seconds, secrets)
+            raise ProviderError(message, fatal=failed.failure.fatal) from None
         return Outcome(value, requests, (time.monotonic() - started) * 1000)
 
     def _wait(self, state: RetryCallState) -> float:
@@ -124,11 +145,7 @@ class RetryPolicy:
             why = f"retry deadline {self.deadline:g} s (EVOLVER_RETRY_DEADLINE)"
             if failure.retry_after is not None and seconds + failure.retry_after >= self.deadline:
                 why += f"; the server asked to wait {failure.retry_after:g} s more"
-        reason = " ".join(failure.reason.split())
-        for secret in secrets:
-            reason = reason.replace(secret, "***")  # before shortening, so no prefix of a key survives
-        if len(reason) > REASON_CHARS:
-            reason = reason[: REASON_CHARS - 1] + "…"
+        reason = explain(failure, secrets)
         return f"{model_id} failed after {requests} request{plural} in {seconds:.1f} s ({why}): {reason}"
 
 
@@ -138,20 +155,60 @@ class _Failed(Exception):  # noqa: N818 - internal carrier, never escapes `Retry
         self.failure = failure
 
 
-def status_failure(status: int, text: str, headers: Mapping[str, str]) -> Failure:
-    """An HTTP error status: retried when it is 408, 429 or 5xx (529 and 503 mean overloaded)."""
+def explain(failure: Failure, secrets: tuple[str, ...] = ()) -> str:
+    """The reason on one line, any secret blanked out and shortened to REASON_CHARS, then the fix if any."""
+    reason = " ".join(failure.reason.split())
+    for secret in secrets:
+        reason = reason.replace(secret, "***")  # before shortening, so no prefix of a key survives
+    if len(reason) > REASON_CHARS:
+        reason = reason[: REASON_CHARS - 1] + "…"
+    return f"{reason}; fix: {failure.fix}" if failure.fix else reason
+
+
+def status_failure(status: int, text: str, headers: Mapping[str, str], fixes: Fixes) -> Failure:
+    """An HTTP error status: 401, 403 and 404 are fatal; 408, 429 and 5xx retried (529 and 503 mean overloaded)."""
+    fix = {401: fixes.key, 403: fixes.key, 404: fixes.model}.get(status)
+    if fix:
+        return Failure(False, f"{status} {text}", fatal=True, fix=fix)
     retryable = status in RETRIED_4XX or status >= 500
     return Failure(retryable, f"{status} {text}", retry_after(headers) if retryable else None)
 
 
-def sdk_failure(exc: Exception, sdk: ModuleType) -> Failure | None:
+def connection_failure(exc: Exception, fixes: Fixes) -> Failure:
+    """A connection never made (refused, no such host) is fatal; one dropped or broken mid-answer is retried."""
+    cause = next((link for link in _chain(exc) if isinstance(link, NEVER_CONNECTED)), None)
+    if cause is not None:
+        return Failure(False, f"cannot connect: {cause}", fatal=True, fix=fixes.connect)
+    return Failure(True, f"connection failed: {exc.__cause__ or exc}")
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """`exc` and the exceptions under it, through `raise ... from` and `from None` alike."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def sdk_fixes(key_variable: str, url_variable: str, base_url: str | None, default_url: str) -> Fixes:
+    """The fixes for the openai or anthropic SDK: the key, the model name, and the base URL when one is set."""
+    url = f" and {url_variable} (now {base_url})" if base_url else ""
+    return Fixes(
+        key=f"check {key_variable}{url}",
+        model=f"check the model name{url}",
+        connect=f"check {url_variable} (now {base_url or default_url}) or your network",
+    )
+
+
+def sdk_failure(exc: Exception, sdk: ModuleType, fixes: Fixes) -> Failure | None:
     """Failures of the openai and anthropic SDKs, which share one generated exception family."""
     if isinstance(exc, sdk.APIStatusError):
-        return status_failure(exc.status_code, error_text(exc.body) or exc.message, exc.response.headers)
+        return status_failure(exc.status_code, error_text(exc.body) or exc.message, exc.response.headers, fixes)
     if isinstance(exc, sdk.APITimeoutError):
         return Failure(True, TIMED_OUT)
     if isinstance(exc, sdk.APIConnectionError):
-        return Failure(True, f"connection failed: {exc.__cause__ or exc.message}")
+        return connection_failure(exc, fixes)
     return None
 
 

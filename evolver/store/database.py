@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
@@ -20,6 +21,12 @@ from evolver.errors import StoreError
 
 BACKENDS = ("sqlite", "postgresql")
 CONNECT_TIMEOUT = 10  # seconds: an unreachable PostgreSQL host fails fast instead of hanging a job
+BUSY_TIMEOUT = 30  # seconds a SQLite writer waits for another one's lock before "database is locked"
+# SQLite checks foreign keys only when asked, per connection (PostgreSQL always does). A file is written in WAL
+# mode (readers and the writer do not block each other; a commit appends to the log) with one sync per
+# checkpoint instead of per commit: a power cut may lose the last commits, never the file's consistency.
+_PRAGMAS = ("foreign_keys = ON",)
+_FILE_PRAGMAS = ("journal_mode = WAL", "synchronous = NORMAL")
 _EXAMPLES = "e.g. sqlite:///evolver.db or postgresql+psycopg://user:password@host:5432/evolver"
 _UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a missing relation
 
@@ -50,13 +57,26 @@ def open_engine(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         if "connect_timeout" not in parsed.query:
             connect_args["connect_timeout"] = CONNECT_TIMEOUT
+    elif "timeout" not in parsed.query:
+        connect_args["timeout"] = BUSY_TIMEOUT
     try:
         engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, json_serializer=_json_without_nan)
     except (ArgumentError, ImportError) as exc:  # an unknown or missing driver
         raise StoreError(f"cannot use {masked(url)}: {exc}; check EVOLVER_DATABASE_URL ({_EXAMPLES})") from exc
     if backend == "sqlite":
-        event.listen(engine, "connect", _enforce_foreign_keys)
+        event.listen(engine, "connect", _pragmas(*_PRAGMAS, *(_FILE_PRAGMAS if _on_disk(parsed) else ())))
     return engine
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (relative to the working directory, as SQLite opens it); None for PostgreSQL or
+    an in-memory database. The URL must parse (`open_engine` checks it)."""
+    parsed = make_url(url)
+    return Path(str(parsed.database)) if parsed.get_backend_name() == "sqlite" and _on_disk(parsed) else None
+
+
+def _on_disk(parsed: URL) -> bool:
+    return parsed.database not in (None, "", ":memory:") and parsed.query.get("mode") != "memory"
 
 
 def _json_without_nan(value: Any) -> str:
@@ -75,11 +95,16 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite checks foreign keys only when asked, per connection; PostgreSQL always does."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
+def _pragmas(*settings: str) -> Callable[[Any, Any], None]:
+    """A "connect" listener that applies the SQLite settings to each new connection."""
+
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for setting in settings:
+            cursor.execute(f"PRAGMA {setting}")
+        cursor.close()
+
+    return connect
 
 
 @contextmanager
@@ -99,7 +124,7 @@ def transaction(engine: Engine, url: str) -> Iterator[Connection]:
         if getattr(exc.orig, "sqlstate", None) == _UNDEFINED_TABLE or "no such table" in str(exc.orig):
             raise StoreError(
                 f"the lineage store at {masked(url)} is not set up ({_reason(exc)}): run its migrations with "
-                "`alembic upgrade head` from the project root or Store.upgrade() (the CLI does this on first use)"
+                "`evolver db upgrade` (or `alembic upgrade head` from the project root)"
             ) from exc
         raise StoreError(f"the lineage store at {masked(url)} refused the operation: {_reason(exc)}") from exc
 

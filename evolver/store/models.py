@@ -78,6 +78,10 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scenario_source: Mapped[str | None] = mapped_column(Text)  # the scenario module's text, pinned at submit
+    scenario_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of that text
+    phase: Mapped[int | None]  # the first unfinished phase, as the last `advance` saw it
+    replay: Mapped[int | None] = mapped_column(BigInteger)  # a job whose replies this one may reuse
 
 
 class Model(Base):
@@ -119,6 +123,7 @@ class Candidate(Base):
     cost: Mapped[float] = mapped_column(Float)
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replayed_from: Mapped[int | None] = mapped_column(BigInteger)  # the job whose reply it reused (paid nothing)
 
 
 class Evaluation(Base):
@@ -161,10 +166,14 @@ class Match(Base):
 
 
 class Reply(Base):
-    """A model's answer, cached by (model, prompt hash, seed): a redelivered call neither pays twice nor differs."""
+    """A model's answer to one step of one job, cached by (step key, prompt hash): a redelivered step neither
+    pays twice nor is answered differently. Another job reuses it only when it replays this job."""
 
     __tablename__ = "replies"
-    __table_args__ = (UniqueConstraint("model_id", "prompt_hash", "seed"),)
+    __table_args__ = (
+        UniqueConstraint("key", "prompt_hash"),
+        Index("ix_replies_job_id_model_id_prompt_hash", "job_id", "model_id", "prompt_hash"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     model_id: Mapped[str] = mapped_column(String(255))
@@ -176,4 +185,21 @@ class Reply(Base):
     tokens_out: Mapped[int]
     latency_ms: Mapped[float] = mapped_column(Float)
     requests: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    key: Mapped[str | None] = mapped_column(Text)  # the step's key; None on replies cached before 0003
+    replayed_from: Mapped[int | None] = mapped_column(BigInteger)  # the job it was copied from (not paid again)
+
+
+class RetiredModel(Base):
+    """A model a tournament goes on without: it failed for good (no key, unknown model, unreachable host)."""
+
+    __tablename__ = "retired_models"
+    __table_args__ = (UniqueConstraint("job_id", "model_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    model_id: Mapped[str] = mapped_column(String(255))
+    phase: Mapped[int]  # it takes no tries from this phase on
+    reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,6 +24,10 @@ class JobRow:
     error: str | None
     created_at: datetime  # UTC
     updated_at: datetime  # UTC
+    scenario_source: str | None = None  # the scenario's text as submitted (None: a job stored before 0003)
+    scenario_hash: str | None = None  # sha256 of it
+    phase: int | None = None  # 0-based, the first unfinished phase when the run last moved; None: not started
+    replay: int | None = None  # the job whose replies it may reuse (`--replay`)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,35 @@ class CandidateRow:
     cost: float  # USD
     latency_ms: float
     created_at: datetime  # UTC
+    replayed_from: int | None = None  # the job whose reply it reused: no call was made, nothing was paid
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """What planning reads of a candidate: no code, prompt or reply text."""
+
+    id: int
+    key: str
+    model_id: str
+    generation: int
+    status: str
+    score: float | None
+    metrics: dict[str, Any]
+    improved: bool | None
+    has_code: bool  # a failed try with code is repaired by the next
+    cost: float
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One model's place in a job: its best score and candidate, its calls (replays not counted) and cost."""
+
+    model: str
+    best: float | None
+    best_candidate: int | None
+    calls: int
+    cost: float  # USD actually paid
+    retired: str | None = None  # why the model takes no more turns, when it was retired
 
 
 @dataclass(frozen=True)
@@ -92,7 +125,7 @@ class MatchRow:
 
 @dataclass(frozen=True)
 class ReplyRow:
-    """A model's cached answer to one prompt and seed."""
+    """A model's cached answer to one step of a job (its prompt and seed)."""
 
     id: int
     model_id: str
@@ -105,3 +138,6 @@ class ReplyRow:
     latency_ms: float
     requests: int
     created_at: datetime  # UTC
+    job_id: int | None = None
+    key: str | None = None  # the step's key
+    replayed_from: int | None = None  # the job it was copied from: not paid again

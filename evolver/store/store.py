@@ -6,6 +6,7 @@ re-delivered task) finds the row already there and returns its id. Reads return 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -16,17 +17,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, insert, literal, select, text, update
+from sqlalchemy import Connection, Select, Table, delete, func, insert, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evolver.errors import StoreError
 from evolver.providers.base import OPS
 from evolver.store.database import masked, open_engine, transaction
-from evolver.store.models import Candidate, Evaluation, Job, Match, Model, Reply, utcnow
-from evolver.store.rows import CandidateRow, EvaluationRow, JobRow, MatchRow, ReplyRow
+from evolver.store.models import Candidate, Evaluation, Job, Match, Model, Reply, RetiredModel, utcnow
+from evolver.store.rows import CandidateRow, EvaluationRow, JobRow, MatchRow, PlanRow, ReplyRow, Standing
 from simcore.slot import DIRECTIONS
 
-JOB_STATUSES = ("pending", "running", "done", "failed", "stopped")
+JOB_STATUSES = ("pending", "running", "done", "failed", "stopped", "interrupted")
 JOB_KINDS = ("evolve", "tournament")
 CANDIDATE_OPS = (*OPS, "mutate", "crossover")
 OK = "ok"  # the evaluation status of a candidate that ran and scored
@@ -81,8 +82,14 @@ class Store:
         budget: Mapping[str, Any],
         seed: int,
         kind: str = "evolve",
+        scenario_source: str | None = None,
+        scenario_hash: str | None = None,
+        replay: int | None = None,
     ) -> int:
-        """Stores a new `pending` job (or tournament) and its models; returns the job's id."""
+        """Stores a new `pending` job (or tournament) and its models; returns the job's id.
+
+        `scenario` is the name shown; `scenario_source` and `scenario_hash` pin what it ran (evolver/pinning.py).
+        """
         _check(direction, DIRECTIONS, "direction")
         _check(kind, JOB_KINDS, "job kind")
         now = utcnow()
@@ -101,13 +108,17 @@ class Store:
                 "status": "pending",
                 "created_at": now,
                 "updated_at": now,
+                "scenario_source": scenario_source,
+                "scenario_hash": scenario_hash,
+                "replay": replay,
             }
             return connection.execute(insert(Job).values(values).returning(Job.id)).scalar_one()
 
     def set_job_status(
-        self, job_id: int, status: str, *, expected: str | None = None, error: str | None = None
+        self, job_id: int, status: str, *, expected: str | tuple[str, ...] | None = None, error: str | None = None
     ) -> bool:
-        """Sets the job's status and error, only if its status is `expected` (when given); True if it changed.
+        """Sets the job's status and error, only if its status is `expected` (or one of them, when given); True if
+        it changed.
 
         The guard makes a transition safe between processes: of two workers moving a job from `pending` to
         `running`, exactly one gets True.
@@ -115,9 +126,22 @@ class Store:
         _check(status, JOB_STATUSES, "job status")
         statement = update(Job).where(Job.id == job_id).values(status=status, error=error, updated_at=utcnow())
         if expected is not None:
-            statement = statement.where(Job.status == expected)
+            statement = statement.where(Job.status.in_((expected,) if isinstance(expected, str) else expected))
         with self._transaction() as connection:
             return connection.execute(statement).rowcount == 1
+
+    def set_job_phase(self, job_id: int, phase: int) -> None:
+        """Records the first unfinished phase of the job (what `status` and the API show without planning)."""
+        with self._transaction() as connection:
+            connection.execute(
+                update(Job).where(Job.id == job_id, Job.phase.is_distinct_from(phase)).values(phase=phase)
+            )
+
+    def retire(self, job_id: int, model_id: str, phase: int, reason: str) -> None:
+        """Records that the job goes on without the model from `phase` on (the first reason written is kept)."""
+        values = {"job_id": job_id, "model_id": model_id, "phase": phase, "reason": reason, "created_at": utcnow()}
+        with self._transaction() as connection:
+            _insert_or_ignore(connection, RetiredModel, values, ["job_id", "model_id"])
 
     def add_candidate(
         self,
@@ -142,10 +166,13 @@ class Store:
         tokens_out: int = 0,
         cost: float = 0.0,
         latency_ms: float = 0.0,
+        replayed_from: int | None = None,
+        evaluation: Mapping[str, Any] | None = None,
     ) -> int:
         """Stores a candidate once per `key` and returns its id; a repeated key returns the first one's id unchanged.
 
         `code` is the extracted player fn ("" when the reply had none: status "no_code", the reason in `error`).
+        `evaluation` (the keywords of `add_evaluation` but the candidate) is written in the same transaction.
         """
         _check(op, CANDIDATE_OPS, "op")
         values = {
@@ -171,11 +198,15 @@ class Store:
             "cost": cost,
             "latency_ms": latency_ms,
             "created_at": utcnow(),
+            "replayed_from": replayed_from,
         }
         with self._transaction() as connection:
             _add_model(connection, model_id)
             _insert_or_ignore(connection, Candidate, values, ["key"])
-            return connection.execute(select(Candidate.id).where(Candidate.key == key)).scalar_one()
+            candidate_id = connection.execute(select(Candidate.id).where(Candidate.key == key)).scalar_one()
+            if evaluation is not None:
+                _add_evaluation(connection, candidate_id, **evaluation)
+            return candidate_id
 
     def add_evaluation(
         self,
@@ -190,26 +221,11 @@ class Store:
         timings: Mapping[str, Any],
     ) -> int:
         """Stores a candidate's evaluation on `seeds` once (the same seeds in the same order) and returns its id."""
-        seeds = [_seed(seed) for seed in seeds]
-        seeds_key = json.dumps(seeds, separators=(",", ":"))
-        values = {
-            "candidate_id": candidate_id,
-            "seeds": seeds,
-            "seeds_key": seeds_key,
-            "years": years,
-            "status": status,
-            "score": _score(score),
-            "metrics": dict(metrics),
-            "per_seed": list(per_seed),
-            "timings": dict(timings),
-            "created_at": utcnow(),
-        }
         with self._transaction() as connection:
-            _insert_or_ignore(connection, Evaluation, values, ["candidate_id", "seeds_key"])
-            found = select(Evaluation.id).where(
-                Evaluation.candidate_id == candidate_id, Evaluation.seeds_key == seeds_key
-            )
-            return connection.execute(found).scalar_one()
+            return _add_evaluation(
+                connection, candidate_id, seeds=seeds, years=years, status=status, score=score, metrics=metrics,
+                per_seed=per_seed, timings=timings,
+            )  # fmt: skip
 
     def discard_job(self, job_id: int) -> bool:
         """Deletes a `pending` job that has nothing written under it (a submission that never reached the queue)."""
@@ -248,6 +264,8 @@ class Store:
     def cache_reply(
         self,
         *,
+        job_id: int,
+        key: str,
         model_id: str,
         prompt_hash: str,
         seed: int,
@@ -257,29 +275,49 @@ class Store:
         tokens_out: int,
         latency_ms: float,
         requests: int,
-    ) -> ReplyRow:
-        """Keeps a model's reply under (model, prompt hash, seed); the first one written wins and is returned."""
+        replayed_from: int | None = None,
+    ) -> None:
+        """Keeps a model's reply to the job's step `key` (asked with `prompt_hash`); the first one written wins."""
         values = {
-            "model_id": model_id, "prompt_hash": prompt_hash, "seed": seed, "text": text, "op": op,
-            "tokens_in": tokens_in, "tokens_out": tokens_out, "latency_ms": latency_ms, "requests": requests,
-            "created_at": utcnow(),
+            "job_id": job_id, "key": key, "model_id": model_id, "prompt_hash": prompt_hash, "seed": seed, "text": text,
+            "op": op, "tokens_in": tokens_in, "tokens_out": tokens_out, "latency_ms": latency_ms, "requests": requests,
+            "replayed_from": replayed_from, "created_at": utcnow(),
         }  # fmt: skip
         with self._transaction() as connection:
-            _insert_or_ignore(connection, Reply, values, ["model_id", "prompt_hash", "seed"])
-        found = self.cached_reply(model_id, prompt_hash, seed)
-        assert found is not None
-        return found
+            _insert_or_ignore(connection, Reply, values, ["key", "prompt_hash"])
 
     # Reads
 
-    def cached_reply(self, model_id: str, prompt_hash: str, seed: int) -> ReplyRow | None:
-        """The reply cached for (model, prompt hash, seed), or None."""
-        statement = select(Reply).where(
-            Reply.model_id == model_id, Reply.prompt_hash == prompt_hash, Reply.seed == seed
+    def cached_reply(self, key: str, prompt_hash: str) -> ReplyRow | None:
+        """The reply cached for the step `key` asked with `prompt_hash`, or None."""
+        statement = select(Reply).where(Reply.key == key, Reply.prompt_hash == prompt_hash)
+        with self._transaction() as connection:
+            row = connection.execute(statement).first()
+        return ReplyRow(**row._mapping) if row else None
+
+    def replayable_reply(self, job_id: int, model_id: str, prompt_hash: str, seed: int) -> ReplyRow | None:
+        """A reply the job `job_id` was given (paid or replayed itself) to the same prompt and seed, or None."""
+        statement = (
+            select(Reply)
+            .where(Reply.job_id == job_id, Reply.model_id == model_id, Reply.prompt_hash == prompt_hash)
+            .where(Reply.seed == seed)
+            .order_by(Reply.id)
+            .limit(1)
         )
         with self._transaction() as connection:
             row = connection.execute(statement).first()
         return ReplyRow(**row._mapping) if row else None
+
+    def retired(self, job_id: int) -> dict[str, tuple[int, str]]:
+        """The job's retired models: model id -> (the phase it was retired in, why)."""
+        statement = select(RetiredModel.model_id, RetiredModel.phase, RetiredModel.reason).where(
+            RetiredModel.job_id == job_id
+        )
+        with self._transaction() as connection:
+            return {
+                model: (phase, reason)
+                for model, phase, reason in connection.execute(statement.order_by(RetiredModel.id))
+            }
 
     def matches(self, job_id: int) -> list[MatchRow]:
         """The tournament's matches, by round and then in the order they were written."""
@@ -356,6 +394,65 @@ class Store:
             total, good = connection.execute(statement).one()
         return total, good
 
+    def plan_rows(self, job_id: int, since_phase: int = 0) -> list[PlanRow]:
+        """What planning needs of the job's candidates of `since_phase` and later, in the order they were written."""
+        has_code = Candidate.code != ""
+        statement = (
+            select(
+                Candidate.id, Candidate.key, Candidate.model_id, Candidate.generation, Candidate.status,
+                Candidate.score, Candidate.metrics, Candidate.improved, has_code.label("has_code"), Candidate.cost,
+            )
+            .where(Candidate.job_id == job_id, Candidate.generation >= since_phase)
+            .order_by(Candidate.id)
+        )  # fmt: skip
+        with self._transaction() as connection:
+            return [
+                PlanRow(**{**row._mapping, "has_code": bool(row.has_code)}) for row in connection.execute(statement)
+            ]
+
+    def standings(self, job_id: int, direction: str, models: Sequence[str]) -> list[Standing]:
+        """Each of `models` in the job: its best score and candidate, its calls and its cost, from two aggregate
+        queries that read no code or text."""
+        rank = func.row_number().over(partition_by=Candidate.model_id, order_by=_ranking(direction)).label("rank")
+        ranked = (
+            select(Candidate.model_id, Candidate.id, Candidate.score, rank).where(*_scored_filter(job_id)).subquery()
+        )
+        calls = func.count(Candidate.id).filter(Candidate.replayed_from.is_(None))
+        totals = (
+            select(Candidate.model_id, calls, func.coalesce(func.sum(Candidate.cost), 0.0))
+            .where(Candidate.job_id == job_id)
+            .group_by(Candidate.model_id)
+        )
+        with self._transaction() as connection:
+            best = {
+                model: (candidate, score)
+                for model, candidate, score in connection.execute(
+                    select(ranked.c.model_id, ranked.c.id, ranked.c.score).where(ranked.c.rank == 1)
+                )
+            }
+            spent = {model: (int(n), float(usd)) for model, n, usd in connection.execute(totals)}
+            retired = {
+                model: reason
+                for model, reason in connection.execute(
+                    select(RetiredModel.model_id, RetiredModel.reason).where(RetiredModel.job_id == job_id)
+                )
+            }
+        return [
+            Standing(
+                model=model, best=best[model][1] if model in best else None,
+                best_candidate=best[model][0] if model in best else None, calls=spent.get(model, (0, 0.0))[0],
+                cost=spent.get(model, (0, 0.0))[1], retired=retired.get(model),
+            )
+            for model in models
+        ]  # fmt: skip
+
+    def top(self, job_id: int, direction: str) -> tuple[int, float] | None:
+        """The id and score of the job's best candidate (the earliest of a tie), or None."""
+        statement = select(Candidate.id, Candidate.score).where(*_scored_filter(job_id)).order_by(*_ranking(direction))
+        with self._transaction() as connection:
+            found = connection.execute(statement.limit(1)).first()
+        return (found[0], found[1]) if found else None
+
     def ancestry(self, candidate_id: int) -> list[CandidateRow]:
         """The chain of parents from the root down to the candidate itself (empty if there is no such candidate).
 
@@ -388,14 +485,15 @@ class Store:
         return {row.model_id: row for row in self._candidates(statement.order_by(Candidate.model_id))}
 
     def job_totals(self, job_id: int) -> dict[str, dict[str, float]]:
-        """Per model of the job: `calls` (candidates written), `tokens_in`, `tokens_out` and `cost` (USD).
+        """Per model of the job: `calls` (candidates written from a call, replays not counted), `tokens_in`,
+        `tokens_out` and `cost` (USD paid).
 
         Every model the job was given appears, with zeros until it has a candidate.
         """
         statement = (
             select(
                 Candidate.model_id,
-                func.count(Candidate.id),
+                func.count(Candidate.id).filter(Candidate.replayed_from.is_(None)),
                 func.sum(Candidate.tokens_in),
                 func.sum(Candidate.tokens_out),
                 func.sum(Candidate.cost),
@@ -426,6 +524,30 @@ class Store:
             return [CandidateRow(**row._mapping) for row in connection.execute(statement)]
 
 
+def _add_evaluation(
+    connection: Connection,
+    candidate_id: int,
+    *,
+    seeds: Sequence[int],
+    years: float | None,
+    status: str,
+    score: float | None,
+    metrics: Mapping[str, Any],
+    per_seed: Sequence[Any],
+    timings: Mapping[str, Any],
+) -> int:
+    seeds = [_seed(seed) for seed in seeds]
+    seeds_key = json.dumps(seeds, separators=(",", ":"))
+    values = {
+        "candidate_id": candidate_id, "seeds": seeds, "seeds_key": seeds_key, "years": years, "status": status,
+        "score": _score(score), "metrics": dict(metrics), "per_seed": list(per_seed), "timings": dict(timings),
+        "created_at": utcnow(),
+    }  # fmt: skip
+    _insert_or_ignore(connection, Evaluation, values, ["candidate_id", "seeds_key"])
+    found = select(Evaluation.id).where(Evaluation.candidate_id == candidate_id, Evaluation.seeds_key == seeds_key)
+    return connection.execute(found).scalar_one()
+
+
 def _add_model(connection: Connection, model_id: str) -> None:
     provider, _, name = model_id.partition(":")
     if not (provider and name):
@@ -435,8 +557,14 @@ def _add_model(connection: Connection, model_id: str) -> None:
 
 def _insert_or_ignore(connection: Connection, model: type[Any], values: Mapping[str, Any], unique: list[str]) -> None:
     """INSERT ... ON CONFLICT (unique) DO NOTHING: a concurrent or repeated write of the same row is a no-op."""
-    statement = _INSERT[connection.dialect.name](model).values(dict(values))
-    connection.execute(statement.on_conflict_do_nothing(index_elements=unique))
+    connection.execute(_upsert(connection.dialect.name, model.__table__, tuple(unique)), dict(values))
+
+
+@functools.cache
+def _upsert(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
+    """One statement per table, its values bound at execution: building it per row (the ORM's way, coercing every
+    value) cost more than the database's own work."""
+    return _INSERT[dialect](table).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def _check(value: str, allowed: Sequence[str], what: str) -> None:

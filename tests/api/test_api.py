@@ -561,7 +561,7 @@ def test_stopping_the_server_interrupts_an_in_process_job_which_resume_continues
             assert time.monotonic() < deadline, "the job wrote no candidate"
             time.sleep(0.05)
     job = store.job(job_id)  # the server has stopped: its shutdown waited for the run
-    assert job.status == "failed"
+    assert job.status == "interrupted"
     assert f"`evolver resume {job_id}`" in job.error and "server stopped" in job.error
     kept = [(row.id, row.key, row.code_hash, row.score) for row in store.lineage(job_id)]
     assert 1 <= len(kept) < 200

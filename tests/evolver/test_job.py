@@ -100,7 +100,9 @@ def test_the_cli_evolves_offline_and_the_export_reproduces_the_score(tmp_path, m
     ],
 )
 def test_cli_mistakes_are_one_line(tmp_path, monkeypatch, args, message):
-    monkeypatch.setenv("EVOLVER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("EVOLVER_DATABASE_URL", url)
+    Store(url).upgrade()  # reads never create the store: they would stop at "no lineage store" first
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output

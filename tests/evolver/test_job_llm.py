@@ -32,11 +32,14 @@ def test_a_job_through_each_sdk(tmp_path, pool, api: Api):
                                                      (BROKEN, HOLD, PROSE, HOSTILE, TRADER)]  # fmt: skip
     store = Store(f"sqlite:///{tmp_path / 'llm.db'}")
     store.upgrade()
-    with WireServer(*script) as server:
+    routes = {"/api/tags": [wire.ollama_tags(api.model_id.partition(":")[2])]}  # Ollama's check at submit
+    with WireServer(*script, routes=routes) as server:
         spec = JobSpec(scenario="ai3_plugins", models=(api.model_id,), generations=2, attempts=3)
         job_id = Engine(store, settings_for(server.url), pool).execute(spec)
-        requests = list(server.requests)
+        requests = [r for r in server.requests if r.path != "/api/tags"]
+        checks = len(server.requests) - len(requests)
     assert len(requests) == 6 and all(r.path == api.path for r in requests)
+    assert checks == (1 if api.model_id.startswith("ollama:") else 0)
     assert store.job(job_id).status == "done"
     rows = store.lineage(job_id)
     assert [(c.op, c.status) for c in rows] == [

@@ -394,11 +394,20 @@ def test_a_match_and_a_reply_are_written_once(store: Store) -> None:
     assert store.add_match(**match) == store.add_match(**{**match, "won": True})
     (row,) = store.matches(job_id)
     assert row.won is False and row.seeds == [0, 1]
-    reply = {"model_id": "local:gp", "prompt_hash": "h", "seed": 7, "op": None, "tokens_in": 1, "tokens_out": 2,
-             "latency_ms": 3.0, "requests": 1}  # fmt: skip
-    first = store.cache_reply(**reply, text="first")
-    assert store.cache_reply(**reply, text="second") == first and first.text == "first"
-    assert store.cached_reply("local:gp", "h", 8) is None
+    reply = {"job_id": job_id, "key": f"{job_id}:0:local:gp:0", "model_id": "local:gp", "prompt_hash": "h",
+             "seed": 7, "op": None, "tokens_in": 1, "tokens_out": 2, "latency_ms": 3.0, "requests": 1}  # fmt: skip
+    store.cache_reply(**reply, text="first")
+    store.cache_reply(**reply, text="second")
+    first = store.cached_reply(reply["key"], "h")
+    assert first is not None and first.text == "first" and first.job_id == job_id and first.replayed_from is None
+    assert store.cached_reply(reply["key"], "other prompt") is None
+    assert store.cached_reply(f"{job_id}:0:local:gp:1", "h") is None  # another step of the same job
+    # another job's step with the same prompt and seed: a cache of its own, and a replay source for others
+    other = new_job(store)
+    assert store.cached_reply(f"{other}:0:local:gp:0", "h") is None
+    assert store.replayable_reply(job_id, "local:gp", "h", 7) == first
+    assert store.replayable_reply(other, "local:gp", "h", 7) is None
+    assert store.replayable_reply(job_id, "local:gp", "h", 8) is None
 
 
 def test_stalled_jobs_are_the_unfinished_ones_quiet_since_a_moment(store: Store) -> None:

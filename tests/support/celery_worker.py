@@ -18,9 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Worker:
-    """One worker process group; `log` is its output file."""
+    """One worker process group; `log` is its output file, `cwd` its working directory (default: the checkout)."""
 
-    def __init__(self, env: Mapping[str, str], log: Path, concurrency: int = 1, beat: bool = False) -> None:
+    def __init__(
+        self, env: Mapping[str, str], log: Path, concurrency: int = 1, beat: bool = False, cwd: Path = ROOT
+    ) -> None:
         self.log = log
         command = [
             sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-P", "prefork", "-c", str(concurrency),
@@ -31,7 +33,7 @@ class Worker:
             command += ["-B", "-s", str(log.with_suffix(".schedule"))]
         self._out = log.open("ab")
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=self._out, stderr=subprocess.STDOUT,
+            command, cwd=cwd, env={**os.environ, **env}, stdout=self._out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
 

@@ -1,17 +1,21 @@
 """A scripted HTTP server that speaks the model APIs' wire formats, so tests run the real SDKs against it.
 
 `WireServer(*responses)` listens on a free loopback port and answers each request with the next scripted
-`Response`; the last one repeats, so `WireServer(error(500))` fails forever. It records every request (path,
-headers, JSON body) so a test can count them and check what was sent. Connections close after each answer
+`Response`; the last one repeats, so `WireServer(error(500))` fails forever. `routes` give a path its own
+script (Ollama's GET /api/tags beside POST /api/chat); a GET is answered on a route only, elsewhere it gets
+http.server's 501 and is not recorded. It records every other request (method, path, headers, JSON body) so
+a test can count them and check what was sent. Connections close after each answer
 (HTTP/1.0), and a stalled answer (`hang`) wakes on shutdown, so closing leaves no thread and no port behind.
 
-The body builders below give each API's shapes: OpenAI chat completions, Anthropic messages, Ollama chat.
+The body builders below give each API's shapes: OpenAI chat completions, Anthropic messages, Ollama chat and
+its model list.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,8 +34,9 @@ class Response:
 
 @dataclass(frozen=True)
 class Request:
-    """What the server received: the path, the headers (lower-case names), the raw body and its JSON."""
+    """What the server received: the method, the path, the headers (lower-case names), the raw body and its JSON."""
 
+    method: str
     path: str
     headers: dict[str, str]
     raw: bytes
@@ -39,11 +44,15 @@ class Request:
 
 
 class WireServer:
-    """A threaded HTTP server on 127.0.0.1 answering from a script; use it as a context manager."""
+    """A threaded HTTP server on 127.0.0.1 answering from a script; use it as a context manager.
 
-    def __init__(self, *responses: Response) -> None:
-        if not responses:
-            raise ValueError("a WireServer needs at least one scripted response")
+    `responses` answer every path that `routes` (path -> its own script) does not name.
+    """
+
+    def __init__(self, *responses: Response, routes: Mapping[str, Sequence[Response]] | None = None) -> None:
+        self._scripts = {path: list(script) for path, script in (routes or {}).items()}
+        if not responses or not all(self._scripts.values()):
+            raise ValueError("a WireServer needs at least one scripted response, and so does each route")
         self.requests: list[Request] = []
         self.in_flight = self.most_in_flight = 0  # requests being answered now, and the most at any moment
         self._script = list(responses)
@@ -79,7 +88,8 @@ class WireServer:
     def _answer(self, request: Request) -> Response:
         with self._lock:
             self.requests.append(request)
-            return self._script.pop(0) if len(self._script) > 1 else self._script[0]
+            script = self._scripts.get(request.path, self._script)
+            return script.pop(0) if len(script) > 1 else script[0]
 
 
 class _Server(ThreadingHTTPServer):
@@ -98,7 +108,7 @@ def _handler(wire: WireServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = None
             headers = {name.lower(): value for name, value in self.headers.items()}
-            response = wire._answer(Request(self.path, headers, raw, body))
+            response = wire._answer(Request(self.command, self.path, headers, raw, body))
             if response.hang:
                 wire._stopping.wait(response.hang)
                 return
@@ -117,6 +127,12 @@ def _handler(wire: WireServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
+        def do_GET(self) -> None:
+            if self.path in wire._scripts:
+                self.do_POST()  # a GET has no body: raw is b""
+            else:
+                self.send_error(501, f"Unsupported method ('GET') off the routes: {sorted(wire._scripts)}")
+
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: tests read `wire.requests`, not a log."""
 
@@ -129,6 +145,11 @@ def _handler(wire: WireServer) -> type[BaseHTTPRequestHandler]:
 def hang(seconds: float) -> Response:
     """Stall, then close without answering: set `seconds` past the client's request timeout."""
     return Response(hang=seconds)
+
+
+def dropped() -> Response:
+    """Close the connection without answering, at once: the server went away mid-request."""
+    return Response(hang=0.001)
 
 
 def malformed() -> Response:
@@ -217,3 +238,12 @@ def ollama_reply(text: str, tokens_in: int = 0, tokens_out: int = 0, finish: str
 
 def ollama_error(status: int, message: str) -> Response:
     return error(status, {"error": message})
+
+
+def ollama_tags(*names: str) -> Response:
+    """GET /api/tags: the models the host has pulled, each named with its tag (`llama3:latest`)."""
+    models = [
+        {"name": name, "model": name, "modified_at": "2025-01-01T00:00:00Z", "size": 1, "digest": "0" * 64}
+        for name in names
+    ]
+    return Response(200, {"models": models})

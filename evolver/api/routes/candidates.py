@@ -24,6 +24,7 @@ from evolver.api.schemas import (
 from evolver.api.throttle import QueueFullError
 from evolver.export import export_text
 from evolver.lineage import code_diff
+from evolver.pinning import job_scenario
 from evolver.report import jsonable
 from evolver.store import CandidateRow, Store
 from sandbox import Limits
@@ -117,10 +118,11 @@ def _chart(runner: Runner, store: Store, candidate_id: int) -> bytes:
     job = store.job(candidate.job_id)
     assert job is not None  # a candidate always belongs to a job
     seed, years = job.budget.get("seeds", [0])[0], job.budget.get("years")
-    evaluation = runner.pool.evaluate(candidate.code, job.scenario, [seed], years, CHART_LIMITS, detail=True)
+    ref = job_scenario(job)
+    evaluation = runner.pool.evaluate(candidate.code, ref, [seed], years, CHART_LIMITS, detail=True)
     if evaluation.detail is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"candidate {candidate_id}'s run failed: {evaluation.error}")
-    scenario = simcore.load_scenario(job.scenario)
+    scenario = simcore.load_scenario(ref)
     frame = simcore.engine.stats_frame(evaluation.detail["stats"])
     title = f"candidate {candidate_id} ({candidate.model_id}, {candidate.op}): {job.scenario}, seed {seed}"
     buffer = io.BytesIO()

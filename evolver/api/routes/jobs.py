@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, status
 
 import simcore
-from evolver.api.deps import Authorized, JobId, Limit, Offset, RunnerDep, SettingsDep, StoreDep
+from evolver.api.deps import Authorized, JobId, Limit, Offset, RunnerDep, StoreDep
 from evolver.api.schemas import (
     INVALID,
     CandidateOut,
@@ -22,10 +23,9 @@ from evolver.api.schemas import (
     TournamentDetail,
     TournamentIn,
 )
-from evolver.engine import Engine
 from evolver.job import JobSpec
 from evolver.report import jsonable
-from evolver.settings import Settings
+from evolver.state import JobState, job_state
 from evolver.store import JobRow, Store
 from evolver.tournament import leaderboard
 
@@ -42,9 +42,9 @@ WRITE: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/jobs", status_code=status.HTTP_202_ACCEPTED, dependencies=[Authorized], responses=WRITE)
-def submit_job(body: JobIn, store: StoreDep, runner: RunnerDep, settings: SettingsDep) -> JobDetail:
+def submit_job(body: JobIn, store: StoreDep, runner: RunnerDep) -> JobDetail:
     """Start an evolution job: on the workers when a broker is configured, else in the server's process."""
-    return _detail(store, settings, runner.submit(JobSpec(kind="evolve", **_spec_fields(body))))
+    return _detail(store, runner.submit(JobSpec(kind="evolve", **_spec_fields(body))))
 
 
 @router.get("/jobs")
@@ -56,9 +56,9 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", responses=NOT_FOUND)
-def get_job(job_id: JobId, store: StoreDep, settings: SettingsDep) -> JobDetail:
+def get_job(job_id: JobId, store: StoreDep) -> JobDetail:
     """Where a job stands: phase, candidates, every model's best, calls and cost. Poll it to follow a run."""
-    return _detail(store, settings, job_id)
+    return _detail(store, job_id)
 
 
 @router.get("/jobs/{job_id}/lineage", responses=NOT_FOUND)
@@ -71,9 +71,9 @@ def get_lineage(job_id: JobId, store: StoreDep, offset: Offset = 0, limit: Limit
 
 
 @router.post("/tournaments", status_code=status.HTTP_202_ACCEPTED, dependencies=[Authorized], responses=WRITE)
-def submit_tournament(body: TournamentIn, store: StoreDep, runner: RunnerDep, settings: SettingsDep) -> JobDetail:
+def submit_tournament(body: TournamentIn, store: StoreDep, runner: RunnerDep) -> JobDetail:
     """Start a tournament: every model inits, then each round challenges the others' champions and improves."""
-    return _detail(store, settings, runner.submit(JobSpec(kind="tournament", **_spec_fields(body))))
+    return _detail(store, runner.submit(JobSpec(kind="tournament", **_spec_fields(body))))
 
 
 @router.get("/tournaments")
@@ -83,14 +83,14 @@ def list_tournaments(store: StoreDep, offset: Offset = 0, limit: Limit = 50) -> 
 
 
 @router.get("/tournaments/{job_id}", responses=NOT_FOUND)
-def get_tournament(job_id: JobId, store: StoreDep, settings: SettingsDep) -> TournamentDetail:
+def get_tournament(job_id: JobId, store: StoreDep) -> TournamentDetail:
     """A tournament's standing, its leaderboard (Elo) and its matches."""
     job = _job(store, job_id)
     if job.kind != "tournament":
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} is not a tournament; GET /jobs/{job_id} shows it")
     board = jsonable(leaderboard(store, job_id).to_dict("records"))
     return TournamentDetail(
-        **_detail(store, settings, job_id).model_dump(),
+        **_detail(store, job_id).model_dump(),
         leaderboard=[LeaderRow(**row) for row in board],
         matches=[MatchOut.of(match) for match in store.matches(job_id)],
     )
@@ -113,24 +113,23 @@ def _job(store: Store, job_id: int) -> JobRow:
 
 
 def _page(store: Store, kind: str | None, offset: int, limit: int) -> Page[JobOut]:
-    items = [JobOut.of(job, store.best(job.id, job.direction)) for job in store.jobs(kind, offset, limit)]
+    items = [JobOut.of(job, store.top(job.id, job.direction)) for job in store.jobs(kind, offset, limit)]
     return Page(items=items, total=store.count_jobs(kind), offset=offset, limit=limit)
 
 
-def _detail(store: Store, settings: Settings, job_id: int) -> JobDetail:
-    job = _job(store, job_id)
-    current = Engine(store, settings).plan(job_id)
-    total, ok = store.count_candidates(job_id)
-    best = store.best_per_model(job_id, job.direction)
-    standings = []
-    for model, totals in store.job_totals(job_id).items():
-        top = best.get(model)
-        calls, cost = int(totals["calls"]), totals["cost"]
-        standings.append(
-            ModelStanding(model=model, best=top and top.score, best_candidate=top and top.id, calls=calls, cost=cost)
-        )
+def _state(store: Store, job_id: int) -> JobState:
+    state = job_state(store, job_id)
+    if state is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}; GET /jobs lists them")
+    return state
+
+
+def _detail(store: Store, job_id: int) -> JobDetail:
+    state = _state(store, job_id)
+    best = state.best
+    top = (best.best_candidate, best.best) if best else None
     return JobDetail(
-        **JobOut.of(job, store.best(job_id, job.direction)).model_dump(),
-        phase=min(current.phase + 1, current.phases), phases=current.phases, candidates=total, ok=ok,
-        standings=standings,
+        **JobOut.of(state.job, top).model_dump(),  # type: ignore[arg-type]
+        phase=state.phase, phases=state.phases, candidates=state.candidates, ok=state.ok,
+        standings=[ModelStanding(**asdict(standing)) for standing in state.standings],
     )  # fmt: skip
