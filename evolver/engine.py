@@ -312,11 +312,11 @@ class Engine:
         job = self._job(job_id)
         candidate = self.store.candidate(candidate_id)
         assert candidate is not None
-        totals = self.store.job_totals(job_id)
-        best = {model: row.score for model, row in self.store.best_per_model(job_id, job.comp.direction).items()}
+        standings = self.store.standings(job_id, job.comp.direction, job.spec.models)
         return Progress(
-            job_id, candidate.generation, job.spec.phases, candidate, best,  # type: ignore[arg-type]
-            {m: int(t["calls"]) for m, t in totals.items()}, {m: t["cost"] for m, t in totals.items()},
+            job_id, candidate.generation, job.spec.phases, candidate,
+            {s.model: s.best for s in standings if s.best is not None}, {s.model: s.calls for s in standings},
+            {s.model: s.cost for s in standings},
         )  # fmt: skip
 
     # Helpers

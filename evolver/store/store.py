@@ -476,38 +476,6 @@ class Store:
         found = self._candidates(statement.limit(1))
         return found[0] if found else None
 
-    def best_per_model(self, job_id: int, direction: str) -> dict[str, CandidateRow]:
-        """Each model's best scored candidate in the job (earliest of equal scores); models with none are left out."""
-        order = _ranking(direction)
-        rank = func.row_number().over(partition_by=Candidate.model_id, order_by=order).label("rank")
-        ranked = select(Candidate.id, rank).where(*_scored_filter(job_id)).subquery()
-        statement = select(Candidate).join(ranked, Candidate.id == ranked.c.id).where(ranked.c.rank == 1)
-        return {row.model_id: row for row in self._candidates(statement.order_by(Candidate.model_id))}
-
-    def job_totals(self, job_id: int) -> dict[str, dict[str, float]]:
-        """Per model of the job: `calls` (candidates written from a call, replays not counted), `tokens_in`,
-        `tokens_out` and `cost` (USD paid).
-
-        Every model the job was given appears, with zeros until it has a candidate.
-        """
-        statement = (
-            select(
-                Candidate.model_id,
-                func.count(Candidate.id).filter(Candidate.replayed_from.is_(None)),
-                func.sum(Candidate.tokens_in),
-                func.sum(Candidate.tokens_out),
-                func.sum(Candidate.cost),
-            )
-            .where(Candidate.job_id == job_id)
-            .group_by(Candidate.model_id)
-        )
-        with self._transaction() as connection:
-            models = connection.execute(select(Job.models).where(Job.id == job_id)).scalar() or []
-            totals = {model_id: _totals(0, 0, 0, 0.0) for model_id in models}
-            for model_id, calls, tokens_in, tokens_out, cost in connection.execute(statement):
-                totals[model_id] = _totals(calls, tokens_in, tokens_out, cost)
-        return totals
-
     # Helpers
 
     @contextmanager
@@ -592,7 +560,3 @@ def _scored_filter(job_id: int) -> tuple[Any, ...]:
 def _ranking(direction: str) -> tuple[Any, ...]:
     _check(direction, DIRECTIONS, "direction")
     return (Candidate.score.desc() if direction == "max" else Candidate.score.asc()), Candidate.id.asc()
-
-
-def _totals(calls: int, tokens_in: int, tokens_out: int, cost: float) -> dict[str, float]:
-    return {"calls": int(calls), "tokens_in": int(tokens_in), "tokens_out": int(tokens_out), "cost": float(cost)}

@@ -109,7 +109,7 @@ def test_a_redelivered_step_is_neither_paid_twice_nor_answered_differently(store
         first = engine.evaluate(step)
         assert engine.evaluate(step) == first
         assert len(server.requests) == 1
-    assert store.job_totals(job_id)[MODEL]["cost"] == pytest.approx(PAID)
+    assert [(s.calls, s.cost) for s in job_state(store, job_id).standings] == [(1, pytest.approx(PAID))]
 
 
 # Loud failures

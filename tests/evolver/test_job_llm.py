@@ -58,7 +58,9 @@ def test_a_job_through_each_sdk(tmp_path, pool, api: Api):
     repair_prompt = json.dumps(requests[2].body)
     assert "line 2" in repair_prompt and "p['dex'].buyA(1)" in repair_prompt
     assert all(c.tokens_in == 100 and c.tokens_out == 20 for c in rows)
-    totals = store.job_totals(job_id)[api.model_id]
-    assert totals["cost"] == pytest.approx(5 * (100 * api.price.input + 20 * api.price.output) / 1e6)
+    (standing,) = store.standings(job_id, "max", (api.model_id,))
+    assert standing.calls == 5 and standing.cost == pytest.approx(
+        5 * (100 * api.price.input + 20 * api.price.output) / 1e6
+    )
     stored = json.dumps([c.prompt for c in rows] + [c.reply for c in rows])
     assert KEY not in stored

@@ -164,7 +164,7 @@ def test_jobs_and_lineage_come_in_pages_with_their_counts(store: Store) -> None:
 def test_best_ranks_ok_scores_and_the_earliest_of_a_tie_wins(store: Store) -> None:
     job = new_job(store)
     assert store.best(job, "max") is None
-    assert store.best_per_model(job, "max") == {}
+    assert [s.best for s in store.standings(job, "max", ("local:gp",))] == [None]
     add(store, job, "g1", score=1.0)
     g3 = add(store, job, "g3", score=3.0)
     add(store, job, "g3-later", score=3.0)
@@ -183,14 +183,14 @@ def test_best_ranks_ok_scores_and_the_earliest_of_a_tie_wins(store: Store) -> No
     assert best is not None and best.id == r2
     assert store.best(job, "max", model_id="openai:gpt-4o") is None
 
-    assert {model: row.id for model, row in store.best_per_model(job, "max").items()} == {
-        "local:gp": g3,
-        "local:random": r2,
-    }
-    assert {model: row.id for model, row in store.best_per_model(job, "min").items()} == {
-        "local:gp": g_low,
-        "local:random": r_low,
-    }
+    models = ("local:gp", "local:random", "openai:gpt-4o")
+    assert [(s.best_candidate, s.best) for s in store.standings(job, "max", models)] == [
+        (g3, 3.0),
+        (r2, 2.0),
+        (None, None),
+    ]
+    assert [s.best_candidate for s in store.standings(job, "min", models)] == [g_low, r_low, None]
+    assert store.top(job, "max") == (g3, 3.0) and store.top(job, "min") == (r_low, -1.0)
     assert r_low_later > r_low
     with pytest.raises(StoreError, match="direction must be one of max, min"):
         store.best(job, "up")
@@ -213,23 +213,20 @@ def test_job_status_changes_only_from_the_expected_status(store: Store) -> None:
         store.set_job_status(job, "paused")
 
 
-def test_job_totals_add_up_calls_tokens_and_cost_per_model(store: Store) -> None:
+def test_standings_add_up_calls_and_cost_per_model(store: Store) -> None:
     job = new_job(store, models=("openai:gpt-4o", "anthropic:claude-sonnet-4-5", "local:gp"))
     add(store, job, "o1", "openai:gpt-4o", tokens_in=1200, tokens_out=300, cost=0.0105)
     add(store, job, "o2", "openai:gpt-4o", tokens_in=1500, tokens_out=450, cost=0.01425, status="no_code", code="")
     add(store, job, "c1", "anthropic:claude-sonnet-4-5", tokens_in=900, tokens_out=200, cost=0.0057)
     add(store, new_job(store), "elsewhere", "openai:gpt-4o", tokens_in=10**6, cost=100.0)
-    totals = store.job_totals(job)
-    assert list(totals) == ["openai:gpt-4o", "anthropic:claude-sonnet-4-5", "local:gp"]
-    assert totals["openai:gpt-4o"] == {"calls": 2, "tokens_in": 2700, "tokens_out": 750, "cost": pytest.approx(0.02475)}
-    assert totals["anthropic:claude-sonnet-4-5"] == {
-        "calls": 1,
-        "tokens_in": 900,
-        "tokens_out": 200,
-        "cost": pytest.approx(0.0057),
-    }
-    assert totals["local:gp"] == {"calls": 0, "tokens_in": 0, "tokens_out": 0, "cost": 0.0}
-    assert store.job_totals(10_000) == {}
+    add(store, job, "o3", "openai:gpt-4o", tokens_in=5, cost=0.0, replayed_from=1)  # replayed: not a call
+    models = ("openai:gpt-4o", "anthropic:claude-sonnet-4-5", "local:gp")
+    totals = {s.model: (s.calls, s.cost) for s in store.standings(job, "max", models)}
+    assert list(totals) == list(models)
+    assert totals["openai:gpt-4o"] == (2, pytest.approx(0.02475))
+    assert totals["anthropic:claude-sonnet-4-5"] == (1, pytest.approx(0.0057))
+    assert totals["local:gp"] == (0, 0.0)
+    assert store.standings(10_000, "max", ()) == []
 
 
 def test_values_round_trip(store: Store) -> None:
