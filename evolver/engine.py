@@ -274,7 +274,9 @@ class Engine:
             else:
                 self.fail(job_id, exc)
             executor.shutdown(wait=False, cancel_futures=True)
-            wait(running, timeout=INTERRUPT_GRACE if stopped else None)
+            _, unfinished = wait(running, timeout=INTERRUPT_GRACE if stopped else None)
+            if not unfinished:
+                executor.shutdown()  # the idle threads end now: none is left to hold the process
             raise
         executor.shutdown()
         return self._status(job_id)

@@ -98,7 +98,10 @@ class Candidate(Base):
     """One player fn with its provenance and its evaluation's outcome; `key` makes a repeated write a no-op."""
 
     __tablename__ = "candidates"
-    __table_args__ = (Index("ix_candidates_job_id_model_id", "job_id", "model_id"),)
+    # Covers what a job's standing reads (evolver/state.py), so a poll never reads the rows' texts.
+    __table_args__ = (
+        Index("ix_candidates_standing", "job_id", "model_id", "status", "score", "id", "cost", "replayed_from"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(Text, unique=True)

@@ -208,24 +208,11 @@ class Store:
                 _add_evaluation(connection, candidate_id, **evaluation)
             return candidate_id
 
-    def add_evaluation(
-        self,
-        *,
-        candidate_id: int,
-        seeds: Sequence[int],
-        years: float | None,
-        status: str,
-        score: float | None,
-        metrics: Mapping[str, Any],
-        per_seed: Sequence[Any],
-        timings: Mapping[str, Any],
-    ) -> int:
-        """Stores a candidate's evaluation on `seeds` once (the same seeds in the same order) and returns its id."""
+    def add_evaluation(self, *, candidate_id: int, **fields: Any) -> int:
+        """Stores a candidate's evaluation on `seeds` once (the same seeds in the same order) and returns its id;
+        `fields` are `seeds`, `years`, `status`, `score`, `metrics`, `per_seed` and `timings`."""
         with self._transaction() as connection:
-            return _add_evaluation(
-                connection, candidate_id, seeds=seeds, years=years, status=status, score=score, metrics=metrics,
-                per_seed=per_seed, timings=timings,
-            )  # fmt: skip
+            return _add_evaluation(connection, candidate_id, **fields)
 
     def discard_job(self, job_id: int) -> bool:
         """Deletes a `pending` job that has nothing written under it (a submission that never reached the queue)."""
@@ -411,36 +398,27 @@ class Store:
             ]
 
     def standings(self, job_id: int, direction: str, models: Sequence[str]) -> list[Standing]:
-        """Each of `models` in the job: its best score and candidate, its calls and its cost, from two aggregate
-        queries that read no code or text."""
-        rank = func.row_number().over(partition_by=Candidate.model_id, order_by=_ranking(direction)).label("rank")
-        ranked = (
-            select(Candidate.model_id, Candidate.id, Candidate.score, rank).where(*_scored_filter(job_id)).subquery()
-        )
+        """Each of `models` in the job: its best score and candidate, its calls and its cost, read from the index
+        `ix_candidates_standing` alone (no code or text): one seek per model for its best, one pass for the sums."""
         calls = func.count(Candidate.id).filter(Candidate.replayed_from.is_(None))
         totals = (
             select(Candidate.model_id, calls, func.coalesce(func.sum(Candidate.cost), 0.0))
             .where(Candidate.job_id == job_id)
             .group_by(Candidate.model_id)
         )
+        leader = select(Candidate.id, Candidate.score).where(*_scored_filter(job_id)).order_by(*_ranking(direction))
         with self._transaction() as connection:
             best = {
-                model: (candidate, score)
-                for model, candidate, score in connection.execute(
-                    select(ranked.c.model_id, ranked.c.id, ranked.c.score).where(ranked.c.rank == 1)
-                )
+                model: connection.execute(leader.where(Candidate.model_id == model).limit(1)).first()
+                for model in models
             }
             spent = {model: (int(n), float(usd)) for model, n, usd in connection.execute(totals)}
-            retired = {
-                model: reason
-                for model, reason in connection.execute(
-                    select(RetiredModel.model_id, RetiredModel.reason).where(RetiredModel.job_id == job_id)
-                )
-            }
+            named = select(RetiredModel.model_id, RetiredModel.reason).where(RetiredModel.job_id == job_id)
+            retired = {model: reason for model, reason in connection.execute(named)}
         return [
             Standing(
-                model=model, best=best[model][1] if model in best else None,
-                best_candidate=best[model][0] if model in best else None, calls=spent.get(model, (0, 0.0))[0],
+                model=model, best=best[model][1] if best[model] else None,
+                best_candidate=best[model][0] if best[model] else None, calls=spent.get(model, (0, 0.0))[0],
                 cost=spent.get(model, (0, 0.0))[1], retired=retired.get(model),
             )
             for model in models

@@ -18,6 +18,9 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+STANDING = ["job_id", "model_id", "status", "score", "id", "cost", "replayed_from"]
+"""A covering index of what a job's standing reads: its rows are read without their code, prompt and reply."""
+
 
 def upgrade() -> None:
     with op.batch_alter_table("jobs") as batch:
@@ -27,6 +30,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("replay", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("candidates") as batch:
         batch.add_column(sa.Column("replayed_from", sa.BigInteger(), nullable=True))
+        batch.drop_index("ix_candidates_job_id_model_id")
+        batch.create_index("ix_candidates_standing", STANDING)
     with op.batch_alter_table("replies") as batch:
         batch.drop_constraint("uq_replies_model_id_prompt_hash_seed", type_="unique")
         batch.add_column(sa.Column("job_id", sa.Integer(), nullable=True))
@@ -61,6 +66,8 @@ def downgrade() -> None:
         batch.drop_column("job_id")
         batch.create_unique_constraint("uq_replies_model_id_prompt_hash_seed", ["model_id", "prompt_hash", "seed"])
     with op.batch_alter_table("candidates") as batch:
+        batch.drop_index("ix_candidates_standing")
+        batch.create_index("ix_candidates_job_id_model_id", ["job_id", "model_id"])
         batch.drop_column("replayed_from")
     with op.batch_alter_table("jobs") as batch:
         batch.drop_column("replay")

@@ -13,8 +13,23 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def queue_settings(broker: str, database: Path, monkeypatch: Any) -> dict[str, str]:
+    """The settings a worker and the CLI share (set in the test's environment): this broker, a SQLite store at
+    `database`, and short task limits."""
+    values = {
+        "EVOLVER_BROKER_URL": broker,
+        "EVOLVER_DATABASE_URL": f"sqlite:///{database}",
+        "EVOLVER_TASK_TIME_LIMIT": "20",
+        "EVOLVER_VISIBILITY_TIMEOUT": "25",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
 
 
 class Worker:

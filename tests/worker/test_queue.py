@@ -54,15 +54,7 @@ def pool() -> Iterator[SandboxPool]:
 def env(broker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The settings a worker and the CLI share: this broker (emptied), a fresh SQLite store, short timeouts."""
     redis.Redis.from_url(broker).flushall()
-    values = {
-        "EVOLVER_BROKER_URL": broker,
-        "EVOLVER_DATABASE_URL": f"sqlite:///{tmp_path / 'lineage.db'}",
-        "EVOLVER_TASK_TIME_LIMIT": "20",
-        "EVOLVER_VISIBILITY_TIMEOUT": "25",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
+    return celery_worker.queue_settings(broker, tmp_path / "lineage.db", monkeypatch)
 
 
 def invoke(*args: str):
