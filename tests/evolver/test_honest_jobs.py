@@ -21,7 +21,7 @@ import pytest
 import wire
 from sqlalchemy import event
 from test_cli import invoke
-from test_providers import KEY, settings_for
+from test_providers import APIS, KEY, Api, settings_for
 from wire import WireServer
 
 from evolver.engine import Engine
@@ -132,6 +132,36 @@ def test_a_wrong_key_fails_the_job_at_once_and_resume_continues_it_once_fixed(st
         engine.resume(1)
         assert engine.run(1) == "done"
     assert len(store.lineage(1)) == 2
+
+
+def tags_for(api: Api) -> dict[str, list[wire.Response]]:
+    """Ollama's model list (its check at submit) naming the api's model."""
+    return {"/api/tags": [wire.ollama_tags(api.model_id.partition(":")[2])]}
+
+
+@pytest.mark.parametrize("status", [401, 404])
+@pytest.mark.parametrize("api", APIS, ids=lambda api: api.model_id.partition(":")[0])
+def test_a_model_that_cannot_be_used_fails_the_job_after_one_request(store, pool, api, status):
+    with WireServer(api.error(status, "no such model, or no such key"), routes=tags_for(api)) as server:
+        started = time.monotonic()
+        with pytest.raises(ProviderError) as failed:
+            Engine(store, settings_for(server.url), pool).execute(spec(models=(api.model_id,), generations=3))
+        calls = [r for r in server.requests if r.path == api.path]
+    assert failed.value.fatal and len(calls) == 1 and time.monotonic() - started < 10
+    job = store.job(1)
+    assert job.status == "failed" and api.model_id in job.error and "fix:" in job.error
+    assert store.lineage(1) == []
+
+
+@pytest.mark.parametrize("api", APIS, ids=lambda api: api.model_id.partition(":")[0])
+def test_a_model_with_no_server_fails_in_seconds(store, pool, api):
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as failed:
+        Engine(store, settings_for(f"http://127.0.0.1:{closed_port()}"), pool).execute(spec(models=(api.model_id,)))
+    assert failed.value.fatal and time.monotonic() - started < 5
+    ollama = api.model_id.startswith("ollama:")
+    assert store.count_jobs() == (0 if ollama else 1)  # Ollama's host is checked at submit; the others at the call
+    assert ollama or store.job(1).status == "failed"
 
 
 def test_the_evolve_command_names_the_model_the_error_and_the_resume(tmp_path, monkeypatch):
