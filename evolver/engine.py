@@ -172,7 +172,8 @@ class Engine:
         return current
 
     def propose(self, step: Step) -> None:
-        """Asks the step's model for code, once: the reply is cached; a failed call is stored as the try."""
+        """Asks the step's model for code, once: the reply is cached; a failed call is stored as the try, unless
+        the model cannot be used at all: then a job fails (the error is raised) and a tournament retires it."""
         job = self._job(step.job_id)
         if self.store.candidate_id(step.key) is not None:
             return

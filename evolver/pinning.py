@@ -2,10 +2,10 @@
 export runs, from any folder and any machine.
 
 At submit the scenario module's text is read once (a built-in's own file, or the user's `.py` file) and stored
-with the job with its sha256. `scenario_ref(job)` then gives what to load: a built-in's name while the installed
-built-in has the same text, else the stored text written to a file named by its hash (in a folder of this user's
-under the temp folder, readable by the sandbox's children). A scenario file is pinned as one module: a sibling
-module it imports is not pinned with it.
+with the job with its sha256. `job_scenario(job)` then gives what to load: a built-in's name while the installed
+built-in has the same text, else the stored text written to a file named by its hash, in a folder of this user's
+under /tmp (where the sandbox works, whatever $TMPDIR says), readable by the sandbox's children. A scenario file
+is pinned as one module: a sibling module it imports is not pinned with it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from evolver.errors import EvolverError
 from evolver.store import JobRow
+from sandbox.pool import BASE
 from simcore import ScenarioError, builtin_names, load_scenario
 
 MAX_SOURCE_BYTES = 1_000_000  # a scenario module's text, stored with every job that runs it
@@ -83,7 +84,7 @@ def scenario_ref(name: str, source: str, digest: str) -> str:
 
 def _folder() -> Path:
     """This user's folder of pinned scenarios: refused if someone else owns it or may write to it."""
-    folder = Path(tempfile.gettempdir()) / f"evolver-scenarios-{os.getuid()}"
+    folder = Path(BASE) / f"evolver-scenarios-{os.getuid()}"
     folder.mkdir(mode=0o755, exist_ok=True)
     info = folder.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
