@@ -19,10 +19,12 @@ from typing import Any
 
 import httpx
 import pytest
+import wire
 from api_server import TOKEN, make_settings, serving
+from wire import WireServer
 
 import simcore
-from evolver.api import create_app
+from evolver.api import create_app, runner
 from evolver.engine import Engine
 from evolver.report import jsonable
 from evolver.settings import Settings
@@ -583,3 +585,28 @@ def test_stopping_the_server_interrupts_an_in_process_job_which_resume_continues
     assert after[: len(kept)] == kept and len(after) >= len(kept) + 2
     assert len({key for _, key, _, _ in after}) == len(after)  # no try written twice
     store.close()
+
+
+def test_stopping_the_server_waits_a_bounded_time_for_a_slow_model_and_marks_its_job_interrupted(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "SHUTDOWN_GRACE", 1.0)
+    thinking = wire.openai_reply("```python\ndef fn(i, v, r, s, p):\n    return None\n```")
+    slow = wire.Response(200, thinking.body, delay=60)
+    with WireServer(slow) as model:
+        settings = make_settings(
+            tmp_path / "slow.db", OPENAI_API_KEY="k", openai_base_url=f"{model.url}/v1", request_timeout=120
+        )
+        store = Store(settings.database_url)
+        with serving(create_app(settings)) as url, connect(url, TOKEN) as client:
+            response = client.post("/jobs", json={"scenario": "ai3_plugins", "models": ["openai:gpt-4o-mini"]})
+            assert response.status_code == 202, response.text
+            job_id = response.json()["id"]
+            deadline = time.monotonic() + 30
+            while not model.requests:  # the model is thinking: the run is inside a call
+                assert time.monotonic() < deadline, "the model was never called"
+                time.sleep(0.02)
+            stopping = time.monotonic()
+        assert time.monotonic() - stopping < 10  # not the minute the model takes
+        job = store.job(job_id)
+        assert job.status == "interrupted" and f"`evolver resume {job_id}`" in job.error
+        assert store.lineage(job_id) == []
+        store.close()

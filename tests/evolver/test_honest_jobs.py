@@ -334,3 +334,13 @@ def test_the_readmes_examples_of_failures_run_as_written(tmp_path, monkeypatch):
     assert resumed.exit_code == 0 and store.job(1).status == "done", resumed.output
     upgraded = invoke(*commands[2])
     assert upgraded.exit_code == 0 and "(head)" in upgraded.output, upgraded.output
+
+
+def test_reading_a_job_needs_no_price_table_and_no_engine(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVOLVER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    assert invoke("evolve", "ai3_plugins", "--generations", "1").exit_code == 0
+    monkeypatch.setenv("EVOLVER_PRICES_PATH", str(tmp_path / "missing.toml"))
+    for command in (("status", "1"), ("watch", "1"), ("jobs",), ("lineage", "1")):
+        result = invoke(*command)
+        assert result.exit_code == 0 and "done" in result.output, (command, result.output)
+    assert invoke("evolve", "ai3_plugins").exit_code == 2  # a run does need its prices
