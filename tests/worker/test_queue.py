@@ -17,7 +17,9 @@ import postgres
 import pytest
 import redis
 import redis_server
+import wire
 from typer.testing import CliRunner
+from wire import WireServer
 
 from evolver.cli import app
 from evolver.engine import Engine
@@ -229,3 +231,31 @@ def test_a_redis_restart_with_its_append_only_file_loses_no_queued_work(env, poo
     finally:
         server.stop()
     assert outcome(store, job_id) == expected
+
+
+def test_through_the_queue_a_wrong_key_fails_a_job_and_retires_a_tournaments_model(env, pool, tmp_path, monkeypatch):
+    model = "openai:gpt-4o-mini"
+    with WireServer(wire.openai_error(401, "Incorrect API key provided", "invalid_api_key")) as server:
+        for name, value in {"OPENAI_API_KEY": "sk-wrong", "EVOLVER_OPENAI_BASE_URL": f"{server.url}/v1"}.items():
+            env[name] = value
+            monkeypatch.setenv(name, value)
+        spec = JobSpec(kind="tournament", scenario="ai3_plugins", models=("local:gp", "local:random", model), rounds=1)
+        store = Store(f"sqlite:///{tmp_path / 'reference.db'}")
+        store.upgrade()
+        expected = outcome(store, Engine(store, Settings(), pool).execute(spec))
+        calls = len(server.requests)
+        with celery_worker.running(env, tmp_path / "worker.log", concurrency=2):
+            job_id = submit("evolve", "ai3_plugins", "--model", model)
+            tournament = submit("tournament", "ai3_plugins", "--model", "local:gp", "--model", "local:random",
+                                "--model", model, "--rounds", "1")  # fmt: skip
+            store = store_of(env)
+            deadline = time.monotonic() + 60
+            while store.job(job_id).status != "failed":
+                assert time.monotonic() < deadline, f"job {job_id} is {store.job(job_id).status}"
+                time.sleep(0.1)
+            wait_done(store, tournament)
+        assert len(server.requests) == calls + 2  # each run asked once, then never again
+    job = store.job(job_id)
+    assert model in job.error and "OPENAI_API_KEY" in job.error and store.lineage(job_id) == []
+    assert outcome(store, tournament) == expected
+    assert "401" in store.retired(tournament)[model][1]
