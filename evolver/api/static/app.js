@@ -3,7 +3,7 @@
 
 const PAGE = 500; // items per request of a paged list (the API's maximum)
 const POLL_MS = 2000; // how often a running job is asked where it stands
-const FINAL = new Set(["done", "failed", "stopped"]);
+const LIVE = new Set(["pending", "running"]); // a run that moves by itself (`interrupted` waits for a resume)
 const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#9c755f", "#edc948", "#ff9da7", "#bab0ac"];
 const NODE = { w: 164, h: 38, col: 200, row: 48, pad: 14 }; // tree geometry, px
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -168,7 +168,7 @@ async function load(my) {
   job.detail = detail;
   showError(null);
   render(changed);
-  if (!FINAL.has(detail.status)) timer = setTimeout(() => poll(my), POLL_MS);
+  if (LIVE.has(detail.status)) timer = setTimeout(() => poll(my), POLL_MS);
 }
 
 function poll(my) {
