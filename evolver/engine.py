@@ -34,12 +34,12 @@ from evolver.prompting import context_for, render
 from evolver.providers import get_provider
 from evolver.providers.base import ProposalRequest, Provider
 from evolver.settings import Settings
+from evolver.state import LIVE
 from evolver.store import CandidateRow, JobRow, PlanRow, Store
 from sandbox import Evaluation
 from simcore import Scenario, load_scenario
 
 FINAL = ("done", "failed", "stopped")
-LIVE = ("pending", "running")  # a run that goes on by itself; `interrupted` waits for `evolver resume`
 INTERRUPT_GRACE = 5.0  # seconds an interrupted in-process run waits for the tries already under way
 
 

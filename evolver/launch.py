@@ -7,14 +7,17 @@ run here.
 
 from __future__ import annotations
 
-from evolver.engine import Engine
+from typing import TYPE_CHECKING
+
 from evolver.errors import StoreError
-from evolver.job import JobSpec
-from evolver.queue import QueueError, TaskQueue
 from evolver.settings import Settings
 from evolver.store import Store
 from evolver.store.database import masked
 from evolver.store.schema import check_schema, prepare_for_writes
+
+if TYPE_CHECKING:
+    from evolver.job import JobSpec
+    from evolver.queue import TaskQueue
 
 
 def open_store(settings: Settings, *, write: bool = False) -> Store:
@@ -34,6 +37,10 @@ def open_store(settings: Settings, *, write: bool = False) -> Store:
 
 def submit(store: Store, settings: Settings, spec: JobSpec, queue: TaskQueue | None) -> int:
     """Checks and stores the spec; with a queue, sends its first step to the workers. Returns the job's id."""
+
+    from evolver.engine import Engine  # the engine and the queue load when a job is submitted, not when one is read
+    from evolver.queue import QueueError
+
     if queue is not None:
         queue.check()
     job_id = Engine(store, settings).submit(spec)

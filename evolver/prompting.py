@@ -1,6 +1,6 @@
 """The prompts: a ProposalContext built from a scenario's slot, and the chat messages rendered from `prompts/`.
 
-The templates are data (Jinja2 files in the repository's `prompts/` directory, beside this package), so they can
+The templates are data (Jinja2 files in this package's `prompts/` directory, shipped as package data), so they can
 be read and changed without touching code. The system message describes the world (scenario, the player's view,
 actions, wallet, sandbox rules, the answer's format); the user message gives the op's task: the goal and the comp,
 and the code to start from (improve), to beat (beat) or to fix (repair).
@@ -20,8 +20,8 @@ from simcore import Scenario, ScenarioError, Slot, compute, day_count
 from simcore.plugins import DexSpec
 from simcore.seat import MAX_SCRATCH_KEYS
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
-"""The template directory: `prompts/` beside the package, at the root of the checkout the service runs from."""
+PROMPTS = Path(__file__).resolve().parent / "prompts"
+"""The template directory: `evolver/prompts/`, package data (so a wheel install finds it as a checkout does)."""
 
 Scored = tuple[str, float | None]  # a player's code and its score (None when it has none, e.g. a failed one)
 

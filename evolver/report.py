@@ -153,7 +153,10 @@ def jsonable(value: Any) -> Any:
 
 
 def check_writable(path: Path) -> None:
-    """Fail early, before a long run, if `path` cannot be created: its directory must exist."""
+    """Fail early, before a long run, if `path` cannot be created: its directory must exist. `-` is refused
+    rather than written as a file of that name: stdout carries the table."""
+    if str(path) == "-":
+        raise ReportError("cannot write to `-`: stdout carries the table; give a file name, e.g. result.json")
     if path.is_dir():
         raise ReportError(f"cannot write {path}: it is a directory; give a file name")
     if not path.parent.is_dir():

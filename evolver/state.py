@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from evolver.job import JobSpec
 from evolver.store import JobRow, Standing, Store
 
+LIVE = ("pending", "running")  # a run that goes on by itself; `interrupted` waits for `evolver resume`
+
 
 @dataclass(frozen=True)
 class JobState:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 ScenarioRef = str | Path | ModuleType | Scenario
 DAYS_PER_YEAR = 365
+MAX_YEARS = 1000  # 365,000 days: the longest run (a typo of a year count would otherwise run for hours)
 
 
 class Handles(dict[str, Any]):
@@ -86,6 +87,10 @@ def day_count(years: float) -> int:
     """Days simulated for `years`: steps run while `step < 365 * years`, as in AI3 (0.5 year is 183 days)."""
     if not is_number(years) or years < 0:
         raise SimulationError(f"years must be a finite number >= 0, got {years!r}")
+    if years > MAX_YEARS:
+        raise SimulationError(
+            f"years must be at most {MAX_YEARS:,} (a run of {years:g} years would not end), got {years:g}"
+        )
     return math.ceil(DAYS_PER_YEAR * years)
 
 

@@ -69,6 +69,11 @@ def with_overrides(variables: Mapping[str, Variable], overrides: Mapping[str, Va
     result = dict(variables)
     for key, value in (overrides or {}).items():
         require_known(key, result)
+        if result[key].reads_state:
+            raise VariableError(
+                f"{key!r} is computed from the run's results (an output), so it cannot be set: set the inputs it is "
+                "computed from"
+            )
         result[key] = replace(result[key], val=value, reads_state=False)
     return result
 

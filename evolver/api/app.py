@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app = FastAPI(
         title="evolver",
         summary="Language models write player functions for token-economy scenarios; evolve, compare, export.",
-        version="0.6.0",
+        version=metadata.version("evolver"),
         lifespan=lifespan,
     )
     app.state.settings, app.state.store, app.state.runner = settings, store, Runner(store, settings)

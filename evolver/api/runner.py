@@ -13,12 +13,13 @@ import logging
 import threading
 import time
 
-from evolver.engine import LIVE, Engine, Progress
+from evolver.engine import Engine, Progress
 from evolver.errors import Interrupted
 from evolver.job import JobSpec
 from evolver.launch import submit
 from evolver.queue import TaskQueue
 from evolver.settings import Settings
+from evolver.state import LIVE
 from evolver.store import Store
 from sandbox import SandboxPool
 

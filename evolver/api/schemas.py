@@ -166,7 +166,7 @@ class CandidateOut(BaseModel):
     job_id: int
     model: str
     op: str
-    generation: int
+    generation: int = Field(description="1-based, as the command line counts: the phase the try was made in.")
     parent_id: int | None
     target_id: int | None = Field(description="beat: the other model's candidate it had to beat.")
     status: str
@@ -182,8 +182,8 @@ class CandidateOut(BaseModel):
 
     @classmethod
     def of(cls, row: CandidateRow) -> CandidateOut:
-        fields = {name: getattr(row, name) for name in cls.model_fields if name != "model"}
-        return cls(**fields, model=row.model_id)
+        fields = {name: getattr(row, name) for name in cls.model_fields if name not in ("model", "generation")}
+        return cls(**fields, model=row.model_id, generation=row.generation + 1)
 
 
 class EvaluationOut(BaseModel):

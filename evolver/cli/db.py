@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from evolver.cli.edge import app, user_errors
-from evolver.settings import Settings
-from evolver.store import Store
-from evolver.store.database import masked
-from evolver.store.schema import SCHEMA_HEAD, upgrade_to_head
+from evolver.cli.edge import SERVICE, App, app, user_errors
 
-db = typer.Typer(help="The lineage store's schema (EVOLVER_DATABASE_URL).", no_args_is_help=True)
-app.add_typer(db, name="db")
+db = App(help="The lineage store's schema (EVOLVER_DATABASE_URL).", no_args_is_help=True)
+app.add_typer(db, name="db", rich_help_panel=SERVICE)
 
 
 @db.command("upgrade")
@@ -20,6 +16,11 @@ def upgrade() -> None:
 
     A new SQLite file is created; a store at the schema already is left as it is.
     """
+    from evolver.settings import Settings
+    from evolver.store import Store
+    from evolver.store.database import masked
+    from evolver.store.schema import SCHEMA_HEAD, upgrade_to_head
+
     with user_errors():
         url = Settings().database_url
         store = Store(url)

@@ -3,13 +3,19 @@ output files.
 
 Every mistake a user can make (a bad option value, an unknown scenario or variable, an unreadable file, an
 output that cannot be written) ends with one line `error: <message>` on stderr and exit code 2.
+
+The command modules import only what registering their commands needs (typer, rich, simcore); a command
+imports the database, queue, sandbox pool or web stacks when it runs, so `evolver --help` starts fast.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 import sandbox  # cheap: its names load on first use, so commands that run no player never load the sandbox
 import simcore
@@ -31,12 +38,125 @@ PLAYER_FAILED = 1
 USAGE_ERROR = 2
 UNLIMITED_WIDTH = 100_000  # characters: what a table may measure when no terminal limits it
 
-app = typer.Typer(
-    help="Simulate token economies with simcore (single runs, Monte Carlo, fuzz) and evaluate player files.",
+SIMULATION, EVOLUTION, SERVICE = "Simulation", "Evolution", "Service"  # the help's command groups
+
+
+class _ReadableHelp:
+    """Click's way of naming what an option takes (`--seed INT`, `SCENARIO`; nothing for a flag), where typer
+    shows `<int>`, `<bool>` and `{scenario}`."""
+
+    params: list[Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.metavar is None:
+                param.metavar = _metavar(param)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """`[OPTIONS] SCENARIO PLAYER`: a required argument bare, an optional one in brackets."""
+        pieces = super().collect_usage_pieces(ctx)  # type: ignore[misc]
+        for param in self.params:
+            if isinstance(param, TyperArgument) and param.required:
+                pieces = [param.metavar if piece == f"{{{param.metavar}}}" else piece for piece in pieces]
+        return pieces
+
+
+class StrictCommand(_ReadableHelp, TyperCommand):
+    """A command with readable help whose options that take one value refuse a second (click would silently keep
+    the last)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        single = {name: param for param in self.params if _takes_one_value(param) for name in param.opts}
+        given: dict[str, list[str]] = {}
+        for arg in args:
+            if arg == "--":
+                break
+            name = arg.split("=", 1)[0]
+            if name in single:
+                given.setdefault(single[name].name, []).append(name)
+        for names in given.values():
+            if len(names) > 1:
+                raise typer.BadParameter(f"it takes one value; it was given {len(names)} times", ctx, single[names[0]])
+        return super().parse_args(ctx, args)
+
+
+class StrictGroup(_ReadableHelp, TyperGroup):
+    """A group of commands with readable help."""
+
+
+def _takes_one_value(param: Any) -> bool:
+    return isinstance(param, TyperOption) and not (param.multiple or param.is_flag or param.count)
+
+
+def _metavar(param: Any) -> str:
+    """`INT`, `FLOAT`, `TEXT`, `PATH`, an argument's name in capitals; nothing for a flag."""
+    if isinstance(param, TyperArgument):
+        return param.name.upper()
+    if param.is_flag or param.count:
+        return ""
+    bare = param.bare_type().removeprefix("list[").removesuffix("]")
+    return {"str": "TEXT", "int": "INT", "float": "FLOAT", "Path": "PATH"}.get(bare, bare.upper())
+
+
+class App(typer.Typer):
+    """A command line whose commands are StrictCommands in a StrictGroup."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=StrictGroup, **kwargs)
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or StrictCommand, **kwargs)
+
+
+def me() -> str:
+    """How to run this command line again, as printed in a next step: `evolver` when that is on the PATH, else the
+    path it was run by (e.g. `.venv/bin/evolver` after `make run`)."""
+    invoked = Path(sys.argv[0])
+    found = shutil.which("evolver")
+    if invoked.name != "evolver" or (found and Path(found).resolve() == invoked.resolve()):
+        return "evolver"
+    try:
+        return str(invoked.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(invoked)
+
+
+def version() -> str:
+    """The installed package's version (the API reports the same)."""
+    return metadata.version("evolver")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"evolver {version()}")
+        raise typer.Exit()
+
+
+app = App(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def main(
+    _version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Simulate token economies (AI3-compatible: single runs, Monte Carlo, fuzz), have language models evolve
+    players for a scenario's slot, score them in a sandbox, and keep their lineage. Start with
+    `evolver evolve ai3_plugins` (offline, no key), then `evolver lineage 1`."""
 
 
 class InputError(ValueError):
@@ -54,6 +174,21 @@ SetOpt = Annotated[
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the run (or of all runs and the sampling).")]
 WorkersOpt = Annotated[int, typer.Option("--workers", help="Processes running simulations (for --runs and fuzz).")]
 PlayerArg = Annotated[Path, typer.Argument(help="A Python file defining the player fn(i, v, r, s, p).")]
+JobArg = Annotated[int, typer.Argument(help="A job or tournament id (see `evolver jobs`).")]
+QueueOpt = Annotated[
+    bool, typer.Option("--queue/--no-queue", help="Send it to the Celery workers (EVOLVER_BROKER_URL), print its id.")
+]
+ReplayOpt = Annotated[
+    int | None,
+    typer.Option("--replay", help="Reuse this job's replies to the same prompts (not paid, not counted as calls)."),
+]
+EvalSeedsOpt = Annotated[
+    list[int] | None,
+    typer.Option("--seed", help="A simulation seed every candidate is scored on (default: 0). Repeatable."),
+]
+SearchSeedOpt = Annotated[
+    int, typer.Option("--search-seed", help="The seed of the models' proposals (the offline search's, the LLMs').")
+]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the result as JSON to this file.")]
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Write the result's table as CSV to this file.")]
 

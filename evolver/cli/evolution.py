@@ -5,8 +5,9 @@ With no key and no network, `evolver evolve ai3_plugins` runs offline on SQLite 
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,15 +17,28 @@ from rich.text import Text
 from rich.tree import Tree
 
 from evolver import report
-from evolver.cli.edge import InputError, ScenarioArg, app, check_outputs, show, user_errors, wrote
-from evolver.cli.runs import QueueOpt, ReplayOpt, launch, make_spec, open_store
-from evolver.export import best_candidate, export_text
-from evolver.lineage import code_diff
-from evolver.settings import Settings
-from evolver.store import CandidateRow
+from evolver.cli.edge import (
+    EVOLUTION,
+    EvalSeedsOpt,
+    InputError,
+    QueueOpt,
+    ReplayOpt,
+    ScenarioArg,
+    SearchSeedOpt,
+    app,
+    check_outputs,
+    show,
+    user_errors,
+    wrote,
+)
+
+if TYPE_CHECKING:
+    from evolver.store import CandidateRow
+
+ERROR_CHARS = 100  # of a failed candidate's error in the lineage tree (`evolver show` has it whole)
 
 
-@app.command("evolve")
+@app.command("evolve", rich_help_panel=EVOLUTION)
 def evolve(
     scenario: ScenarioArg,
     models: Annotated[
@@ -37,29 +51,31 @@ def evolve(
     generations: Annotated[int, typer.Option("--generations", help="Turns per model.")] = 10,
     attempts: Annotated[int, typer.Option("--attempts", help="Tries per turn.")] = 3,
     max_cost: Annotated[float | None, typer.Option("--max-cost", help="Stop new calls past this many USD.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="The job's seed (the models' proposals).")] = 0,
-    eval_seeds: Annotated[
-        list[int] | None, typer.Option("--eval-seed", help="A seed every candidate is evaluated on. Repeatable.")
-    ] = None,
+    eval_seeds: EvalSeedsOpt = None,
+    search_seed: SearchSeedOpt = 0,
     years: Annotated[float | None, typer.Option("--years", help="Years each evaluation simulates.")] = None,
     replay: ReplayOpt = None,
     queued: QueueOpt = False,
 ) -> None:
     """Evolve players for a scenario's slot: models take turns to init, improve and beat."""
+    from evolver.cli import runs
+
     with user_errors():
-        spec = make_spec(
+        spec = runs.make_spec(
             scenario=scenario, models=tuple(models or ("local:gp",)), goal=goal, comp=comp, generations=generations,
-            attempts=attempts, max_cost=max_cost, seed=seed, seeds=tuple(eval_seeds or (0,)), years=years,
+            attempts=attempts, max_cost=max_cost, seed=search_seed, seeds=tuple(eval_seeds or (0,)), years=years,
             replay=replay,
         )  # fmt: skip
-        launch(spec, queued)
+        runs.launch(spec, queued)
 
 
-@app.command("jobs")
+@app.command("jobs", rich_help_panel=EVOLUTION)
 def jobs() -> None:
     """List the jobs in the store."""
+    from evolver.cli import views
+
     with user_errors():
-        store = open_store(Settings())
+        store = views.read_store()
         rows = store.jobs()
     table = Table(title="jobs")
     for column in ("job", "kind", "scenario", "models", "comp", "status", "best", "created"):
@@ -83,7 +99,8 @@ def jobs() -> None:
 def _label(candidate: CandidateRow, parent: CandidateRow | None) -> Text:
     text = Text(f"#{candidate.id} {candidate.op} {candidate.model_id} (gen {candidate.generation + 1}) ")
     if candidate.score is None:
-        text.append(f"{candidate.status}: {report.printable(candidate.error or '')[:80]}", style="red")
+        error = textwrap.shorten(report.printable(candidate.error or ""), ERROR_CHARS, placeholder=" …")
+        text.append(f"{candidate.status}: {error}", style="red")
         return text
     text.append(f"score {report.format_number(candidate.score)}", style="bold")
     if parent is not None and parent.score is not None:
@@ -94,11 +111,13 @@ def _label(candidate: CandidateRow, parent: CandidateRow | None) -> Text:
     return text
 
 
-@app.command("lineage")
+@app.command("lineage", rich_help_panel=EVOLUTION)
 def lineage(job_id: Annotated[int, typer.Argument(help="A job id (see `evolver jobs`).")]) -> None:
     """A job's candidates as a tree: op, model, score and improvement over the parent."""
+    from evolver.cli import views
+
     with user_errors():
-        store = open_store(Settings())
+        store = views.read_store()
         job = store.job(job_id)
         if job is None:
             raise InputError(f"no job {job_id}; `evolver jobs` lists them")
@@ -113,13 +132,16 @@ def lineage(job_id: Annotated[int, typer.Argument(help="A job id (see `evolver j
     Console().print(root)
 
 
-@app.command("show")
+@app.command("show", rich_help_panel=EVOLUTION)
 def show_candidate(
     candidate_id: Annotated[int, typer.Argument(help="A candidate id (see `evolver lineage`).")],
 ) -> None:
     """A candidate: its code, the diff against its parent, its metrics and its error if any."""
+    from evolver.cli import views
+    from evolver.lineage import code_diff
+
     with user_errors():
-        store = open_store(Settings())
+        store = views.read_store()
         candidate = store.candidate(candidate_id)
         if candidate is None:
             raise InputError(f"no candidate {candidate_id}; `evolver lineage JOB` lists a job's candidates")
@@ -139,19 +161,23 @@ def show_candidate(
         console.print(Text(f"{candidate.status}: {line}{report.printable(candidate.error)}", style="red"))
 
 
-@app.command("export")
+@app.command("export", rich_help_panel=EVOLUTION)
 def export(
     candidate_id: Annotated[int | None, typer.Argument(help="The candidate to export.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="The .py file to write.")] = Path("player.py"),
     job_id: Annotated[int | None, typer.Option("--job", help="With --best: the job to export from.")] = None,
     best: Annotated[bool, typer.Option("--best", help="Export the job's best candidate.")] = False,
 ) -> None:
-    """Write a candidate as a standalone player module (`evolver evaluate SCENARIO FILE` re-scores it)."""
+    """Write a candidate that evaluated ok as a standalone player module (`evolver evaluate SCENARIO FILE`
+    re-scores it)."""
+    from evolver.cli import views
+    from evolver.export import best_candidate, export_text
+
     with user_errors():
         if (candidate_id is None) == (job_id is None or not best):
             raise InputError("give a CANDIDATE id, or --job J --best (not both)")
         check_outputs(output)
-        store = open_store(Settings())
+        store = views.read_store()
         chosen = candidate_id if candidate_id is not None else best_candidate(store, job_id)  # type: ignore[arg-type]
         text = export_text(store, chosen)
         report.write_text(output, text)

@@ -1,4 +1,5 @@
 """What the job commands share: opening the store, building a spec, and running a job here or on the queue.
+The commands import this module when they run (it loads the database, queue and sandbox stacks).
 
 A job runs in-process with a live view unless `--queue` sends it to the workers (EVOLVER_BROKER_URL), in
 which case the command prints its id and `evolver status ID` / `evolver watch ID` follow it.
@@ -16,7 +17,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -26,29 +26,20 @@ from rich.table import Table
 from rich.text import Text
 
 from evolver import report
-from evolver.cli.edge import PLAYER_FAILED, InputError, show
-from evolver.engine import LIVE, Engine, Progress
+from evolver.cli.edge import PLAYER_FAILED, InputError, me, show
+from evolver.cli.views import leaderboard_table, noun
+from evolver.engine import Engine, Progress
 from evolver.errors import EvolverError, Interrupted
 from evolver.job import JobSpec
 from evolver.launch import open_store, submit
 from evolver.queue import TaskQueue, kick
 from evolver.settings import Settings
-from evolver.state import job_state
-from evolver.store import JobRow, Store
+from evolver.state import LIVE, job_state
+from evolver.store import Store
 from evolver.store.database import masked
-from evolver.tournament import leaderboard
 from sandbox import SandboxPool
 
 EXIT_SIGNALLED = {"SIGINT": 130, "SIGTERM": 143}  # 128 + the signal's number, as a shell reports it
-
-QueueOpt = Annotated[
-    bool, typer.Option("--queue", help="Send it to the Celery workers (EVOLVER_BROKER_URL), print its id, return.")
-]
-JobArg = Annotated[int, typer.Argument(help="A job or tournament id (see `evolver jobs`).")]
-ReplayOpt = Annotated[
-    int | None,
-    typer.Option("--replay", help="Reuse this job's replies to the same prompts (not paid, not counted as calls)."),
-]
 
 
 def make_spec(**fields: object) -> JobSpec:
@@ -67,8 +58,8 @@ def launch(spec: JobSpec, queued: bool) -> None:
     store = open_store(settings, write=True)
     job_id = submit(store, settings, spec, TaskQueue(settings) if queued else None)
     if queued:
-        typer.echo(f"{_noun(spec.kind)} {job_id} queued on {masked(settings.broker_url or '')}")
-        typer.echo(f"follow it: evolver watch {job_id}  |  evolver status {job_id}")
+        typer.echo(f"{noun(spec.kind)} {job_id} queued on {masked(settings.broker_url or '')}")
+        typer.echo(f"follow it: {me()} watch {job_id}  |  {me()} status {job_id}")
         return
     _run_here(store, settings, job_id, spec.models, spec.kind)
 
@@ -86,7 +77,7 @@ def resume(job_id: int, queued: bool) -> None:
         engine = Engine(store, settings)
         engine.resume(job_id)
         sent = kick(engine, queue, job_id)
-        typer.echo(f"{_noun(job.kind)} {job_id}: {sent} step(s) sent to the workers; follow it: evolver watch {job_id}")
+        typer.echo(f"{noun(job.kind)} {job_id}: {sent} step(s) sent to the workers; follow it: {me()} watch {job_id}")
         return
     _run_here(store, settings, job_id, job.models, job.kind, resuming=True)
 
@@ -104,7 +95,7 @@ def _run_here(
                 try:
                     engine.run(job_id, on_progress)
                 except EvolverError as exc:  # the run marked the job failed with it
-                    typer.echo(f"error: {_noun(kind)} {job_id} failed: {' '.join(str(exc).split())}; once that is "
+                    typer.echo(f"error: {noun(kind)} {job_id} failed: {' '.join(str(exc).split())}; once that is "
                                f"fixed, `evolver resume {job_id}` continues it", err=True)  # fmt: skip
                     raise typer.Exit(PLAYER_FAILED) from None
                 except (KeyboardInterrupt, Interrupted) as exc:
@@ -134,7 +125,7 @@ def _stopped(store: Store, job_id: int, kind: str, exc: BaseException) -> None:
     why = "SIGINT" if isinstance(exc, KeyboardInterrupt) else str(exc)
     error = f"interrupted ({why}): `evolver resume {job_id}` continues it"
     store.set_job_status(job_id, "interrupted", expected=LIVE, error=error)
-    typer.echo(f"{_noun(kind)} {job_id} {error}", err=True)
+    typer.echo(f"{noun(kind)} {job_id} {error}", err=True)
     if any(thread.name.startswith("evolver-step") and thread.is_alive() for thread in threading.enumerate()):
         sys.stdout.flush()
         sys.stderr.flush()
@@ -152,31 +143,18 @@ def outcome(store: Store, job_id: int) -> None:
     for standing in state.standings:
         if standing.retired:
             typer.echo(f"{standing.model} retired: {standing.retired}")
-    typer.echo(f"{_noun(job.kind)} {job_id}: {job.status}{f' ({job.error})' if job.error else ''}")
+    typer.echo(f"{noun(job.kind)} {job_id}: {job.status}{f' ({job.error})' if job.error else ''}")
     if state.best is not None:
-        typer.echo(f"next: evolver lineage {job_id}  |  evolver export --job {job_id} --best -o player.py")
+        typer.echo(f"next: {me()} lineage {job_id}  |  {me()} export --job {job_id} --best -o player.py")
     else:
-        typer.echo(f"no candidate evaluated ok; `evolver lineage {job_id}` shows why each failed")
+        typer.echo(f"no candidate evaluated ok; `{me()} lineage {job_id}` shows why each failed")
     if job.status == "failed":
         raise typer.Exit(PLAYER_FAILED)
 
 
-def leaderboard_table(store: Store, job: JobRow) -> Table:
-    """The tournament's leaderboard as a table."""
-    frame = leaderboard(store, job.id)
-    table = Table(title=f"tournament {job.id}: {job.scenario}, {job.comp}")
-    for column in frame.columns.drop("retired"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for row in frame.drop(columns="retired").itertuples(index=False):
-        cells = [report.format_number(value) if isinstance(value, float) else str(value) for value in row]
-        cells[-1] = f"{row.cost:.4f}"
-        table.add_row(*cells)
-    return table
-
-
 def standings(progress: Progress | None, models: tuple[str, ...], kind: str) -> Group:
     """The live view: every model's best score, calls and cost, and the last candidate."""
-    title = "starting" if progress is None else f"{_noun(kind)} {progress.job_id}, phase {progress.phase + 1}"
+    title = "starting" if progress is None else f"{noun(kind)} {progress.job_id}, phase {progress.phase + 1}"
     title += f"/{progress.phases}" if progress else ""
     table = Table(title=title)
     for column, justify in (("model", "left"), ("best", "right"), ("calls", "right"), ("cost $", "right")):
@@ -202,7 +180,3 @@ def _live(models: tuple[str, ...], kind: str) -> Iterator[Callable[[Progress], N
         yield lambda progress: live.update(standings(progress, models, kind))
     if not console.is_terminal:
         console.line()  # a live view ends its last line only on a terminal
-
-
-def _noun(kind: str) -> str:
-    return "job" if kind == "evolve" else kind

@@ -6,13 +6,10 @@ from typing import Annotated
 
 import typer
 
-from evolver.cli.edge import app, user_errors
-from evolver.launch import open_store
-from evolver.settings import Settings
-from evolver.store.database import masked
+from evolver.cli.edge import SERVICE, app, user_errors
 
 
-@app.command("serve")
+@app.command("serve", rich_help_panel=SERVICE)
 def serve(
     host: Annotated[str, typer.Option("--host", help="The address to listen on (0.0.0.0: every interface).")] = (
         "127.0.0.1"
@@ -27,6 +24,9 @@ def serve(
     import uvicorn
 
     from evolver.api import create_app
+    from evolver.launch import open_store
+    from evolver.settings import Settings
+    from evolver.store.database import masked
 
     with user_errors():
         settings = Settings()

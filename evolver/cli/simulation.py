@@ -19,6 +19,7 @@ import simcore
 from evolver import report
 from evolver.cli.edge import (
     PLAYER_FAILED,
+    SIMULATION,
     CsvOpt,
     InputError,
     JsonOpt,
@@ -147,7 +148,7 @@ def _run_title(scenario: simcore.Scenario, player: Path, years: float | None, se
     return f"{scenario.name}: {player.name}, {_years(scenario.years if years is None else years)}, {seed_text}"
 
 
-@app.command("scenarios")
+@app.command("scenarios", rich_help_panel=SIMULATION)
 def scenarios() -> None:
     """List the built-in scenarios."""
     with user_errors():
@@ -155,7 +156,7 @@ def scenarios() -> None:
     show(report.scenarios_table(loaded))
 
 
-@app.command("simulate")
+@app.command("simulate", rich_help_panel=SIMULATION)
 def simulate(
     scenario: ScenarioArg,
     years: YearsOpt = None,
@@ -240,7 +241,7 @@ def _simulate_player(
         _write_plot(plot_path, frame(), loaded, charts.slot_graphs(loaded))
 
 
-@app.command("evaluate")
+@app.command("evaluate", rich_help_panel=SIMULATION)
 def evaluate(
     scenario: ScenarioArg,
     player: PlayerArg,
@@ -268,7 +269,7 @@ def evaluate(
         raise typer.Exit(PLAYER_FAILED)
 
 
-@app.command("fuzz")
+@app.command("fuzz", rich_help_panel=SIMULATION)
 def fuzz(
     scenario: ScenarioArg,
     cases: Annotated[
@@ -295,6 +296,11 @@ def fuzz(
     """Search variable values for the best outcome of each --find target."""
     with user_errors():
         case_specs, targets, fixed = parse_cases(cases), parse_find(find), parse_overrides(overrides)
+        if not targets and json_path is None and csv_path is None:
+            raise InputError(
+                "--find VAR=max|min says what to search for (e.g. --find aip=max); without it, give --csv or --json "
+                "for the table of every case"
+            )
         if sample == "grid" and samples is not None:
             raise InputError("--samples is for --sample random or lhs; a grid tries every case")
         if sample in ("random", "lhs") and samples is None:
@@ -304,6 +310,6 @@ def fuzz(
         total = len(simcore.make_cases(case_specs, sample, samples, seed))
         with progress_bar(f"{total} cases", total) as progress:
             result = simcore.fuzz(loaded, case_specs, targets, years, fixed, sample, samples, seed, workers, progress)
-        title = f"{loaded.name}: best of {total} cases ({sample}, seed {seed})"
-        show(report.winners_table(result, targets, title))
+        if targets:
+            show(report.winners_table(result, targets, f"{loaded.name}: best of {total} cases ({sample}, seed {seed})"))
         _write_outputs(json_path, result.to_dict, csv_path, lambda: result.table, index=True)

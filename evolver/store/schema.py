@@ -13,7 +13,7 @@ from evolver.errors import StoreError
 from evolver.store.database import masked, sqlite_file
 from evolver.store.store import Store
 
-SCHEMA_HEAD = "0003"  # the newest revision in migrations/versions (a test keeps the two equal)
+SCHEMA_HEAD = "0003"  # the newest revision in evolver/migrations/versions (a test keeps the two equal)
 _VERSION_TABLE = "alembic_version"
 
 

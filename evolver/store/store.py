@@ -31,7 +31,7 @@ JOB_STATUSES = ("pending", "running", "done", "failed", "stopped", "interrupted"
 JOB_KINDS = ("evolve", "tournament")
 CANDIDATE_OPS = (*OPS, "mutate", "crossover")
 OK = "ok"  # the evaluation status of a candidate that ran and scored
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"  # the project root's migrations/
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"  # evolver/migrations/, package data
 _UPGRADE_LOCK = 0x65766F6C  # a PostgreSQL advisory lock key ("evol"): concurrent upgrades run one at a time
 _INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
@@ -55,8 +55,7 @@ class Store:
         """Brings the schema to the newest migration (`alembic upgrade head`); a no-op when it is there already."""
         if not (MIGRATIONS / "env.py").is_file():
             raise StoreError(
-                f"the store's migrations are not at {MIGRATIONS}: run the service from a source checkout "
-                "installed with `pip install -e .`"
+                f"the installed evolver package has no migrations at {MIGRATIONS}: reinstall it (`pip install .`)"
             )
         from alembic import command  # imported when used: `evolver --help` and the sandbox's imports stay light
         from alembic.config import Config

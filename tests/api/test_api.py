@@ -196,7 +196,7 @@ def test_the_lineage_lists_every_candidate_parent_first_with_the_failures(client
             assert item["parent_id"] is None or item["parent_id"] in seen  # every parent before its children
             seen.add(item["id"])
             assert "code" not in item
-            expected = (row.model_id, row.op, row.generation, row.parent_id, row.target_id, row.status, row.score)
+            expected = (row.model_id, row.op, row.generation + 1, row.parent_id, row.target_id, row.status, row.score)
             assert (item["model"], item["op"], item["generation"], item["parent_id"], item["target_id"],
                     item["status"], item["score"]) == expected  # fmt: skip
             assert (item["error"], item["error_line"]) == (row.error, row.error_line)
@@ -288,11 +288,12 @@ def test_an_exported_candidate_reproduces_its_score_with_evolver_evaluate(client
     assert evaluated["metrics"] == pytest.approx(best.metrics, rel=1e-12)
 
 
-def test_a_candidate_without_code_cannot_be_exported(client, store, finished):
-    empty = next(row for row in store.lineage(finished["failing"]) if not row.code)
-    assert empty.status == "no_code"
-    message = problem(client.get(f"/candidates/{empty.id}/export"), 409)
-    assert str(empty.id) in message and "no code" in message
+def test_only_a_candidate_that_evaluated_ok_is_exported(client, store, finished):
+    failed = [row for row in store.lineage(finished["failing"]) if row.status != "ok"]
+    assert {"no_code", "runtime_error"} <= {row.status for row in failed}  # without code, and with code that fails
+    for row in failed:
+        message = problem(client.get(f"/candidates/{row.id}/export"), 409)
+        assert str(row.id) in message and row.status in message and "did not evaluate ok" in message
 
 
 def test_a_candidate_chart_is_a_png_of_its_run(client, store, finished):

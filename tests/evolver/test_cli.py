@@ -7,6 +7,7 @@ import re
 import struct
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 import simcore
 from evolver.cli import app
 from evolver.report import format_number
+from evolver.store import Store
 
 # AI3's published numbers (shared/reference/ai3-public-cases.md, cases 1 and 2)
 AI3_DAY_1 = {"i": 1, "price": 0.6172839506172839, "ai": 90, "usdc": 55.55555555555556, "total_buy": 10}
@@ -235,7 +237,15 @@ BAD_SCENARIO = 'x = 1\nraise ValueError("no such market")\n'
         (["fuzz", "ai3_quickstart", "--case", "iusdcl=0.5:2", "--find", "aip=max"], "0.5:2 needs a step"),
         (["fuzz", "ai3_quickstart", "--case", "iusdcl=10:101", "--find", "foo=max"], "unknown variable 'foo'"),
         (["fuzz", "ai3_quickstart", "--case", "iusdcl=10:101", "--find", "aip=most"], "expected max or min"),
-        (["fuzz", "ai3_quickstart", "--case", "iusdcl=10:20", "--sample", "lhs"], "--sample lhs needs --samples"),
+        (
+            ["fuzz", "ai3_quickstart", "--case", "iusdcl=10:20", "--sample", "lhs", "--find", "aip=max"],
+            "--sample lhs needs --samples",
+        ),
+        # no silent success: each of these once ran and said nothing of what was wrong
+        (["fuzz", "ai3_quickstart", "--case", "iusdcl=10:20"], "--find VAR=max|min says what to search for"),
+        (["simulate", "ai3_quickstart", "--set", "aip=3"], "'aip' is computed from the run's results"),
+        (["simulate", "ai3_quickstart", "--years", "1000000"], "years must be at most 1,000"),
+        (["simulate", "ai3_quickstart", "--json", "-"], "cannot write to `-`"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str):
@@ -265,3 +275,51 @@ def test_installed_console_script_simulates():
     done = subprocess.run([script, "simulate", "ai3_quickstart"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert table_row(done.stdout, "ail")[3] == "71"
+
+
+# The first hour: help that reads well, one value per flag, a version
+
+
+def test_the_version_and_the_short_help():
+    assert ok("--version").output.strip() == f"evolver {metadata.version('evolver')}"
+    assert ok("-h").output == ok("--help").output
+    assert "evolve [OPTIONS] SCENARIO" in ok("evolve", "-h").output
+
+
+def test_the_help_groups_every_command_and_reads_as_click_does():
+    top = ok("--help").output
+    for group, commands in {
+        "Simulation": ("scenarios", "simulate", "evaluate", "fuzz"),
+        "Evolution": ("evolve", "tournament", "jobs", "lineage", "show", "export"),
+        "Service": ("serve", "status", "watch", "resume", "db"),
+    }.items():
+        assert group in top and all(re.search(rf"│ {command}\b", top) for command in commands), group
+    evolve = ok("evolve", "--help").output
+    assert "evolve [OPTIONS] SCENARIO" in evolve and "{" not in evolve
+    assert "--queue" in evolve and "--no-queue" in evolve and "<bool>" not in evolve and "<int>" not in evolve
+    assert re.search(r"--generations\s+INT", evolve) and re.search(r"--seed\s+INT", evolve)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evolve", "ai3_plugins", "--generations", "2", "--generations", "3"],
+        ["evolve", "ai3_plugins", "--search-seed", "1", "--search-seed=2"],
+        ["simulate", "ai3_quickstart", "--seed", "1", "--seed", "2"],
+    ],
+)
+def test_a_flag_that_takes_one_value_refuses_a_second(args):
+    result = invoke(*args)
+    assert result.exit_code == 2 and "it takes one value; it was given 2 times" in result.output
+
+
+def test_seed_means_a_simulation_seed_in_every_command(tmp_path, monkeypatch):
+    """`--seed`: the simulated runs' seeds (scored on, in evolve and tournament); `--search-seed`: the proposals'."""
+    monkeypatch.setenv("EVOLVER_DATABASE_URL", f"sqlite:///{tmp_path / 'seeds.db'}")
+    ok("evolve", "ai3_plugins", "--generations", "1", "--seed", "3", "--seed", "5", "--search-seed", "9")
+    ok("tournament", "ai3_plugins", "--model", "local:gp", "--model", "local:random", "--rounds", "1",
+       "--attempts", "1", "--seed", "3", "--search-seed", "9")  # fmt: skip
+    store = Store(f"sqlite:///{tmp_path / 'seeds.db'}")
+    for job_id, seeds in ((1, [3, 5]), (2, [3])):
+        job = store.job(job_id)
+        assert job.budget["seeds"] == seeds and job.seed == 9

@@ -1,4 +1,4 @@
-"""The prompts: the context built from a slot, and the messages rendered from the real templates in prompts/."""
+"""The prompts: the context built from a slot, and the messages rendered from the real templates in evolver/prompts/."""
 
 import jinja2
 import pytest

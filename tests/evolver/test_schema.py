@@ -78,7 +78,7 @@ def old(url: str) -> str:
 
 
 def test_schema_head_is_alembics_head_and_revisions_are_numbered() -> None:
-    scripts = ScriptDirectory(str(ROOT / "migrations"))
+    scripts = ScriptDirectory(str(ROOT / "evolver" / "migrations"))
     assert scripts.get_current_head() == SCHEMA_HEAD
     revisions = sorted(script.revision for script in scripts.walk_revisions())
     assert revisions == [f"{n:04d}" for n in range(1, int(SCHEMA_HEAD) + 1)]

@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server for tests: Debian's binaries, a temporary directory, a free loopback port.
 
 `running()` starts one and stops it (no process left behind). Without PostgreSQL installed it fails the
-test with how to install it: CI installs it (`.ci/run`), so these tests never skip.
+test with how to install it: `make test` installs it (scripts/system-deps.sh), so these tests never skip.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 USER = "evolver"
-_INSTALL = "install it with `apt-get install -y postgresql` (Debian), as .ci/run does"
+_INSTALL = "install it with `apt-get install -y postgresql` (Debian), as `make test` does (scripts/system-deps.sh)"
 
 
 def free_port() -> int:

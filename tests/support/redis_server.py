@@ -1,7 +1,7 @@
 """A throwaway redis-server for tests: Debian's binary, a temporary directory, a free loopback port.
 
 `running()` starts one and stops it (no process left behind). Without redis-server installed it fails the
-test with how to install it: CI installs it (`.ci/run`), so these tests never skip.
+test with how to install it: `make test` installs it (scripts/system-deps.sh), so these tests never skip.
 """
 
 from __future__ import annotations
@@ -25,7 +25,11 @@ from postgres import free_port
 def running() -> Iterator[str]:
     """A fresh redis-server; yields its URL (`redis://127.0.0.1:PORT/0`) and stops it on exit."""
     if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed: `apt-get install -y redis-server`, as .ci/run does", pytrace=False)
+        pytest.fail(
+            "redis-server is not installed: `apt-get install -y redis-server`, as `make test` does "
+            "(scripts/system-deps.sh)",
+            pytrace=False,
+        )
     root = Path(tempfile.mkdtemp(prefix="evolver-redis-"))
     port = free_port()
     server = Server(root, port)

@@ -1,25 +1,39 @@
-"""The deployment files: docker-compose.yml, the Dockerfile and .env.example, read as text and YAML.
+"""The deployment files: docker-compose.yml, the Dockerfile, .env.example, and what `make test` needs of the
+system (scripts/system-deps.sh, which .ci/run uses through `make test`).
 
-There is no Docker engine where the tests run, so nothing is built or started; `docker compose config` checks the
-file as well where the compose plugin is installed.
+The compose file is read as YAML, and its healthchecks are run here against the real processes; where docker with
+compose is installed, `docker compose config` checks the file, and where an engine answers too, a test brings the
+whole stack up (`docker compose up --wait`) and sends a job through it. Elsewhere those say why they skip.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis_server
 import yaml
+from api_server import make_settings, serving
+from celery_worker import descendants
 from pydantic import AliasChoices
 from sqlalchemy.engine import make_url
 
+from evolver.api import create_app
 from evolver.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,13 +41,18 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / ".env.example"
+CI_RUN = ROOT / ".ci" / "run"
+SYSTEM_DEPS = ROOT / "scripts" / "system-deps.sh"
+BIN = Path(sys.executable).parent  # the venv's: celery, evolver
 
 SERVICES = ("redis", "postgres", "ollama", "migrate", "worker", "beat", "api", "flower")
 PROJECT_SERVICES = ("migrate", "worker", "beat", "api", "flower")
 CELERY_SERVICES = ("worker", "beat", "flower")
+LONG_RUNNING = ("redis", "postgres", "ollama", "worker", "beat", "api", "flower")  # all but the one-shot migrate
+IMAGE = "evolver:local"
 COMPOSE_KEYS = ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")
 ASSIGNMENT = re.compile(r"^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$")
-VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+VARIABLE = re.compile(r"(?<!\$)\$\{(\w+)(?::-([^}]*))?\}")  # not `$${...}`: compose's escape, for the container
 
 
 def settings_env_names() -> dict[str, str]:
@@ -107,6 +126,28 @@ def dependencies(name: str) -> dict[str, str]:
     return {key: (value or {}).get("condition", "service_started") for key, value in raw.items()}
 
 
+def healthcheck(name: str) -> list[str]:
+    """A service's healthcheck as the argv the engine runs in its container: `CMD` as it is, `CMD-SHELL` (or a
+    string) through /bin/sh, with compose's `$$` unescaped to the `$` the shell sees."""
+    test = service(name)["healthcheck"]["test"]
+    if isinstance(test, str):
+        test = ["CMD-SHELL", test]
+    kind, *argv = (str(part).replace("$$", "$") for part in test)
+    assert kind in ("CMD", "CMD-SHELL"), f"{name}'s healthcheck is {kind}"
+    return argv if kind == "CMD" else ["/bin/sh", "-c", " ".join(argv)]
+
+
+def on_venv_path(argv: list[str]) -> list[str]:
+    """A container's command run here: the image's `celery`, `evolver` and `python` are the venv's."""
+    return [str(BIN / argv[0]) if (BIN / argv[0]).exists() else argv[0], *argv[1:]]
+
+
+def env_file_is_optional(spec: dict[str, Any]) -> bool:
+    """`env_file: [{path: .env, required: false}]`: compose reads .env when it exists and goes on without it."""
+    files = spec.get("env_file")
+    return isinstance(files, list) and {"path": ".env", "required": False} in files
+
+
 @pytest.fixture
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No setting leaks in from the machine running the tests: the environment outranks the env file."""
@@ -161,17 +202,10 @@ def test_the_worker_scales() -> None:
 
 
 @pytest.mark.parametrize("name", PROJECT_SERVICES)
-def test_project_services_build_the_image_and_reach_the_other_services(name: str) -> None:
+def test_project_services_run_the_one_image_and_reach_the_other_services(name: str) -> None:
     spec = service(name)
-    build = spec["build"]
-    if isinstance(build, dict):
-        assert build.get("context", ".") in (".", "./")
-        assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
-    else:
-        assert build in (".", "./")
-    assert spec["env_file"] in (".env", [".env"]) or any(
-        isinstance(item, dict) and item.get("path") == ".env" for item in spec["env_file"]
-    )
+    assert spec["image"] == IMAGE
+    assert env_file_is_optional(spec), "a fresh clone has no .env: compose must go on without it"
     active, _ = env_example()
     env = {key: interpolate(value, active) for key, value in environment(name).items()}
     broker = make_url(env["EVOLVER_BROKER_URL"])
@@ -183,16 +217,62 @@ def test_project_services_build_the_image_and_reach_the_other_services(name: str
     assert env["EVOLVER_OLLAMA_HOST"] == "http://ollama:11434"
 
 
-def test_the_worker_waits_for_redis_and_the_migration() -> None:
+def test_one_service_builds_the_image_the_others_run() -> None:
+    """Built once, by migrate (the first project service to start: the others wait for it), from the tree on every
+    `up`; the others run that image and never look for it on a registry."""
+    services = compose()["services"]
+    builders = sorted(name for name, spec in services.items() if "build" in spec)
+    assert builders == ["migrate"], f"services that build: {builders}"
+    build = services["migrate"]["build"]
+    if isinstance(build, dict):
+        assert build.get("context", ".") in (".", "./")
+        assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
+    else:
+        assert build in (".", "./")
+    assert services["migrate"]["pull_policy"] == "build"
+    for name in PROJECT_SERVICES:
+        if name != "migrate":
+            assert services[name]["pull_policy"] == "never", name
+            # so that `docker compose up NAME` alone builds the image first
+            assert dependencies(name).get("migrate") == "service_completed_successfully", name
+
+
+def test_the_stack_needs_no_env_file() -> None:
+    """Every `${VAR}` the file reads from the environment (or .env) has a default, and no service needs .env."""
+    text = COMPOSE.read_text()
+    without_default = sorted({m.group(1) for m in VARIABLE.finditer(text) if m.group(2) is None})
+    assert not without_default, f"no default for {without_default}: a fresh clone has no .env"
+    for name, spec in compose()["services"].items():
+        assert "env_file" not in spec or env_file_is_optional(spec), name
+
+
+def test_every_long_running_service_has_a_healthcheck() -> None:
+    for name in LONG_RUNNING:
+        check = service(name).get("healthcheck")
+        assert check and not check.get("disable"), f"{name} has no healthcheck"
+        assert healthcheck(name), name
+        assert "curl" not in " ".join(healthcheck(name)), f"{name}: curl is in none of the images"
+        if "start_interval" in check:
+            assert "start_period" in check, f"{name}: compose refuses start_interval without start_period"
+    assert healthcheck("ollama") == ["ollama", "list"]
+    for name, port, path in (("api", 8000, "/jobs"), ("flower", 5555, "/healthcheck")):
+        argv = healthcheck(name)
+        assert argv[:2] == ["python", "-c"] and f"http://127.0.0.1:{port}{path}" in argv[2], name
+        compile(argv[2], name, "exec")
+    assert "--enable-remote-control" in command("beat"), "beat answers its healthcheck's ping only with it"
+
+
+def test_the_worker_waits_for_redis_ollama_and_the_migration() -> None:
     depends = dependencies("worker")
     assert depends.get("redis") == "service_healthy"
+    assert depends.get("ollama") == "service_healthy"
     assert depends.get("migrate") == "service_completed_successfully"
     assert dependencies("migrate").get("postgres") == "service_healthy"
-    assert "redis" in dependencies("flower")
+    assert dependencies("flower").get("redis") == "service_healthy"
 
 
 def test_migrate_runs_the_evolvers_upgrade() -> None:
-    assert command("migrate") == ["evolver", "db", "upgrade"]  # finds migrations/ beside the installed package
+    assert command("migrate") == ["evolver", "db", "upgrade"]  # finds evolver/migrations/ in the installed package
     for name in ("worker", "beat", "api"):  # none of them migrates a PostgreSQL store: they wait for it
         assert dependencies(name).get("migrate") == "service_completed_successfully", name
 
@@ -218,24 +298,175 @@ def test_the_api_serves_the_page_on_every_interface_of_its_container() -> None:
     assert api[:2] == ["evolver", "serve"]
     assert api[api.index("--host") + 1] == "0.0.0.0" and api[api.index("--port") + 1] == "8000"
     assert any(str(port).startswith("8000:") for port in service("api")["ports"])
-    assert service("api")["env_file"] == ".env"  # EVOLVER_API_TOKEN comes from there, never from the file
+    assert env_file_is_optional(service("api"))  # EVOLVER_API_TOKEN comes from .env, never from this file
     assert "EVOLVER_API_TOKEN" not in service("api")["environment"]
 
 
-def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
+# --- the healthchecks, run here against the real processes ---
+
+
+def test_the_api_healthcheck_reads_the_store(tmp_path: Path) -> None:
+    argv = healthcheck("api")
+    with serving(create_app(make_settings(tmp_path / "lineage.db"))) as url:
+        here = [*on_venv_path(argv[:2]), argv[2].replace("http://127.0.0.1:8000", url)]
+        answered = subprocess.run(here, capture_output=True, text=True, timeout=60)
+        assert answered.returncode == 0, answered.stderr
+    gone = subprocess.run(here, capture_output=True, text=True, timeout=60)
+    assert gone.returncode != 0, "healthy with no server"
+
+
+@contextlib.contextmanager
+def started(argv: list[str], env: dict[str, str], log: Path, ready: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A service's command run here in a session of its own, until `ready` is in its log; killed with every
+    process it started."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            on_venv_path(argv), cwd=log.parent, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while ready not in log.read_text(errors="replace"):
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+            time.sleep(0.1)
+        yield process
+    finally:
+        family = descendants(process.pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        for pid in family:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("name", "ready"), [("worker", "ready."), ("beat", "beat: Starting...")])
+def test_the_celery_healthchecks_ping_the_process_through_the_broker(name: str, ready: str, tmp_path: Path) -> None:
+    """The service's own command and its healthcheck, as in the container: the node named after the host answers
+    `celery inspect ping` through Redis (beat too: --enable-remote-control)."""
+    with redis_server.running() as broker:
+        env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HOSTNAME": socket.gethostname(),  # the engine sets it in a container; celery names its node after it
+            "EVOLVER_BROKER_URL": broker,
+            "EVOLVER_DATABASE_URL": f"sqlite:///{tmp_path / 'lineage.db'}",
+            "EVOLVER_SANDBOX_WORKERS": "1",
+        }
+        argv = command(name) + (["--concurrency=1"] if name == "worker" else [])
+        with started(argv, env, tmp_path / f"{name}.log", ready):
+            for _ in range(service(name)["healthcheck"]["retries"]):  # as the engine does while it starts
+                pinged = subprocess.run(healthcheck(name), env=env, capture_output=True, text=True, timeout=60)
+                if pinged.returncode == 0:
+                    break
+                time.sleep(1)
+        assert pinged.returncode == 0, pinged.stdout + pinged.stderr
+        assert "pong" in pinged.stdout
+
+
+# --- docker compose: the file, and the stack brought up ---
+
+
+def compose_cli() -> list[str]:
+    """`docker compose`, or a skip that says why it cannot run here."""
     docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
-        pytest.skip("docker compose is not installed")
+    if docker is None:
+        pytest.skip("docker with compose is not installed: there is no `docker` command on PATH")
+    version = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, timeout=60)
+    if version.returncode != 0:
+        said = (version.stderr or version.stdout).strip().splitlines() or [f"exit {version.returncode}"]
+        pytest.skip(f"docker with compose is not installed: `docker compose version` says: {said[0]}")
+    number = re.search(r"(\d+)\.(\d+)\.\d+", version.stdout)  # Docker Compose version v2.29.7
+    if number is None or (int(number.group(1)), int(number.group(2))) < (2, 24):
+        pytest.fail(f"{version.stdout.strip()}: docker-compose.yml needs compose 2.24 or later (an optional "
+                    "env_file); upgrade the compose plugin")  # fmt: skip
+    return [docker, "compose"]
+
+
+@pytest.mark.parametrize("dot_env", [False, True], ids=["fresh-clone", "with-.env"])
+def test_docker_compose_accepts_the_file(dot_env: bool, tmp_path: Path) -> None:
+    compose_cmd = compose_cli()
     for path in (COMPOSE, DOCKERFILE):
         shutil.copy(path, tmp_path / path.name)
-    shutil.copy(ENV_EXAMPLE, tmp_path / ".env")
+    if dot_env:
+        shutil.copy(ENV_EXAMPLE, tmp_path / ".env")
     result = subprocess.run(
-        [docker, "compose", "-f", str(tmp_path / "docker-compose.yml"), "config", "-q"],
+        [*compose_cmd, "-f", str(tmp_path / "docker-compose.yml"), "config", "-q"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.load(response)
+
+
+def containers(ps_output: str) -> list[dict[str, Any]]:
+    """`docker compose ps --format json`: one object per line (compose 2.21+), or one array before."""
+    text = ps_output.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(3600)
+def test_docker_compose_up_runs_the_stack_and_a_job_through_it() -> None:
+    """What the README says to run, from the checkout as it is (.env or not): `docker compose up --wait` builds the
+    image, migrates, and waits for every healthcheck; then the API answers on port 8000 and a job sent through
+    the queue is run by a worker, in its sandbox, to the end. The project is a throwaway one, volumes included."""
+    compose_cmd = compose_cli()
+    engine = subprocess.run([compose_cmd[0], "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
+    if engine.returncode != 0:
+        said = engine.stderr.strip().splitlines() or [f"exit {engine.returncode}"]
+        pytest.skip(f"docker with compose is installed, but no Docker engine answers: {said[-1]}")
+    for port in (8000, 5555):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                pytest.fail(f"port {port} is taken here, and the stack publishes on it: stop what listens there")
+    project = f"evolver-test-{os.getpid()}"
+    base = [*compose_cmd, "--project-directory", str(ROOT), "-f", str(COMPOSE), "-p", project]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("POSTGRES_", "COMPOSE_"))}
+
+    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+    def state() -> str:
+        ps = run("ps", "--all")
+        logs = run("logs", "--no-color", "--tail", "30")
+        return f"{ps.stdout}\n{logs.stdout[-6000:]}"
+
+    try:
+        up = run("up", "--detach", "--wait", "--wait-timeout", "900", timeout=3000)
+        assert up.returncode == 0, f"{up.stderr[-4000:]}\n{state()}"
+        listed = containers(run("ps", "--all", "--format", "json").stdout)
+        by_service = {item["Service"]: item for item in listed}
+        assert set(by_service) == set(SERVICES), sorted(by_service)
+        for name in LONG_RUNNING:
+            item = by_service[name]
+            assert (item["State"], item["Health"]) == ("running", "healthy"), f"{name}: {item}\n{state()}"
+        assert (by_service["migrate"]["State"], by_service["migrate"]["ExitCode"]) == ("exited", 0)
+
+        scenarios = get_json("http://127.0.0.1:8000/scenarios")
+        assert "ai3_plugins" in {item["name"] for item in scenarios["items"]}
+        assert get_json("http://127.0.0.1:8000/jobs")["total"] == 0
+        with urllib.request.urlopen("http://127.0.0.1:8000/", timeout=30) as page:
+            assert page.status == 200
+
+        sent = run("exec", "-T", "api", "evolver", "evolve", "ai3_plugins", "--generations", "1", "--queue")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        job_id = int(re.search(r"(\d+) queued", sent.stdout).group(1))  # type: ignore[union-attr]
+        deadline = time.monotonic() + 600
+        while (job := get_json(f"http://127.0.0.1:8000/jobs/{job_id}"))["status"] in ("pending", "running"):
+            assert time.monotonic() < deadline, f"job {job_id} still {job['status']}\n{state()}"
+            time.sleep(2)
+        assert job["status"] == "done", f"{job}\n{state()}"
+    finally:
+        run("down", "--volumes", "--remove-orphans", "--timeout", "30")
 
 
 # --- .env.example ---
@@ -322,8 +553,9 @@ def test_dockerfile_installs_the_source_tree_editable() -> None:
     for line in re.findall(r"^COPY\s+(.+)$", text, re.MULTILINE):
         copied.update(part.rstrip("/") for part in line.split()[:-1] if not part.startswith("--"))
     needed = {"pyproject.toml", "README.md", "alembic.ini", "simcore", "sandbox", "evolver", "worker"}
-    needed |= {"prompts", "migrations"}
     assert needed <= copied or "." in copied, f"not copied: {sorted(needed - copied)}"
+    missing = sorted(source for source in copied if not (ROOT / source).exists())
+    assert not missing, f"COPY of what the project does not have (a build would fail): {missing}"
     cmd = re.search(r"^CMD\s+(.+)$", text, re.MULTILINE)
     assert cmd and "worker.app" in cmd.group(1) and '"worker"' in cmd.group(1), "the default command is the worker"
     assert not re.search(r"^USER\s", text, re.MULTILINE), "the sandbox needs root"
@@ -335,3 +567,135 @@ def test_no_secrets_in_the_image() -> None:
     ignored = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
     for pattern in (".venv", ".git", "*.db", ".env", "evolver.egg-info"):
         assert pattern in ignored, f".dockerignore keeps out {pattern}"
+
+
+# --- what `make test` needs of the system: scripts/system-deps.sh ---
+
+APT_GET = """#!/bin/bash
+# A stand-in for apt-get: logs its arguments; `install` puts the packages where the script looks (if asked to).
+echo "$DEBIAN_FRONTEND $*" >> "$FAKE/apt.log"
+if [[ $1 == install && -e $FAKE/really-install ]]; then
+    : > "$FAKE/bin/redis-server"
+    : > "$FAKE/postgresql/15/bin/initdb"
+    : > "$FAKE/chromium"
+    /bin/chmod +x "$FAKE/bin/redis-server" "$FAKE/chromium"
+fi
+"""
+
+
+@pytest.fixture
+def fake_system() -> Iterator[Path]:
+    """A folder standing for the system, readable by `nobody`: bin/ (the whole PATH the script gets: bash and a
+    stand-in apt-get), and where the packages would be (none there yet)."""
+    root = Path(tempfile.mkdtemp(prefix="evolver-system-deps-"))
+    try:
+        root.chmod(0o755)
+        (root / "bin").mkdir(mode=0o755)
+        (root / "bin" / "bash").symlink_to(shutil.which("bash") or "/bin/bash")
+        (root / "bin" / "apt-get").write_text(APT_GET)
+        (root / "bin" / "apt-get").chmod(0o755)
+        (root / "postgresql" / "15" / "bin").mkdir(parents=True)
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def system_env(fake: Path) -> dict[str, str]:
+    """The script's environment: only the fake system (nothing of the real one, whose packages may be there)."""
+    return {
+        "PATH": str(fake / "bin"),
+        "FAKE": str(fake),
+        "SYSTEM_DEPS_INITDB": str(fake / "postgresql" / "*" / "bin" / "initdb"),
+        "SYSTEM_DEPS_CHROMIUM": str(fake / "chromium"),
+    }
+
+
+def as_nobody(argv: list[str]) -> list[str]:
+    """`argv` run as an ordinary user: as it is if the tests are not root, else through setpriv as nobody."""
+    if os.geteuid() != 0:
+        return argv
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("the tests run as root and setpriv (util-linux) is not installed to run this as nobody")
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+
+
+def test_system_deps_is_silent_when_nothing_is_missing(fake_system: Path) -> None:
+    for path in (fake_system / "bin" / "redis-server", fake_system / "postgresql" / "15" / "bin" / "initdb"):
+        path.write_text("")
+        path.chmod(0o755)
+    (fake_system / "chromium").write_text("")
+    (fake_system / "chromium").chmod(0o755)
+    done = subprocess.run(["/bin/bash", str(SYSTEM_DEPS)], env=system_env(fake_system), capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert not (fake_system / "apt.log").exists()
+
+
+@pytest.mark.parametrize("apt", [True, False], ids=["debian", "no-apt-get"])
+def test_system_deps_not_root_stops_with_the_one_command(apt: bool, fake_system: Path) -> None:
+    if not apt:
+        (fake_system / "bin" / "apt-get").unlink()
+    done = subprocess.run(
+        as_nobody(["/bin/bash", str(SYSTEM_DEPS)]), env=system_env(fake_system), capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert done.stdout == "" and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("make test needs postgresql redis-server chromium")
+    if apt:
+        assert done.stderr.rstrip().endswith(
+            "run  sudo apt-get update && sudo apt-get install -y --no-install-recommends "
+            "postgresql redis-server chromium fonts-liberation"
+        )
+    assert not (fake_system / "apt.log").exists(), "not root: apt-get is never run"
+
+
+def test_make_test_stops_before_the_venv_and_pytest_when_not_root(fake_system: Path) -> None:
+    """The whole of `make test` on a machine without the packages, as an ordinary user: the one line, and neither
+    pip nor pytest starts."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    (fake_system / "postgresql" / "15" / "bin" / "initdb").write_text("")  # PostgreSQL is there, the rest is not
+    done = subprocess.run(
+        as_nobody([make, "-C", str(ROOT), "test"]), env=system_env(fake_system), capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    needs = [line for line in done.stderr.splitlines() if line.startswith("make test needs")]
+    assert needs == [
+        "make test needs redis-server chromium: run  sudo apt-get update && sudo apt-get install -y "
+        "--no-install-recommends redis-server chromium fonts-liberation"
+    ], done.stderr
+    assert "pip" not in done.stdout and "pytest" not in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("installs", [True, False], ids=["installed", "still-missing"])
+def test_system_deps_as_root_installs_what_is_missing(installs: bool, fake_system: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the tests do not run as root: the script's root branch installs with apt-get")
+    if installs:
+        (fake_system / "really-install").write_text("")
+    done = subprocess.run(["/bin/bash", str(SYSTEM_DEPS)], env=system_env(fake_system), capture_output=True, text=True)
+    assert (fake_system / "apt.log").read_text().splitlines() == [
+        " update -qq",
+        "noninteractive install -y -qq --no-install-recommends postgresql redis-server chromium fonts-liberation",
+    ]
+    if installs:
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.startswith("make test needs postgresql redis-server chromium: installing")
+    else:
+        assert done.returncode == 1
+        assert "still not where the tests look" in done.stderr.splitlines()[-1]
+
+
+def test_make_test_checks_the_system_first_and_ci_leaves_it_to_make() -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MAKE", "MFLAGS"))}
+    planned = subprocess.run(["make", "-n", "-C", str(ROOT), "test"], env=env, capture_output=True, text=True)
+    assert planned.returncode == 0, planned.stderr
+    lines = planned.stdout.splitlines()
+    check = next(i for i, line in enumerate(lines) if "scripts/system-deps.sh" in line)
+    tests = next(i for i, line in enumerate(lines) if "-m pytest" in line)
+    installs = [i for i, line in enumerate(lines) if "pip install" in line]
+    assert check < min(installs, default=tests) and check < tests, planned.stdout
+    ci = CI_RUN.read_text()
+    assert re.search(r"^make test$", ci, re.MULTILINE), ".ci/run runs make test"
+    assert "apt-get" not in ci, "the packages are installed in one place: scripts/system-deps.sh"

@@ -31,7 +31,7 @@ from sandbox import SandboxPool
 pytestmark = pytest.mark.integration
 
 JOB = ("evolve", "ai3_plugins", "--model", "local:gp", "--model", "local:random", "--generations", "4",
-       "--attempts", "2", "--eval-seed", "0", "--eval-seed", "1")  # fmt: skip
+       "--attempts", "2", "--seed", "0", "--seed", "1")  # fmt: skip
 JOB_SPEC = JobSpec(scenario="ai3_plugins", models=("local:gp", "local:random"), generations=4, attempts=2, seeds=(0, 1))
 TOURNAMENT = ("tournament", "ai3_plugins", "--model", "local:gp", "--model", "local:random", "--rounds", "2",
               "--attempts", "2", "--seed", "0", "--seed", "1")  # fmt: skip

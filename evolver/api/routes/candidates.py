@@ -22,7 +22,7 @@ from evolver.api.schemas import (
     retry_later,
 )
 from evolver.api.throttle import QueueFullError
-from evolver.export import export_text
+from evolver.export import export_text, not_exported
 from evolver.lineage import code_diff
 from evolver.pinning import job_scenario
 from evolver.report import jsonable
@@ -74,9 +74,9 @@ def get_candidate(candidate_id: CandidateId, store: StoreDep) -> CandidateDetail
 )
 def export_candidate(candidate_id: CandidateId, store: StoreDep) -> Response:
     """The candidate as a standalone player module; `evolver evaluate SCENARIO FILE` reproduces its score."""
-    candidate = _candidate(store, candidate_id)
-    if not candidate.code:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"candidate {candidate_id} has no code ({candidate.status})")
+    refusal = not_exported(_candidate(store, candidate_id))
+    if refusal:
+        raise HTTPException(status.HTTP_409_CONFLICT, refusal)
     return Response(
         export_text(store, candidate_id), media_type="text/x-python",
         headers={"Content-Disposition": f'attachment; filename="player_{candidate_id}.py"'},
