@@ -4,7 +4,7 @@ output files.
 Every mistake a user can make (a bad option value, an unknown scenario or variable, an unreadable file, an
 output that cannot be written) ends with one line `error: <message>` on stderr and exit code 2.
 
-The command modules import only what registering their commands needs (typer, rich, simcore); a command
+The command modules import only what registering their commands needs (typer and rich); a command
 imports the database, queue, sandbox pool or web stacks when it runs, so `evolver --help` starts fast.
 """
 
@@ -25,8 +25,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-import sandbox  # cheap: its names load on first use, so commands that run no player never load the sandbox
-import simcore
 from evolver import report
 from evolver.errors import EvolverError
 
@@ -198,10 +196,20 @@ def user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one `error:` line on stderr and exit code 2."""
     try:
         yield
-    except (simcore.SimulationError, EvolverError, report.ReportError, InputError, sandbox.SandboxError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
         message = " ".join(str(exc).split()) or type(exc).__name__
         typer.echo(f"error: {message}", err=True)
         raise typer.Exit(USAGE_ERROR) from None
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors a user can cause; simcore and the sandbox are imported here, when a command has failed."""
+    import sandbox
+    import simcore
+
+    return simcore.SimulationError, EvolverError, report.ReportError, InputError, sandbox.SandboxError
 
 
 def parse_pairs(option: str, items: list[str] | None, expected: str) -> dict[str, str]:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import sandbox  # cheap: its names load on first use, so commands that run no player never load the sandbox
-import simcore
 from evolver import report
 from evolver.cli.edge import (
     PLAYER_FAILED,
@@ -41,13 +40,13 @@ from evolver.cli.edge import (
     wrote,
 )
 from sandbox import contract
-from simcore.engine import stats_frame
-from simcore.fuzz import CaseSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    import simcore
     from sandbox.evaluation import Evaluation
+    from simcore.fuzz import CaseSpec
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, int | float]:
@@ -60,6 +59,8 @@ def parse_case(key: str, text: str) -> CaseSpec:
     """One `--case` value: `start:stop[:step]` (stop excluded; all ints give a `range`, else a `Span`)
     or a list `a,b,c`. A float range without a step is kept: random and lhs sampling draw from it, the grid
     asks for a step."""
+    import simcore
+
     where = f"--case {key}={text}"
     if ":" in text:
         bounds = [parse_number(part, where) for part in text.split(":")]
@@ -128,6 +129,8 @@ def _run_player(
 ) -> tuple[Evaluation, simcore.Scenario, simcore.Slot]:
     """Evaluate the player file in the scenario's slot, sandboxed. The caller's mistakes raise (a SandboxError
     for an unknown scenario, one without a slot, a bad seed); the player's come back in the Evaluation."""
+    import simcore
+
     code = _read_player(player)
     limits = sandbox.Limits(max_report_bytes=contract.DETAIL_REPORT_BYTES) if detail else None
     evaluation = sandbox.evaluate(code, scenario, seeds, years, limits, detail)
@@ -151,6 +154,8 @@ def _run_title(scenario: simcore.Scenario, player: Path, years: float | None, se
 @app.command("scenarios", rich_help_panel=SIMULATION)
 def scenarios() -> None:
     """List the built-in scenarios."""
+    import simcore
+
     with user_errors():
         loaded = [simcore.load_scenario(name) for name in simcore.builtin_names()]
     show(report.scenarios_table(loaded))
@@ -181,6 +186,8 @@ def simulate(
     With --player, the file's player takes the scenario's slot in a sandboxed run; the exit code is 1 when the
     player fails (its status and error are shown), 2 for a usage error.
     """
+    import simcore
+
     with user_errors():
         fixed = parse_overrides(overrides)
         if player is not None:
@@ -222,6 +229,8 @@ def _simulate_player(
 ) -> None:
     """`simulate --player`: the run's variables, the player's outcome, and the files asked for (only the JSON
     when the player failed, which exits with 1)."""
+    from simcore.engine import stats_frame
+
     check_outputs(json_path, csv_path, plot_path)
     evaluation, loaded, slot = _run_player(scenario, player, [seed], years, detail=True)
     detail = evaluation.detail
@@ -294,6 +303,8 @@ def fuzz(
     csv_path: CsvOpt = None,
 ) -> None:
     """Search variable values for the best outcome of each --find target."""
+    import simcore
+
     with user_errors():
         case_specs, targets, fixed = parse_cases(cases), parse_find(find), parse_overrides(overrides)
         if not targets and json_path is None and csv_path is None:
