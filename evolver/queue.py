@@ -91,12 +91,17 @@ class TaskQueue:
         """Hands a submitted job to the workers."""
         self.app.send_task(ADVANCE, args=(job_id,), queue=QUEUE)
 
-    def dispatch(self, steps: Iterable[Step], force: bool = False) -> int:
-        """Sends each step not sent before (every step when `force`); returns how many were sent."""
+    def dispatch(self, steps: Iterable[Step], force: bool = False, owner: str = "") -> int:
+        """Sends each step not sent before (every step when `force`); returns how many were sent.
+
+        A step is claimed for `owner` (the advance task's id) before it is sent. A task killed between the two is
+        delivered again with the same id, finds its own claim, and sends the step: a claim never loses one.
+        """
         sent = 0
         for step in steps:
-            claimed = self._redis.set(f"evolver:step:{step.key}", 1, nx=True, ex=self._claim_seconds)
-            if not (claimed or force):
+            key = f"evolver:step:{step.key}"
+            claimed = self._redis.set(key, owner or "1", nx=True, ex=self._claim_seconds)
+            if not (claimed or force or (owner and self._redis.get(key) == owner.encode())):
                 continue
             data = step.to_dict()
             chain(

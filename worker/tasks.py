@@ -63,11 +63,11 @@ def _failing(job_id: int) -> Iterator[Engine]:
 RETRY = {"autoretry_for": queue.OUTAGES, "retry_backoff": 1, "retry_backoff_max": 30, "max_retries": 10}
 
 
-@app.task(name=queue.ADVANCE, **RETRY)
-def advance(job_id: int) -> None:
-    """Moves the job along and sends the steps it now waits for."""
+@app.task(name=queue.ADVANCE, bind=True, **RETRY)
+def advance(self: Any, job_id: int) -> None:
+    """Moves the job along and sends the steps it now waits for (claimed under this task's id: see dispatch)."""
     with _failing(job_id) as engine:
-        _queue().dispatch(engine.advance(job_id).steps)
+        _queue().dispatch(engine.advance(job_id).steps, owner=self.request.id or "")
 
 
 @app.task(name=queue.PROPOSE, **RETRY)

@@ -71,37 +71,33 @@ def resume(job_id: int, queued: bool) -> None:
     job = store.job(job_id)
     if job is None:
         raise InputError(f"no job {job_id}; `evolver jobs` lists them")
-    if queued:
-        queue = TaskQueue(settings)
+    queue = TaskQueue(settings) if queued else None
+    if queue is not None:
         queue.check()
-        engine = Engine(store, settings)
-        engine.resume(job_id)
+    engine = Engine(store, settings)
+    engine.resume(job_id)  # refused before anything starts: a finished job, a model that cannot be used
+    if queue is not None:
         sent = kick(engine, queue, job_id)
         typer.echo(f"{noun(job.kind)} {job_id}: {sent} step(s) sent to the workers; follow it: {me()} watch {job_id}")
         return
-    _run_here(store, settings, job_id, job.models, job.kind, resuming=True)
+    _run_here(store, settings, job_id, job.models, job.kind)
 
 
-def _run_here(
-    store: Store, settings: Settings, job_id: int, models: tuple[str, ...], kind: str, resuming: bool = False
-) -> None:
+def _run_here(store: Store, settings: Settings, job_id: int, models: tuple[str, ...], kind: str) -> None:
     """Runs the job in this process with a live view, then says how it ended (exit 1 if it failed)."""
     with _sigterm_interrupts():
         try:
             with SandboxPool(settings.sandbox_workers) as pool, _live(models, kind) as on_progress:
-                engine = Engine(store, settings, pool)
-                if resuming:
-                    engine.resume(job_id)
                 try:
-                    engine.run(job_id, on_progress)
-                except EvolverError as exc:  # the run marked the job failed with it
-                    typer.echo(f"error: {noun(kind)} {job_id} failed: {' '.join(str(exc).split())}; once that is "
-                               f"fixed, `evolver resume {job_id}` continues it", err=True)  # fmt: skip
-                    raise typer.Exit(PLAYER_FAILED) from None
+                    Engine(store, settings, pool).run(job_id, on_progress)
                 except (KeyboardInterrupt, Interrupted) as exc:
                     _stopped(store, job_id, kind, exc)  # before the pool closes under steps still running
         except (KeyboardInterrupt, Interrupted) as exc:  # while the pool started or stopped
             _stopped(store, job_id, kind, exc)
+        except EvolverError as exc:  # the run marked the job failed with it; said after the live view's last line
+            typer.echo(f"error: {noun(kind)} {job_id} failed: {' '.join(str(exc).split())}; once that is "
+                       f"fixed, `evolver resume {job_id}` continues it", err=True)  # fmt: skip
+            raise typer.Exit(PLAYER_FAILED) from None
     outcome(store, job_id)
 
 
@@ -176,7 +172,9 @@ def standings(progress: Progress | None, models: tuple[str, ...], kind: str) -> 
 @contextmanager
 def _live(models: tuple[str, ...], kind: str) -> Iterator[Callable[[Progress], None]]:
     console = Console()
-    with Live(standings(None, models, kind), console=console, transient=False) as live:
-        yield lambda progress: live.update(standings(progress, models, kind))
-    if not console.is_terminal:
-        console.line()  # a live view ends its last line only on a terminal
+    try:
+        with Live(standings(None, models, kind), console=console, transient=False) as live:
+            yield lambda progress: live.update(standings(progress, models, kind))
+    finally:
+        if not console.is_terminal:
+            console.line()  # a live view ends its last line only on a terminal

@@ -3,9 +3,7 @@ tournaments and their leaderboard; the commands that follow and continue runs.""
 
 from __future__ import annotations
 
-import shlex
 import threading
-from pathlib import Path
 
 import pytest
 import wire
@@ -169,17 +167,3 @@ def test_a_provider_limit_holds_the_engine_to_its_quota(store, pool):
         for thread in threads:
             thread.join()
     assert len(server.requests) == 4 and server.most_in_flight == 1
-
-
-def test_the_readme_tournament_runs_and_prints_a_leaderboard(tmp_path, monkeypatch):
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    lines = readme.splitlines()
-    line = next(line for line in lines if line.startswith("evolver tournament ") and "--queue" not in line)
-    args = shlex.split(line.split("#")[0])[1:]
-    assert args.count("--seed") == 2 and {"local:gp", "local:random"} <= set(args)
-    monkeypatch.setenv("EVOLVER_DATABASE_URL", f"sqlite:///{tmp_path / 'readme.db'}")
-    result = invoke(*args)
-    assert result.exit_code == 0, result.output
-    header = next(line for line in result.output.splitlines() if "rating" in line)
-    assert all(word in header for word in ("model", "wins", "losses", "best", "calls", "cost"))
-    assert "tournament 1: done" in result.output

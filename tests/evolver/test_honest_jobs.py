@@ -10,12 +10,10 @@ server, the real sandbox and a real SQLite store.
 
 from __future__ import annotations
 
-import shlex
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import wire
@@ -313,27 +311,6 @@ def test_planning_reads_only_the_phase_under_way(store, pool):
     assert "generation >=" in read and not any(f"candidates.{c}," in columns for c in ("code", "prompt", "reply"))
     fresh = Engine(store, settings_for("http://127.0.0.1:9"), pool).plan(job_id)
     assert current == fresh and current.phase == 2
-
-
-def test_the_readmes_examples_of_failures_run_as_written(tmp_path, monkeypatch):
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("## When a model fails", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
-    commands = [shlex.split(line.split("#")[0])[1:] for line in section.splitlines()]
-    assert [command[0] for command in commands] == ["evolve", "resume", "db"]
-    url = f"sqlite:///{tmp_path / 'readme.db'}"
-    monkeypatch.setenv("EVOLVER_DATABASE_URL", url)
-    monkeypatch.setenv("EVOLVER_SANDBOX_WORKERS", "1")
-    assert invoke("evolve", "ai3_plugins", "--generations", "3").exit_code == 0  # job 1, to replay
-    replayed = invoke(*commands[0])
-    assert replayed.exit_code == 0, replayed.output
-    store = Store(url)
-    assert lineage(store, 2) == lineage(store, 1) and {c.replayed_from for c in store.lineage(2)} == {1}
-    assert [s.calls for s in job_state(store, 2).standings] == [0]
-    store.set_job_status(1, "failed", error="a failure to resume from")
-    resumed = invoke(*commands[1])
-    assert resumed.exit_code == 0 and store.job(1).status == "done", resumed.output
-    upgraded = invoke(*commands[2])
-    assert upgraded.exit_code == 0 and "(head)" in upgraded.output, upgraded.output
 
 
 def test_reading_a_job_needs_no_price_table_and_no_engine(tmp_path, monkeypatch):

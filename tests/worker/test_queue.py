@@ -24,6 +24,8 @@ from wire import WireServer
 from evolver.cli import app
 from evolver.engine import Engine
 from evolver.job import JobSpec
+from evolver.plan import Step
+from evolver.queue import TaskQueue
 from evolver.settings import Settings
 from evolver.store import Store
 from sandbox import SandboxPool
@@ -259,3 +261,18 @@ def test_through_the_queue_a_wrong_key_fails_a_job_and_retires_a_tournaments_mod
     assert model in job.error and "OPENAI_API_KEY" in job.error and store.lineage(job_id) == []
     assert outcome(store, tournament) == expected
     assert "401" in store.retired(tournament)[model][1]
+
+
+def test_a_step_claimed_by_an_advance_killed_before_sending_it_is_sent_by_its_redelivery(env):
+    step = Step(key="7:0:local:gp:0", job_id=7, phase=0, model="local:gp", op="init", attempt=0, seed=1,
+                parent_id=None, target_id=None, reference_id=None)  # fmt: skip
+    broker = redis.Redis.from_url(env["EVOLVER_BROKER_URL"])
+    broker.set(f"evolver:step:{step.key}", "advance-1")  # claimed; the worker died before it sent the step
+    queue = TaskQueue(Settings())
+    try:
+        assert queue.dispatch([step], owner="advance-2") == 0  # another advance: the step is someone's
+        assert broker.llen("evolver") == 0
+        assert queue.dispatch([step], owner="advance-1") == 1  # the same task, delivered again: it sends it
+        assert broker.llen("evolver") == 1
+    finally:
+        queue.close()
