@@ -6,12 +6,16 @@ generators never load an SDK they do not use.
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from typing import TYPE_CHECKING
 
 from evolver.errors import ProviderError
-from evolver.providers.base import Provider
-from evolver.providers.retry import RetryPolicy
-from evolver.settings import Settings
+
+if TYPE_CHECKING:  # the retry layer (tenacity) and the settings load with the first provider, not with this package
+    from pydantic import SecretStr
+
+    from evolver.providers.base import Provider
+    from evolver.providers.retry import RetryPolicy
+    from evolver.settings import Settings
 
 PROVIDERS = ("openai", "anthropic", "ollama", "local")
 
@@ -34,6 +38,8 @@ def get_provider(model_id: str, settings: Settings, retry: RetryPolicy | None = 
         from evolver.providers.local import LocalProvider
 
         return LocalProvider(model_id)
+    from evolver.providers.retry import RetryPolicy
+
     retry = retry or RetryPolicy.from_settings(settings)
     timeout = settings.request_timeout
     if provider == "openai":
