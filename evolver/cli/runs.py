@@ -39,6 +39,7 @@ from evolver.store import Store
 from evolver.store.database import masked
 from sandbox import SandboxPool
 
+FLAGS = {"seed": "--search-seed", "seeds": "--seed", "models": "--model"}  # a spec's field -> the option that sets it
 EXIT_SIGNALLED = {"SIGINT": 130, "SIGTERM": 143}  # 128 + the signal's number, as a shell reports it
 
 
@@ -48,7 +49,8 @@ def make_spec(**fields: object) -> JobSpec:
         return JobSpec(**fields)
     except ValidationError as exc:
         problem = exc.errors()[0]
-        where = f"--{str(problem['loc'][0]).replace('_', '-')}: " if problem["loc"] else ""
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        where = f"{FLAGS.get(field, '--' + field.replace('_', '-'))}: " if field else ""
         raise InputError(f"{where}{problem['msg'].removeprefix('Value error, ')}") from None
 
 

@@ -301,6 +301,23 @@ def test_the_help_groups_every_command_and_reads_as_click_does():
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["evolve", "ai3_plugins", "--search-seed", "-1"], "--search-seed: Input should be greater than or equal to 0"),
+        (["evolve", "ai3_plugins", "--seed", "-1"], "--seed: Input should be greater than or equal to 0"),
+        (
+            ["evolve", "ai3_plugins", "--model", "local:gp", "--model", "local:gp"],
+            "each model is given once; repeated: local:gp",
+        ),
+    ],
+)
+def test_a_bad_job_option_is_named_as_the_user_wrote_it(tmp_path, monkeypatch, args, message):
+    monkeypatch.setenv("EVOLVER_DATABASE_URL", f"sqlite:///{tmp_path / 'options.db'}")
+    result = invoke(*args)
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ["evolve", "ai3_plugins", "--generations", "2", "--generations", "3"],
