@@ -50,6 +50,8 @@ class _ReadableHelp:
         for param in self.params:
             if param.metavar is None:
                 param.metavar = _metavar(param)
+            if isinstance(param, TyperArgument):
+                param.__class__ = _Argument
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)  # type: ignore[misc]
@@ -57,13 +59,18 @@ class _ReadableHelp:
             option.metavar = ""
         return option
 
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        """`[OPTIONS] SCENARIO PLAYER`: a required argument bare, an optional one in brackets."""
-        pieces = super().collect_usage_pieces(ctx)  # type: ignore[misc]
-        for param in self.params:
-            if isinstance(param, TyperArgument) and param.required:
-                pieces = [param.metavar if piece == f"{{{param.metavar}}}" else piece for piece in pieces]
-        return pieces
+
+
+class _Argument(TyperArgument):
+    """An argument as click shows it: `SCENARIO` in the usage line when required (`[NAME]` when not), and no
+    type column beside its help."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw + ("..." if self.nargs != 1 else "")
+        return name if self.required else f"[{name}]"
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
 
 
 class StrictCommand(_ReadableHelp, TyperCommand):

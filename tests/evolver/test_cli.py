@@ -298,6 +298,8 @@ def test_the_help_groups_every_command_and_reads_as_click_does():
     assert "evolve [OPTIONS] SCENARIO" in evolve and "{" not in evolve
     assert "--queue" in evolve and "--no-queue" in evolve and "<bool>" not in evolve and "<int>" not in evolve
     assert re.search(r"--generations\s+INT", evolve) and re.search(r"--seed\s+INT", evolve)
+    assert "<str>" not in evolve and "evaluate [OPTIONS] SCENARIO PLAYER" in ok("evaluate", "--help").output
+    assert "export [OPTIONS] [CANDIDATE_ID]" in ok("export", "--help").output  # an optional argument in brackets
 
 
 @pytest.mark.parametrize(
