@@ -60,7 +60,6 @@ class _ReadableHelp:
         return option
 
 
-
 class _Argument(TyperArgument):
     """An argument as click shows it: `SCENARIO` in the usage line when required (`[NAME]` when not), and no
     type column beside its help."""
