@@ -22,7 +22,7 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 bench: $(VENV)/.installed
-	$(BIN)/python -m bench.simulate && $(BIN)/python -m bench.sandbox && $(BIN)/python -m bench.evolve && $(BIN)/python -m bench.queue && $(BIN)/python -m bench.api
+	$(BIN)/python -m bench.simulate && $(BIN)/python -m bench.sandbox && $(BIN)/python -m bench.evolve && $(BIN)/python -m bench.queue && $(BIN)/python -m bench.api && $(BIN)/python -m bench.cli
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
