@@ -25,6 +25,7 @@ from wire import WireServer
 from evolver.engine import Engine
 from evolver.errors import EvolverError, ProviderError
 from evolver.job import JobSpec
+from evolver.settings import Settings
 from evolver.state import job_state
 from evolver.store import Store
 
@@ -35,6 +36,11 @@ TRADER = (
     "    elif v['price'] > 1.0:\n        p['dex'].sellA(5)\n```"
 )
 PAID = (100 * PRICE_IN + 20 * PRICE_OUT) / 1e6  # one reply of 100 tokens in, 20 out
+
+
+def settings(url: str, **overrides: object) -> Settings:
+    """The providers at `url`, with a request timeout no loaded machine reaches (the tests count requests)."""
+    return settings_for(url, **{"request_timeout": 10.0, **overrides})
 
 
 def answering() -> WireServer:
@@ -60,7 +66,7 @@ def lineage(store: Store, job_id: int) -> list[tuple]:
 
 def test_a_second_job_makes_its_own_calls_and_pays_only_for_them(store, pool):
     with answering() as server:
-        engine = Engine(store, settings_for(server.url), pool)
+        engine = Engine(store, settings(server.url), pool)
         first = engine.execute(spec())
         after_first = len(server.requests)
         second = engine.execute(spec())
@@ -75,7 +81,7 @@ def test_a_second_job_makes_its_own_calls_and_pays_only_for_them(store, pool):
 
 def test_a_replay_reuses_another_jobs_replies_pays_nothing_and_says_so(store, pool):
     with answering() as server:
-        engine = Engine(store, settings_for(server.url), pool)
+        engine = Engine(store, settings(server.url), pool)
         original = engine.execute(spec())
         replay = engine.execute(spec(replay=original))
         longer = engine.execute(spec(replay=original, generations=3))  # its third generation is new
@@ -95,13 +101,13 @@ def test_a_replay_reuses_another_jobs_replies_pays_nothing_and_says_so(store, po
 
 def test_a_replay_of_a_job_that_does_not_exist_is_refused(store):
     with pytest.raises(EvolverError, match="no job 42"):
-        Engine(store, settings_for("http://127.0.0.1:9")).submit(spec(replay=42))
+        Engine(store, settings("http://127.0.0.1:9")).submit(spec(replay=42))
     assert store.count_jobs() == 0
 
 
 def test_a_redelivered_step_is_neither_paid_twice_nor_answered_differently(store, pool):
     with answering() as server:
-        engine = Engine(store, settings_for(server.url), pool)
+        engine = Engine(store, settings(server.url), pool)
         job_id = engine.submit(spec(generations=1))
         (step,) = engine.advance(job_id).steps
         engine.propose(step)
@@ -117,7 +123,7 @@ def test_a_redelivered_step_is_neither_paid_twice_nor_answered_differently(store
 
 def test_a_wrong_key_fails_the_job_at_once_and_resume_continues_it_once_fixed(store, pool):
     with WireServer(wire.openai_error(401, f"Incorrect API key provided: {KEY}", "invalid_api_key")) as server:
-        engine = Engine(store, settings_for(server.url), pool)
+        engine = Engine(store, settings(server.url), pool)
         with pytest.raises(ProviderError) as failed:
             engine.execute(spec())
         requests = len(server.requests)
@@ -126,7 +132,7 @@ def test_a_wrong_key_fails_the_job_at_once_and_resume_continues_it_once_fixed(st
     assert job.status == "failed" and MODEL in job.error and "OPENAI_API_KEY" in job.error and KEY not in job.error
     assert store.lineage(1) == []  # nothing was paid, nothing is a candidate
     with answering() as server:
-        engine = Engine(store, settings_for(server.url), pool)
+        engine = Engine(store, settings(server.url), pool)
         engine.resume(1)
         assert engine.run(1) == "done"
     assert len(store.lineage(1)) == 2
@@ -143,7 +149,7 @@ def test_a_model_that_cannot_be_used_fails_the_job_after_one_request(store, pool
     with WireServer(api.error(status, "no such model, or no such key"), routes=tags_for(api)) as server:
         started = time.monotonic()
         with pytest.raises(ProviderError) as failed:
-            Engine(store, settings_for(server.url), pool).execute(spec(models=(api.model_id,), generations=3))
+            Engine(store, settings(server.url), pool).execute(spec(models=(api.model_id,), generations=3))
         calls = [r for r in server.requests if r.path == api.path]
     assert failed.value.fatal and len(calls) == 1 and time.monotonic() - started < 10
     job = store.job(1)
@@ -155,7 +161,7 @@ def test_a_model_that_cannot_be_used_fails_the_job_after_one_request(store, pool
 def test_a_model_with_no_server_fails_in_seconds(store, pool, api):
     started = time.monotonic()
     with pytest.raises(ProviderError) as failed:
-        Engine(store, settings_for(f"http://127.0.0.1:{closed_port()}"), pool).execute(spec(models=(api.model_id,)))
+        Engine(store, settings(f"http://127.0.0.1:{closed_port()}"), pool).execute(spec(models=(api.model_id,)))
     assert failed.value.fatal and time.monotonic() - started < 5
     ollama = api.model_id.startswith("ollama:")
     assert store.count_jobs() == (0 if ollama else 1)  # Ollama's host is checked at submit; the others at the call
@@ -178,7 +184,7 @@ def test_the_evolve_command_names_the_model_the_error_and_the_resume(tmp_path, m
 def test_a_tournament_retires_a_model_that_cannot_be_used_and_the_others_go_on(store, pool):
     models = ("local:gp", "local:random", MODEL)
     with WireServer(wire.openai_error(404, "The model `gpt-4o-mini` does not exist", "model_not_found")) as server:
-        engine = Engine(store, settings_for(server.url), pool)
+        engine = Engine(store, settings(server.url), pool)
         job_id = engine.execute(JobSpec(kind="tournament", scenario="ai3_plugins", models=models, rounds=1, attempts=1))
         requests = len(server.requests)
     assert requests == 1  # retired at its first call, never asked again
@@ -193,7 +199,7 @@ def test_a_tournament_retires_a_model_that_cannot_be_used_and_the_others_go_on(s
 
 def test_a_tournament_left_with_one_model_fails_saying_why(store, pool):
     with WireServer(wire.openai_error(401, "Incorrect API key provided", "invalid_api_key")) as server:
-        engine = Engine(store, settings_for(server.url), pool)
+        engine = Engine(store, settings(server.url), pool)
         job_id = engine.execute(JobSpec(kind="tournament", scenario="ai3_plugins", models=("local:gp", MODEL)))
     job = store.job(job_id)
     assert job.status == "failed" and "fewer than two models remain" in job.error and MODEL in job.error
@@ -203,7 +209,7 @@ def test_a_model_without_a_price_is_refused_before_it_is_called(store, tmp_path)
     prices = tmp_path / "prices.toml"
     prices.write_text('"local:*" = { input = 0, output = 0 }\n')
     with answering() as server:
-        engine = Engine(store, settings_for(server.url, prices_path=prices))
+        engine = Engine(store, settings(server.url, prices_path=prices))
         with pytest.raises(EvolverError, match=f"no price for {MODEL}"):
             engine.submit(spec())
         assert server.requests == []
@@ -212,12 +218,12 @@ def test_a_model_without_a_price_is_refused_before_it_is_called(store, tmp_path)
 
 def test_a_price_removed_before_a_resume_is_refused_before_it_is_called(store, pool, tmp_path):
     with answering() as server:
-        job_id = Engine(store, settings_for(server.url), pool).submit(spec())
+        job_id = Engine(store, settings(server.url), pool).submit(spec())
         store.set_job_status(job_id, "failed", expected="pending")
         prices = tmp_path / "prices.toml"
         prices.write_text('"local:*" = { input = 0, output = 0 }\n')
         with pytest.raises(EvolverError, match=f"no price for {MODEL}"):
-            Engine(store, settings_for(server.url, prices_path=prices), pool).resume(job_id)
+            Engine(store, settings(server.url, prices_path=prices), pool).resume(job_id)
         assert server.requests == []
     assert store.job(job_id).status == "failed"
 
@@ -239,7 +245,7 @@ def test_an_ollama_without_the_model_is_refused_at_submit(store):
         WireServer(tags, routes={"/api/tags": [tags]}) as server,
         pytest.raises(ProviderError, match="ollama pull llama3"),
     ):
-        Engine(store, settings_for(server.url)).submit(spec(models=("ollama:llama3",)))
+        Engine(store, settings(server.url)).submit(spec(models=("ollama:llama3",)))
     assert store.count_jobs() == 0
 
 
@@ -298,7 +304,7 @@ def test_a_jobs_state_is_read_with_the_same_few_slim_queries_at_any_size(store):
 
 
 def test_planning_reads_only_the_phase_under_way(store, pool):
-    engine = Engine(store, settings_for("http://127.0.0.1:9"), pool)
+    engine = Engine(store, settings("http://127.0.0.1:9"), pool)
     job_id = engine.submit(spec(models=("local:gp",), generations=4))
     for _ in range(2):
         for step in engine.advance(job_id).steps:
@@ -309,7 +315,7 @@ def test_planning_reads_only_the_phase_under_way(store, pool):
     (read,) = [sql for sql in seen if "FROM candidates" in sql]
     columns = read.split("FROM")[0]
     assert "generation >=" in read and not any(f"candidates.{c}," in columns for c in ("code", "prompt", "reply"))
-    fresh = Engine(store, settings_for("http://127.0.0.1:9"), pool).plan(job_id)
+    fresh = Engine(store, settings("http://127.0.0.1:9"), pool).plan(job_id)
     assert current == fresh and current.phase == 2
 
 

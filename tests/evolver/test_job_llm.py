@@ -35,7 +35,8 @@ def test_a_job_through_each_sdk(tmp_path, pool, api: Api):
     routes = {"/api/tags": [wire.ollama_tags(api.model_id.partition(":")[2])]}  # Ollama's check at submit
     with WireServer(*script, routes=routes) as server:
         spec = JobSpec(scenario="ai3_plugins", models=(api.model_id,), generations=2, attempts=3)
-        job_id = Engine(store, settings_for(server.url), pool).execute(spec)
+        # nothing here hangs: a roomy timeout, so a loaded machine's slow answer is not taken for a lost one
+        job_id = Engine(store, settings_for(server.url, request_timeout=10), pool).execute(spec)
         requests = [r for r in server.requests if r.path != "/api/tags"]
         checks = len(server.requests) - len(requests)
     assert len(requests) == 6 and all(r.path == api.path for r in requests)
