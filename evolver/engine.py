@@ -34,8 +34,8 @@ from evolver.prompting import context_for, render
 from evolver.providers import get_provider
 from evolver.providers.base import ProposalRequest, Provider
 from evolver.settings import Settings
-from evolver.state import LIVE
-from evolver.store import CandidateRow, JobRow, PlanRow, Store
+from evolver.state import LIVE, interrupted
+from evolver.store import CandidateRow, JobRow, PlanRow, Standing, Store
 from sandbox import Evaluation
 from simcore import Scenario, load_scenario
 
@@ -63,9 +63,7 @@ class Progress:
     phase: int
     phases: int
     candidate: CandidateRow
-    best: dict[str, float]  # model id -> best score so far
-    calls: dict[str, int]
-    cost: dict[str, float]
+    standings: tuple[Standing, ...]  # every model's, in the job's order
 
 
 @dataclass(frozen=True)
@@ -271,7 +269,7 @@ class Engine:
         except BaseException as exc:
             stopped = isinstance(exc, KeyboardInterrupt | Interrupted)
             if stopped:
-                self.interrupt(job_id, exc)
+                interrupted(self.store, job_id, exc)
             else:
                 self.fail(job_id, exc)
             executor.shutdown(wait=False, cancel_futures=True)
@@ -304,23 +302,13 @@ class Engine:
         error = str(exc) if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
         self.store.set_job_status(job_id, "failed", expected="running", error=error)
 
-    def interrupt(self, job_id: int, exc: BaseException) -> None:
-        """Marks a running job interrupted: by SIGINT (a KeyboardInterrupt) or what the Interrupted says."""
-        why = "SIGINT" if isinstance(exc, KeyboardInterrupt) else str(exc)
-        error = f"interrupted ({why}): `evolver resume {job_id}` continues it"
-        self.store.set_job_status(job_id, "interrupted", expected="running", error=error)
-
     def progress(self, job_id: int, candidate_id: int) -> Progress:
         """The candidate and every model's standing, for a live view."""
         job = self._job(job_id)
         candidate = self.store.candidate(candidate_id)
         assert candidate is not None
         standings = self.store.standings(job_id, job.comp.direction, job.spec.models)
-        return Progress(
-            job_id, candidate.generation, job.spec.phases, candidate,
-            {s.model: s.best for s in standings if s.best is not None}, {s.model: s.calls for s in standings},
-            {s.model: s.cost for s in standings},
-        )  # fmt: skip
+        return Progress(job_id, candidate.generation, job.spec.phases, candidate, tuple(standings))
 
     # Helpers
 

@@ -35,6 +35,15 @@ class JobState:
         return min(scored, key=lambda s: (sign * s.best, s.best_candidate), default=None)  # type: ignore[operator]
 
 
+def interrupted(store: Store, job_id: int, cause: BaseException | str) -> str:
+    """Marks a pending or running job `interrupted` by `cause` (SIGINT for a KeyboardInterrupt, else its text),
+    with the way to continue it; returns the error written."""
+    why = "SIGINT" if isinstance(cause, KeyboardInterrupt) else str(cause)
+    error = f"interrupted ({why}): `evolver resume {job_id}` continues it"
+    store.set_job_status(job_id, "interrupted", expected=LIVE, error=error)
+    return error
+
+
 def job_state(store: Store, job_id: int) -> JobState | None:
     """The job's state, or None when there is no such job."""
     job = store.job(job_id)

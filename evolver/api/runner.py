@@ -19,11 +19,12 @@ from evolver.job import JobSpec
 from evolver.launch import submit
 from evolver.queue import TaskQueue
 from evolver.settings import Settings
-from evolver.state import LIVE
+from evolver.state import interrupted
 from evolver.store import Store
 from sandbox import SandboxPool
 
 log = logging.getLogger(__name__)
+STOPPED = "the server stopped"
 SHUTDOWN_GRACE = 10.0  # seconds the server's shutdown waits for its runs to reach a candidate's end
 
 
@@ -69,8 +70,7 @@ class Runner:
         for thread, job_id in threads.items():
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
-                error = f"interrupted (the server stopped): `evolver resume {job_id}` continues it"
-                self.store.set_job_status(job_id, "interrupted", expected=LIVE, error=error)
+                interrupted(self.store, job_id, STOPPED)
         if self._pool is not None:
             self._pool.close()
         if self.queue is not None:
@@ -84,4 +84,4 @@ class Runner:
 
     def _check(self, progress: Progress) -> None:
         if self._stopping.is_set():
-            raise ServerStoppedError("the server stopped")
+            raise ServerStoppedError(STOPPED)

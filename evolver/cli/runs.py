@@ -22,25 +22,24 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console, Group
 from rich.live import Live
-from rich.table import Table
 from rich.text import Text
 
 from evolver import report
 from evolver.cli.edge import PLAYER_FAILED, InputError, me, show
-from evolver.cli.views import leaderboard_table, noun
+from evolver.cli.views import leaderboard_table, noun, standings_table
 from evolver.engine import Engine, Progress
 from evolver.errors import EvolverError, Interrupted
 from evolver.job import JobSpec
 from evolver.launch import open_store, submit
 from evolver.queue import TaskQueue, kick
 from evolver.settings import Settings
-from evolver.state import LIVE, job_state
-from evolver.store import Store
+from evolver.state import interrupted, job_state
+from evolver.store import Standing, Store
 from evolver.store.database import masked
 from sandbox import SandboxPool
 
 FLAGS = {"seed": "--search-seed", "seeds": "--seed", "models": "--model"}  # a spec's field -> the option that sets it
-EXIT_SIGNALLED = {"SIGINT": 130, "SIGTERM": 143}  # 128 + the signal's number, as a shell reports it
+SIGINT_EXIT, SIGTERM_EXIT = 130, 143  # 128 + the signal's number, as a shell reports it
 
 
 def make_spec(**fields: object) -> JobSpec:
@@ -120,15 +119,13 @@ def _sigterm_interrupts() -> Iterator[None]:
 def _stopped(store: Store, job_id: int, kind: str, exc: BaseException) -> None:
     """Marks the job interrupted (if the run had not), says how to continue it, and exits 130 or 143 at once:
     steps still under way after the engine's grace would otherwise hold the process until they end."""
-    why = "SIGINT" if isinstance(exc, KeyboardInterrupt) else str(exc)
-    error = f"interrupted ({why}): `evolver resume {job_id}` continues it"
-    store.set_job_status(job_id, "interrupted", expected=LIVE, error=error)
-    typer.echo(f"{noun(kind)} {job_id} {error}", err=True)
+    typer.echo(f"{noun(kind)} {job_id} {interrupted(store, job_id, exc)}", err=True)
+    code = SIGINT_EXIT if isinstance(exc, KeyboardInterrupt) else SIGTERM_EXIT
     if any(thread.name.startswith("evolver-step") and thread.is_alive() for thread in threading.enumerate()):
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(EXIT_SIGNALLED.get(why, 130))
-    raise typer.Exit(EXIT_SIGNALLED.get(why, 130))
+        os._exit(code)
+    raise typer.Exit(code)
 
 
 def outcome(store: Store, job_id: int) -> None:
@@ -152,18 +149,10 @@ def outcome(store: Store, job_id: int) -> None:
 
 def standings(progress: Progress | None, models: tuple[str, ...], kind: str) -> Group:
     """The live view: every model's best score, calls and cost, and the last candidate."""
-    title = "starting" if progress is None else f"{noun(kind)} {progress.job_id}, phase {progress.phase + 1}"
-    title += f"/{progress.phases}" if progress else ""
-    table = Table(title=title)
-    for column, justify in (("model", "left"), ("best", "right"), ("calls", "right"), ("cost $", "right")):
-        table.add_column(column, justify=justify)
-    for model in models:
-        best = progress.best.get(model) if progress else None
-        calls = progress.calls.get(model, 0) if progress else 0
-        spent = progress.cost.get(model, 0.0) if progress else 0.0
-        table.add_row(model, report.format_number(best), str(calls), f"{spent:.4f}")
     if progress is None:
-        return Group(table)
+        return Group(standings_table("starting", [Standing(model, None, None, 0, 0.0) for model in models]))
+    title = f"{noun(kind)} {progress.job_id}, phase {progress.phase + 1}/{progress.phases}"
+    table = standings_table(title, progress.standings)
     last = progress.candidate
     text = f"last: {last.model_id} {last.op} -> {last.status}"
     if last.score is not None:

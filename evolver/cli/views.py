@@ -4,6 +4,7 @@ leaderboard. They read the store through evolver/state.py only: no engine, queue
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 import typer
 from rich.console import Console, Group
@@ -15,7 +16,7 @@ from evolver.cli.edge import PLAYER_FAILED, InputError
 from evolver.launch import open_store
 from evolver.settings import Settings
 from evolver.state import LIVE, JobState, job_state
-from evolver.store import JobRow, Store
+from evolver.store import JobRow, Standing, Store
 
 
 def read_store() -> Store:
@@ -76,15 +77,21 @@ def _status_view(store: Store, state: JobState) -> Group:
     head = f"{job.kind} {job.id}: {job.scenario}, {job.comp}, {job.status}"
     head += f" ({job.error})" if job.error else ""
     done = f"phase {state.phase}/{state.phases}, {state.candidates} candidates ({state.ok} ok)"
-    table = Table(title=f"{head}\n{done}")
-    for column, justify in (("model", "left"), ("best", "right"), ("calls", "right"), ("cost $", "right")):
-        table.add_column(column, justify=justify)
-    for standing in state.standings:
-        model = f"{standing.model} (retired: {standing.retired})" if standing.retired else standing.model
-        table.add_row(model, report.format_number(standing.best), str(standing.calls), f"{standing.cost:.4f}")
+    table = standings_table(f"{head}\n{done}", state.standings)
     if job.kind != "tournament":
         return Group(table)
     return Group(table, leaderboard_table(store, job), _matches_table(store, job))
+
+
+def standings_table(title: str, standings: Iterable[Standing]) -> Table:
+    """Every model's best score, calls and cost (and why it retired, if it did): the status and the live view."""
+    table = Table(title=title)
+    for column, justify in (("model", "left"), ("best", "right"), ("calls", "right"), ("cost $", "right")):
+        table.add_column(column, justify=justify)
+    for standing in standings:
+        model = f"{standing.model} (retired: {standing.retired})" if standing.retired else standing.model
+        table.add_row(model, report.format_number(standing.best), str(standing.calls), f"{standing.cost:.4f}")
+    return table
 
 
 def _matches_table(store: Store, job: JobRow) -> Table:

@@ -7,35 +7,23 @@ schema) and an empty database, but never an older PostgreSQL store, which worker
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, text
-
 from evolver.errors import StoreError
-from evolver.store.database import masked, sqlite_file
 from evolver.store.store import Store
 
 SCHEMA_HEAD = "0003"  # the newest revision in evolver/migrations/versions (a test keeps the two equal)
-_VERSION_TABLE = "alembic_version"
-
-
-def current_revision(store: Store) -> str | None:
-    """The store's schema revision; None when its database has no tables yet."""
-    with store._transaction() as connection:
-        if not inspect(connection).has_table(_VERSION_TABLE):
-            return None
-        return connection.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalar()
 
 
 def check_schema(store: Store) -> None:
     """Raises a StoreError unless the store exists at SCHEMA_HEAD; creates and changes nothing, not even a file."""
-    path = sqlite_file(store._url)
+    path = store.file
     if path is not None and not path.exists():
         raise StoreError(
-            f"no lineage store at {masked(store._url)} yet: run a job first (`evolver evolve ai3_plugins`) "
+            f"no lineage store at {store.url} yet: run a job first (`evolver evolve ai3_plugins`) "
             "or `evolver db upgrade`"
         )
     revision = _known(store)
     if revision is None:
-        raise StoreError(f"the store at {masked(store._url)} has no tables yet: run `evolver db upgrade`")
+        raise StoreError(f"the store at {store.url} has no tables yet: run `evolver db upgrade`")
     if revision != SCHEMA_HEAD:
         raise StoreError(f"{_behind(store, revision)}: run `evolver db upgrade`")
 
@@ -46,7 +34,7 @@ def prepare_for_writes(store: Store) -> None:
     revision = _known(store)
     if revision == SCHEMA_HEAD:
         return
-    if revision is not None and store._engine.dialect.name != "sqlite":
+    if revision is not None and store.file is None:
         raise StoreError(f"{_behind(store, revision)}: stop the workers and run `evolver db upgrade`")
     store.upgrade()
 
@@ -62,10 +50,10 @@ def upgrade_to_head(store: Store) -> str | None:
 
 def _known(store: Store) -> str | None:
     """The store's revision: None, an older one or SCHEMA_HEAD; any other (a newer one) is a StoreError."""
-    revision = current_revision(store)
+    revision = store.revision()
     if revision not in (None, SCHEMA_HEAD) and not _older(revision):
         raise StoreError(
-            f"the store at {masked(store._url)} has schema {revision}, newer than this evolver's ({SCHEMA_HEAD}): "
+            f"the store at {store.url} has schema {revision}, newer than this evolver's ({SCHEMA_HEAD}): "
             "upgrade evolver on this machine"
         )
     return revision
@@ -77,4 +65,4 @@ def _older(revision: str) -> bool:
 
 
 def _behind(store: Store, revision: str) -> str:
-    return f"the store at {masked(store._url)} is at schema {revision}, this evolver needs {SCHEMA_HEAD}"
+    return f"the store at {store.url} is at schema {revision}, this evolver needs {SCHEMA_HEAD}"

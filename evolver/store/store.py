@@ -17,12 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, delete, func, insert, literal, select, text, update
+from sqlalchemy import Connection, Select, Table, delete, func, insert, inspect, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evolver.errors import StoreError
 from evolver.providers.base import OPS
-from evolver.store.database import masked, open_engine, transaction
+from evolver.store.database import masked, open_engine, sqlite_file, transaction
 from evolver.store.models import Candidate, Evaluation, Job, Match, Model, Reply, RetiredModel, utcnow
 from evolver.store.rows import CandidateRow, EvaluationRow, JobRow, MatchRow, PlanRow, ReplyRow, Standing
 from simcore.slot import DIRECTIONS
@@ -46,6 +46,23 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({masked(self._url)!r})"
+
+    @property
+    def url(self) -> str:
+        """The database URL, its password masked (for messages)."""
+        return masked(self._url)
+
+    @property
+    def file(self) -> Path | None:
+        """The SQLite file of the store; None for PostgreSQL or an in-memory database."""
+        return sqlite_file(self._url)
+
+    def revision(self) -> str | None:
+        """The schema's Alembic revision; None when the database has no tables yet."""
+        with self._transaction() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     def close(self) -> None:
         """Closes the pooled connections (the store opens new ones if used again)."""

@@ -24,6 +24,7 @@ from evolver.engine import Engine
 from evolver.errors import Interrupted, StoreError
 from evolver.job import JobSpec
 from evolver.settings import Settings
+from evolver.state import interrupted
 from evolver.store import Store
 from sandbox import SandboxPool
 
@@ -231,7 +232,7 @@ def interrupted_after_one_step(cli: Cli, pool: SandboxPool) -> int:
     (step,) = engine.advance(job_id).steps
     engine.propose(step)
     engine.evaluate(step)
-    engine.interrupt(job_id, Interrupted("SIGTERM"))
+    interrupted(store, job_id, Interrupted("SIGTERM"))
     store.close()
     return job_id
 

@@ -31,6 +31,7 @@ from evolver.errors import EvolverError, Interrupted
 from evolver.job import JobSpec
 from evolver.pinning import job_scenario
 from evolver.settings import Settings
+from evolver.state import interrupted
 from evolver.store import Store
 from sandbox import SandboxPool
 
@@ -124,7 +125,7 @@ def unfinished_job(pool: SandboxPool, url: str, status: str) -> int:
     engine.propose(step)
     engine.evaluate(step)
     if status == "interrupted":
-        engine.interrupt(job_id, Interrupted("SIGTERM"))
+        interrupted(store, job_id, Interrupted("SIGTERM"))
     else:
         engine.fail(job_id, RuntimeError("the machine went away"))
     assert store.job(job_id).status == status

@@ -21,7 +21,7 @@ from evolver.launch import open_store
 from evolver.settings import Settings
 from evolver.store import Store
 from evolver.store.database import BUSY_TIMEOUT
-from evolver.store.schema import SCHEMA_HEAD, current_revision
+from evolver.store.schema import SCHEMA_HEAD
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -48,7 +48,7 @@ def stamp(url: str, revision: str) -> None:
 def revision_of(url: str) -> str | None:
     store = Store(url)
     try:
-        return current_revision(store)
+        return store.revision()
     finally:
         store.close()
 
