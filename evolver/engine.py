@@ -6,7 +6,8 @@
   paid twice nor answered differently); no call is made once the job's cost budget is spent. A job made to
   replay another reuses that job's replies to the same prompts, paying nothing for them. A model that cannot
   be used at all (no key, unknown, unreachable) fails a job, and retires from a tournament.
-- `evaluate(step)`: one sandbox evaluation of the reply's code, written as the step's candidate.
+- `evaluate(step)`: the reply's code evaluated on the job's training seeds (what every choice is made on) and, if
+  it ran ok, on its held-out seeds (reported only), written as the step's candidate with both evaluations.
 
 Every write is keyed (the candidate by the step's key, the match by round and models, the reply by its step
 and prompt), so running an operation twice, from two processes or after a crash, changes nothing. `run` is the
@@ -20,7 +21,9 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from pydantic import ValidationError
 
 from evolver.comp import IMPROVED, Comp, parse_comp
 from evolver.errors import EvolverError, Interrupted, NoCode, ProviderError
@@ -95,14 +98,16 @@ class Engine:
 
     def submit(self, spec: JobSpec) -> int:
         """Checks the spec against its scenario and the models, stores it as a `pending` job with its scenario
-        pinned; returns its id. Nothing is spent: a model that could not be used or priced is refused here."""
+        pinned and its seeds explicit (the game's where the spec names none); returns its id. Nothing is spent: a
+        model that could not be used or priced is refused here."""
         pinned = pin(spec.scenario)
         scenario = load_scenario(pinned.ref)
         comp = parse_comp(spec.comp, scenario)
+        assert scenario.slot is not None and scenario.game is not None  # parse_comp checked it: a slot is a game
+        spec = _with_game_seeds(spec, scenario)
         self.check_models(spec.models)
         if spec.replay is not None and self.store.job(spec.replay) is None:
             raise JobError(f"--replay {spec.replay}: there is no job {spec.replay}; `evolver jobs` lists them")
-        assert scenario.slot is not None  # parse_comp checked it
         return self.store.create_job(
             kind=spec.kind, scenario=pinned.name, goal=spec.goal or scenario.slot.goal, comp=comp.text,
             direction=comp.direction, models=list(spec.models), seed=spec.seed,
@@ -213,7 +218,8 @@ class Engine:
         )  # fmt: skip
 
     def evaluate(self, step: Step) -> int | None:
-        """Evaluates the cached reply's code and stores the step's candidate; its id (None: no reply to score)."""
+        """Evaluates the cached reply's code on the training seeds, then (if it ran ok) on the held-out seeds, and
+        stores the step's candidate with both evaluations; its id (None: no reply to score)."""
         job = self._job(step.job_id)
         found = self.store.candidate_id(step.key)
         if found is not None:
@@ -245,7 +251,11 @@ class Engine:
         improved = reference is None or job.comp.compare(reference.metrics, evaluation.metrics) == IMPROVED
         fields = {"code": code, "status": "ok", "score": job.comp.score(evaluation.metrics),
                   "metrics": evaluation.metrics, "improved": improved}  # fmt: skip
-        return self._store(step, spend | fields, evaluation)
+        heldout = self.evaluator.evaluate(code, job.ref, spec.heldout, spec.years) if spec.heldout else None
+        if heldout is not None:  # after every choice above: nothing of it is compared, ranked or shown to a model
+            fields |= {"heldout_status": heldout.status.value,
+                       "heldout_score": job.comp.score(heldout.metrics) if heldout.ok else None}  # fmt: skip
+        return self._store(step, spend | fields, evaluation, heldout)
 
     # The in-process executor
 
@@ -361,17 +371,39 @@ class Engine:
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=list).encode()).hexdigest()
         return request, digest
 
-    def _store(self, step: Step, fields: dict, evaluation: Evaluation | None) -> int:
+    def _store(self, step: Step, fields: dict, evaluation: Evaluation | None, heldout: Evaluation | None = None) -> int:
+        """Writes the step's candidate with its training evaluation and its held-out one (one transaction, once)."""
         spec = self._job(step.job_id).spec
-        evaluated = evaluation and {
-            "seeds": list(spec.seeds), "years": spec.years, "status": evaluation.status.value,
-            "score": fields.get("score"), "metrics": evaluation.metrics, "per_seed": evaluation.per_seed,
-            "timings": evaluation.timings,
-        }  # fmt: skip
+        rows = [_evaluation_row(evaluation, spec.seeds or (), spec.years, fields.get("score"))] if evaluation else []
+        if heldout is not None:
+            rows.append(_evaluation_row(heldout, spec.heldout or (), spec.years, fields["heldout_score"], heldout=True))
         return self.store.add_candidate(
             key=step.key, job_id=step.job_id, model_id=step.model, generation=step.phase,
-            parent_id=step.parent_id, target_id=step.target_id, evaluation=evaluated, **fields,
+            parent_id=step.parent_id, target_id=step.target_id, evaluations=rows, **fields,
         )  # fmt: skip
+
+
+def _with_game_seeds(spec: JobSpec, scenario: Scenario) -> JobSpec:
+    """The spec with the scenario's game's training and held-out seeds where it names none."""
+    game = scenario.game
+    assert game is not None
+    try:
+        return spec.resolved(game.train, game.heldout)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        defaults = f"{scenario.name}'s game trains on seeds {list(game.train)} and holds out {list(game.heldout)}"
+        raise JobError(f"{message}; {defaults} unless told otherwise") from None
+
+
+def _evaluation_row(
+    evaluation: Evaluation, seeds: Sequence[int], years: float | None, score: float | None, heldout: bool = False
+) -> dict[str, Any]:
+    """An evaluation as the store's `evaluations` row takes it."""
+    return {
+        "seeds": list(seeds), "years": years, "status": evaluation.status.value, "score": score,
+        "metrics": evaluation.metrics, "per_seed": evaluation.per_seed, "timings": evaluation.timings,
+        "heldout": heldout, "error": evaluation.error, "error_line": evaluation.line,
+    }  # fmt: skip
 
 
 def _nothing(current: Plan) -> Plan:

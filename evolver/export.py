@@ -1,8 +1,9 @@
 """Export a candidate as a standalone player module: a header saying where it came from, then its code.
 
-The code is written exactly as stored, so `evolver evaluate SCENARIO player.py` with the job's seeds
-reproduces the stored score. Only a candidate that evaluated ok is exported: a failed one's code may not even
-parse, and a file that looks like a player but is not one would be a silent failure.
+The code is written exactly as stored, so `evolver evaluate SCENARIO player.py` with the job's training (or
+held-out) seeds reproduces the stored score (or held-out score). Only a candidate that evaluated ok is exported:
+a failed one's code may not even parse, and a file that looks like a player but is not one would be a silent
+failure.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from evolver.errors import EvolverError
+from evolver.job import JobSpec
 from evolver.store import CandidateRow, Store
 
 
@@ -26,17 +28,28 @@ def export_text(store: Store, candidate_id: int) -> str:
     job = store.job(candidate.job_id)
     assert job is not None  # a candidate always belongs to a job
     ops = " -> ".join(f"{c.op} #{c.id} ({c.model_id})" for c in chain)
-    years = job.budget.get("years") or "the scenario's default"
+    spec = JobSpec.from_row(job)
+    years = spec.years or "the scenario's default"
     header = (
         f'"""Evolved player for the scenario {job.scenario!r}.\n\n'
         f"Model: {candidate.model_id}\n"
         f"Lineage: {ops}\n"
-        f"Score: {candidate.score!r} ({job.comp}) on seeds {job.budget.get('seeds', [0])}, years: {years}\n"
+        f"Score: {candidate.score!r} ({job.comp}) on training seeds {list(spec.seeds or ())}, years: {years}\n"
+        f"{_heldout_line(candidate, list(spec.heldout or ()))}\n"
         f"Code sha256: {hashlib.sha256(candidate.code.encode()).hexdigest()}\n"
         f"Exported: {datetime.now(UTC).date().isoformat()} from job {job.id}, candidate {candidate.id}\n"
         f'"""\n\n'
     )
     return header + candidate.code.rstrip("\n") + "\n"
+
+
+def _heldout_line(candidate: CandidateRow, seeds: list[int]) -> str:
+    """The held-out score and its gap to the training score, or why there is none."""
+    if not seeds:
+        return "Held-out score: none (the job held out no seeds)"
+    if candidate.heldout_score is None:
+        return f"Held-out score: none ({candidate.heldout_status or 'not evaluated'} on held-out seeds {seeds})"
+    return f"Held-out score: {candidate.heldout_score!r} on held-out seeds {seeds}, gap {candidate.gap!r}"
 
 
 def not_exported(candidate: CandidateRow) -> str | None:

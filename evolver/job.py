@@ -2,11 +2,13 @@
 
 `JobSpec` is validated before anything runs and stored with the job, so any process (a worker, `evolver
 resume`) can pick the run up from the store alone. evolver/plan.py says what a run does; evolver/engine.py
-does it.
+does it. A job has two sets of seeds: the training `seeds` every choice is made on, and the `heldout` seeds its
+candidates are only scored on; left out (None), they are the scenario's game's (`Engine.submit` fills them in).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import (
@@ -22,7 +24,7 @@ from pydantic import (
 
 from evolver.store import JobRow
 
-BUDGET = ("generations", "rounds", "attempts", "max_cost", "seeds", "years")
+BUDGET = ("generations", "rounds", "attempts", "max_cost", "seeds", "heldout", "years")
 """The spec's fields kept in the job row's `budget`; the others have columns of their own."""
 
 
@@ -41,7 +43,8 @@ class JobSpec(BaseModel):
     attempts: PositiveInt = 3
     max_cost: NonNegativeFloat | None = None  # USD; None: no limit
     seed: NonNegativeInt = 0
-    seeds: tuple[NonNegativeInt, ...] = Field((0,), min_length=1)  # the evaluation seeds, the same for every candidate
+    seeds: tuple[NonNegativeInt, ...] | None = Field(None, min_length=1)  # training: scored and selected on
+    heldout: tuple[NonNegativeInt, ...] | None = None  # held-out: scored on, never selected on nor shown to a model
     years: PositiveFloat | None = None
     replay: PositiveInt | None = None  # a job whose replies to the same prompts are reused (not paid again)
 
@@ -52,7 +55,21 @@ class JobSpec(BaseModel):
             raise ValueError(f"each model is given once; repeated: {', '.join(repeated)}")
         if self.kind == "tournament" and len(self.models) < 2:
             raise ValueError("a tournament needs at least two models")
+        shared = sorted(set(self.seeds or ()) & set(self.heldout or ()))
+        if shared:
+            raise ValueError(
+                f"seeds {', '.join(map(str, shared))} are both training and held-out seeds: a held-out seed is never "
+                "trained on (give other training seeds, other held-out seeds, or none held out)"
+            )
         return self
+
+    def resolved(self, train: Sequence[int], heldout: Sequence[int]) -> JobSpec:
+        """The spec with the seeds it leaves to its scenario's game (None) set to the game's `train` and `heldout`,
+        checked again: what a job stores, so a stored spec never depends on the scenario's declaration."""
+        seeds = self.seeds or tuple(train)
+        return JobSpec.model_validate(
+            {**self.model_dump(), "seeds": seeds, "heldout": tuple(heldout) if self.heldout is None else self.heldout}
+        )
 
     @property
     def length(self) -> int:
@@ -66,8 +83,9 @@ class JobSpec(BaseModel):
 
     @classmethod
     def from_row(cls, row: JobRow) -> JobSpec:
-        """The spec of a stored job, with its goal and comp as they were resolved when it was stored."""
-        budget = {name: row.budget[name] for name in BUDGET if name in row.budget}
+        """The spec of a stored job, with its goal, comp and seeds as they were resolved when it was stored (a job
+        stored before held-out seeds existed has none)."""
+        budget = {"seeds": (0,), "heldout": ()} | {name: row.budget[name] for name in BUDGET if name in row.budget}
         return cls(
             kind=row.kind, scenario=row.scenario, models=row.models, goal=row.goal, comp=row.comp, seed=row.seed,
             replay=row.replay, **budget,

@@ -19,6 +19,7 @@ from evolver.providers.base import OPS, ProposalContext
 from simcore import Scenario, ScenarioError, Slot, compute, day_count
 from simcore.plugins import DexSpec
 from simcore.seat import MAX_SCRATCH_KEYS
+from simcore.variables import readers_of
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
 """The template directory: `evolver/prompts/`, package data (so a wheel install finds it as a checkout does)."""
@@ -50,7 +51,7 @@ def context_for(
         goal=slot.goal,
         comp=slot.comp,
         direction=slot.direction,
-        observables=(*scenario.variables, *slot.observe, "wallet"),
+        observables=(*(key for key in scenario.variables if key not in slot.hidden), *slot.observe, "wallet"),
         actions=dict(slot.actions),
         wallet=dict(slot.wallet),
         max_actions_per_day=slot.max_actions_per_day,
@@ -168,8 +169,12 @@ def _players(scenario: Scenario, slot: Slot) -> list[dict[str, Any]]:
 
 
 def _variables(scenario: Scenario) -> list[dict[str, Any]]:
-    """Each variable with its value in the player's `v` (None when it needs the run's state) and what it means."""
-    values = compute(scenario.variables)
+    """Each variable the player sees (none of the slot's hidden ones) with its value in the player's `v` (None when
+    it needs the run's state or is drawn per seed: `random`) and what it means."""
+    variables, hidden = scenario.variables, _slot(scenario).hidden
+    values = compute(variables)
+    drawn = {key for key, variable in variables.items() if variable.draw is not None}
+    random = drawn | readers_of(variables, drawn)
     return [
         {
             "key": key,
@@ -178,8 +183,10 @@ def _variables(scenario: Scenario) -> list[dict[str, Any]]:
             "unit": variable.display.get("type"),
             "formula": variable.display.get("calc"),
             "value": values[key],
+            "random": key in random,
         }
-        for key, variable in scenario.variables.items()
+        for key, variable in variables.items()
+        if key not in hidden
     ]
 
 
@@ -206,5 +213,8 @@ def _markets(scenario: Scenario, context: ProposalContext) -> list[dict[str, Any
     for key, actions in context.actions.items():
         spec = scenario.plugins[key]
         tickers = spec.tickers() if isinstance(spec, DexSpec) else ()
-        markets.append({"key": key, "kind": spec.kind, "tickers": tickers, "actions": actions})
+        fee_hidden = f"{key}_fee" in _slot(scenario).hidden
+        markets.append(
+            {"key": key, "kind": spec.kind, "tickers": tickers, "actions": actions, "fee_hidden": fee_hidden}
+        )
     return markets

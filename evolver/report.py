@@ -17,6 +17,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from evolver.games import GameInfo, SeedReference
     from sandbox.evaluation import Evaluation
     from simcore import FuzzResult, Scenario, Slot
 
@@ -61,6 +62,60 @@ def scenarios_table(scenarios: Iterable[Scenario]) -> Table:
     """The built-in scenarios by name, with the first line of each one's description."""
     rows = [(s.name, s.description) for s in scenarios]
     return _table("Built-in scenarios", ("scenario", "description"), rows, right=())
+
+
+def percent(share: float | None) -> str:
+    """A share as a percentage to one decimal (`63.2 %`), or a dash."""
+    return MISSING if share is None else f"{share * 100:.1f} %"
+
+
+def games_table(games: Iterable[GameInfo]) -> Table:
+    """The built-in games: what each tests, its seats, default training and held-out seeds, and its reference."""
+    rows = []
+    for game in games:
+        parts = ([f"optimum ({game.optimum})"] if game.optimum else []) + ["reference player"] * game.reference_player
+        reference = ", ".join(parts)
+        seeds = (_seeds(game.train), _seeds(game.heldout))
+        rows.append((game.name, " ".join(game.kinds), game.seats, *seeds, reference or MISSING, game.tests))
+    columns = ("game", "kind", "seats", "training seeds", "held-out seeds", "reference", "tests")
+    return _table("Built-in games", columns, rows, right=(2,))
+
+
+def _seeds(seeds: Sequence[int]) -> str:
+    return ", ".join(map(str, seeds)) if seeds else MISSING
+
+
+def references_table(name: str, refs: Sequence[SeedReference]) -> Table:
+    """A game's reference per seed: its set, the idle score, the optimum and its kind, the reference player and
+    its share of the optimum profit; a last row for each seed set over its seeds."""
+    from evolver.games import share
+
+    rows: list[tuple[Any, ...]] = []
+    for ref in refs:
+        kind = None if ref.optimum is None else "exact" if ref.optimum.exact else "lower bound"
+        value = None if ref.optimum is None else ref.optimum.value
+        rows.append((ref.seed, "held-out" if ref.heldout else "training", ref.idle, value, kind, ref.reference,
+                     percent(ref.share)))  # fmt: skip
+    for label, heldout in (("training", False), ("held-out", True)):
+        chosen = [ref for ref in refs if ref.heldout is heldout]
+        if len(chosen) > 1 and all(ref.reference is not None for ref in chosen):
+            scores = [ref.reference for ref in chosen if ref.reference is not None]
+            rows.append(("all", label, None, None, None, sum(scores) / len(scores), percent(share(scores, chosen))))
+    columns = ("seed", "set", "idle", "optimum", "kind", "reference player", "share")
+    return _table(f"Reference of {name}", columns, rows, right=(2, 3, 5, 6))
+
+
+def references_data(refs: Sequence[SeedReference]) -> list[dict[str, Any]]:
+    """The references per seed as plain data (the optimum's plan left out)."""
+    rows = []
+    for ref in refs:
+        found = ref.optimum
+        rows.append({
+            "seed": ref.seed, "heldout": ref.heldout, "idle": ref.idle,
+            "optimum": None if found is None else found.value, "exact": None if found is None else found.exact,
+            "method": None if found is None else found.method, "reference": ref.reference, "share": ref.share,
+        })  # fmt: skip
+    return rows
 
 
 def variables_table(scenario: Scenario, before: Mapping[str, Any], after: Mapping[str, Any], title: str) -> Table:

@@ -29,8 +29,9 @@ def elo(matches: list[MatchRow], models: tuple[str, ...]) -> dict[str, float]:
 
 
 def leaderboard(store: Store, job_id: int) -> pd.DataFrame:
-    """One row per model, best rated first: rating, wins, losses, matches, best score, calls, cost (USD) and why
-    it was retired (None while it plays)."""
+    """One row per model, best rated first: rating, wins, losses, matches, best score (on the training seeds), that
+    player's held-out score and the gap between the two, calls, cost (USD) and why it was retired (None while it
+    plays)."""
     import pandas as pd
 
     job = store.job(job_id)
@@ -44,8 +45,8 @@ def leaderboard(store: Store, job_id: int) -> pd.DataFrame:
         played = sum(1 for m in matches if model in (m.challenger, m.defender))
         rows.append({
             "model": model, "rating": round(rating[model], 1), "wins": won, "losses": played - won,
-            "matches": played, "best": standing.best, "calls": standing.calls, "cost": standing.cost,
-            "retired": standing.retired,
+            "matches": played, "best": standing.best, "best_heldout": standing.best_heldout, "gap": standing.gap,
+            "calls": standing.calls, "cost": standing.cost, "retired": standing.retired,
         })  # fmt: skip
     frame = pd.DataFrame(rows)
     return frame.sort_values(["rating", "wins"], ascending=False, kind="stable").reset_index(drop=True)

@@ -85,3 +85,26 @@ class Evaluation:
             "timings": self.timings,
             **({"detail": self.detail} if self.detail is not None else {}),
         }
+
+
+@dataclass(frozen=True)
+class MatchEvaluation:
+    """An arena's evaluation: an Evaluation per seat (status, metrics, score, error: as `evaluate` gives one), the
+    seeds, each seed's turn order (seat numbers, first to play first), and the seats that ended the match by
+    themselves (`culprits`: each also did alone; the others were played again without them)."""
+
+    seats: tuple[Evaluation, ...]
+    seeds: tuple[int, ...]
+    orders: tuple[tuple[int, ...], ...]
+    culprits: tuple[int, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, for JSON files and the store."""
+        return {
+            "seats": [seat.to_dict() for seat in self.seats],
+            "seeds": list(self.seeds),
+            "orders": [list(order) for order in self.orders],
+            "culprits": list(self.culprits),
+            "timings": self.timings,
+        }

@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 import re
 import signal
+from collections.abc import Sequence
 from statistics import fmean
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.contract import PLAYER_FILENAME
 from sandbox.evaluation import Evaluation, Limits, Status
+from simcore.slot import MAX_SEATS
 
 
 def _finite(value: float) -> float:
@@ -45,12 +47,47 @@ class ChildReport(BaseModel):
     run_ms: float = 0.0
 
 
+class MatchReport(ChildReport):
+    """A match's report: each seat's, as a player's (None for a seat that was given no code)."""
+
+    seats: list[ChildReport | None] = Field(default_factory=list, max_length=MAX_SEATS)
+
+
+Report = TypeVar("Report", bound=ChildReport)
+
+
 def verdict(seen: dict[str, Any], limits: Limits, seeds: tuple[int, ...], comp: str) -> Evaluation:
     """The Evaluation: a valid report wins over how the process ended, except a timeout or an oversize report."""
-    timings = {"child_ms": seen["child_ms"]}
+    report = _report(seen, limits, seeds, ChildReport)
+    return report if isinstance(report, Evaluation) else _from_report(report, seeds, comp, _timings(seen))
+
+
+def match_verdict(
+    seen: dict[str, Any], limits: Limits, seeds: tuple[int, ...], comp: str, playing: Sequence[int]
+) -> dict[int, Evaluation] | Evaluation:
+    """Each playing seat's Evaluation from a match's report, or the match's own failure (the child died, the report
+    is invalid, or something no seat did alone stopped a run) as one Evaluation."""
+    report = _report(seen, limits, seeds, MatchReport)
+    if isinstance(report, Evaluation):
+        return report
+    timings = _timings(seen)
+    if report.status is not Status.OK:
+        return _from_report(report, seeds, comp, timings)
+    seats = report.seats
+    if any(k >= len(seats) or seats[k] is None for k in playing):
+        return Evaluation(Status.OUTPUT_INVALID, seeds, error="the report has no result for some seat", timings=timings)
+    return {k: _from_report(seats[k], seeds, comp, timings) for k in playing}  # type: ignore[arg-type]
+
+
+def _timings(seen: dict[str, Any]) -> dict[str, float]:
+    return {"child_ms": seen["child_ms"]}
+
+
+def _report(seen: dict[str, Any], limits: Limits, seeds: tuple[int, ...], model: type[Report]) -> Report | Evaluation:
+    """The child's report, validated as `model`, or the Evaluation of how the child ended when there is none."""
 
     def failed(status: Status, error: str, line: int | None = None) -> Evaluation:
-        return Evaluation(status, seeds, error=error, line=line, timings=timings)
+        return Evaluation(status, seeds, error=error, line=line, timings=_timings(seen))
 
     if seen["stopped"] == "timeout":
         return failed(Status.TIMEOUT, f"stopped at the wall-clock limit of {limits.wall_seconds:g} s")
@@ -58,12 +95,10 @@ def verdict(seen: dict[str, Any], limits: Limits, seeds: tuple[int, ...], comp: 
         return failed(Status.OUTPUT_INVALID, f"the report was larger than {limits.max_report_bytes} bytes")
     if seen["report"]:
         try:
-            report = ChildReport.model_validate_json(seen["report"])
+            return model.model_validate_json(seen["report"])
         except ValidationError as exc:
             if seen["signal"] is None:
                 return failed(Status.OUTPUT_INVALID, f"the report failed validation: {exc.errors()[0]['msg']}")
-        else:
-            return _from_report(report, seeds, comp, timings)
     return _from_process(seen, limits, failed)
 
 

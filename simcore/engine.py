@@ -18,7 +18,7 @@ from simcore.checks import is_number
 from simcore.errors import SimulationError
 from simcore.plugins.base import Plugin
 from simcore.scenario import Scenario, call_hook, load_scenario
-from simcore.variables import Variable, compute, require_known, with_overrides
+from simcore.variables import Variable, compute, realise, require_known, with_overrides
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,6 +98,7 @@ def run(scenario: Scenario, variables: Mapping[str, Variable], years: float, see
     """One simulation of `scenario` with the given variable definitions (see `simulate`)."""
     days = day_count(years)
     rng = random.Random(seed)
+    variables = realise(variables, rng)
     values = compute(variables)
     v = MappingProxyType(values)
     p = Handles()

@@ -8,7 +8,8 @@ and the wallet can pay.
 
 Conservation is audited in exact terms, for every token: the markets plus the wallet, less what the background
 players moved into the markets, equal what there was at the start. What moves a market between the player's
-turns is by definition the background players' doing, so the audit checks everything else:
+turns is by definition the others' doing (background players and, in an arena, the other seats, each audited by
+its own ledger), so the audit checks everything else:
 - every trade: the market holds what was last accounted before it quotes, and exactly what it quoted after it
   commits;
 - every turn: nothing but the player's settled trades moved a market while it played;

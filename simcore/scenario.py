@@ -8,8 +8,9 @@ A scenario module defines, as AI3's `token.js` does:
   (`v`, `r`, `s`, `p`, `years`);
 - `players`: `[{"key": ..., "desc": ..., "fn": fn}]` (or `Player(...)`), each called `fn(i, v, r, s, p)`;
 - optionally `plugins = {key: spec}`, `years`, `graphs`, `cols`, `table` (AI3's dashboard hints), `slot`
-  (where an evolved player plays: a `simcore.slot.Slot` or a dict of its fields) and a module docstring
-  whose first line describes the scenario.
+  (where an evolved player plays: a `simcore.slot.Slot` or a dict of its fields), `game` (its seeds and
+  reference: a `simcore.game.Game` or a dict of its fields) and a module docstring whose first line describes
+  the scenario.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pkgutil
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from simcore import plugins as _plugins  # noqa: F401 - registers the built-in plugin kinds
 from simcore import scenarios as _builtins
 from simcore.errors import ScenarioError, SimulationError
+from simcore.game import Game, game_for
 from simcore.plugins.base import PluginSpec, spec_from_dict
 from simcore.slot import Slot, slot_for
 from simcore.variables import Variable, as_variable
@@ -64,6 +66,7 @@ class Scenario:
     display: Mapping[str, Any] = field(default_factory=dict)
     module: ModuleType | None = None
     slot: Slot | None = None
+    game: Game | None = None
 
 
 def call_hook(hook: Callable[..., Any] | None, **available: Any) -> Any:
@@ -110,6 +113,9 @@ def from_module(module: ModuleType, name: str | None = None) -> Scenario:
                 variables.setdefault(var_key, variable)  # a user's definition wins, as in AI3
         players = tuple(_player(i, spec) for i, spec in enumerate(getattr(module, "players", [])))
         slot = slot_for(getattr(module, "slot", None), plugin_specs, variables, len(players))
+        game = game_for(getattr(module, "game", None), slot is not None)
+        if game is not None and not game.random and any(v.draw is not None for v in variables.values()):
+            game = replace(game, random=True)  # random variables make every seed its own market
     except SimulationError as exc:
         raise ScenarioError(f"scenario {name!r}: {exc}") from exc
     doc = (module.__doc__ or "").strip()
@@ -127,6 +133,7 @@ def from_module(module: ModuleType, name: str | None = None) -> Scenario:
         display={k: getattr(module, k) for k in ("cols", "table") if hasattr(module, k)},
         module=module,
         slot=slot,
+        game=game,
     )
 
 

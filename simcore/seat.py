@@ -4,8 +4,8 @@
 and score. The player is called `fn(i, v, r, s, p)` once a day, and everything it is handed is its own or
 read-only, nested values included:
 
-- `v`: the scenario's variables as they were before the run, today's observations (the slot's `observe`)
-  and `v["wallet"]`, the wallet's balances by ticker;
+- `v`: the scenario's variables as they were before the run (but the slot's hidden ones), today's observations
+  (the slot's `observe`) and `v["wallet"]`, the wallet's balances by ticker;
 - `r`: the player's own scratch dict, kept across days and returned in the outcome; nothing in it counts;
 - `s`: rows `{"i": d, **observations}` for days 0..i; today's row is what the player sees now;
 - `p`: a handle per plugin named in the slot's `actions`, offering only those actions (`p["dex"].buyA(10)`)
@@ -23,6 +23,15 @@ A well-formed trade that the wallet cannot pay for, that the pool refuses, or th
 pool both ways is *refused*: nothing changes, it returns 0.0 and counts in the `refused` metric. An executed
 trade is settled exactly by the ledger (`simcore.ledger`) and returns what the plugin would (AI3's signs:
 `buyA` the token B paid in, `sellA` minus the token B paid out).
+
+An arena (a slot with `seats` > 1) seats several players in one run: `play_match(scenario, fns, seed, years,
+order)` plays them in the order given (a rotation across seeds is fair: `rotation`) and returns an outcome per
+seat. Each seat has its own wallet, ledger, views, scratch dict, handles and `p["rng"]` (seeded from its key);
+the others' trades move the market between its turns, exactly as background players do, so each ledger audits
+its own seat's trades exactly and conservation holds per seat and overall. A seat whose player fails (it raises,
+acts invalidly, returns a bad value) is *benched*: its fn is not called again, its wallet stays as it was, its
+outcome is the error, and the others play on. `play` on an arena seats its fn in the first seat and the game's
+reference player (`game.reference`), or else `idle`, in the others, so a candidate can be scored alone.
 """
 
 from __future__ import annotations
@@ -56,7 +65,7 @@ class SlotOutcome:
     """One played run: finite `metrics`, the `score` (the comp's metric), the final `wallet` (each balance
     rounded down to a float) and `exact_wallet` (exactly), the player's `scratch` dict as it left it (not
     validated here), and the engine's `result` (the slot's balances and action counts are in
-    `result.res[slot.key]` and each stats row)."""
+    `result.res[KEY]` and each stats row, KEY the seat's key)."""
 
     metrics: dict[str, float]
     score: float
@@ -147,19 +156,32 @@ def _reader(spec: str | Observer, plugins: Collection[str]) -> Observer:
     return read
 
 
+def idle(i: int, v: Any, r: Any, s: Any, p: Any) -> None:
+    """A player that does nothing: what fills an arena's other seats when its game has no reference player."""
+
+
+def rotation(seats: int, index: int) -> tuple[int, ...]:
+    """The seats' turn order for the `index`-th run of a series: seat `index % seats` first, the rest in turn, so
+    over `seats` runs every seat plays at every place once."""
+    return tuple((index + n) % seats for n in range(seats))
+
+
 class Seat:
     """One evolved player seated in one run: its views, its ledger and counts, its daily turn and its actions."""
 
     def __init__(
-        self, scenario: Scenario, slot: Slot, fn: Callable[..., Any], seed: int, witness: Witness | None = None
-    ) -> None:
+        self, scenario: Scenario, slot: Slot, fn: Callable[..., Any], seed: int, witness: Witness | None = None,
+        key: str | None = None,
+    ) -> None:  # fmt: skip
         self.scenario, self.slot, self.fn, self.witness = scenario, slot, fn, witness
+        self.key = slot.key if key is None else key
+        self.error: BaseException | None = None  # why a match benched the seat
         self.executed = self.refused = self.today = self.day = 0
         self.in_turn = self.acting = False
         self.failure: BaseException | None = None  # an invalid action or a failed trade: it ends the run, caught or not
         self.rows: list[Mapping[str, Any]] = []
         self.scratch: dict[str, Any] = {}
-        self.rng = PlayerRandom(f"{slot.key}:{seed}")
+        self.rng = PlayerRandom(f"{self.key}:{seed}")
         self.readers = {name: _reader(spec, scenario.plugins) for name, spec in slot.observe.items()}
         self.history = FrozenRows(self.rows)
         # set by `open`, once the plugins exist
@@ -169,17 +191,13 @@ class Seat:
         self.today_data: dict[str, Any] = {}
         self.view = MappingProxyType(self.today_data)  # the player's v: one read-only window, updated daily
 
-    def open(self, v: Mapping[str, Any], p: Mapping[str, Any], years: float) -> Any:
-        """The scenario's `before`, then the seat's opening: views, markets, the wallet in `r`, day 0's row."""
-        initial = call_hook(self.scenario.before, v=v, p=p, years=years)
-        if initial is None:
-            initial = {}
-        if not isinstance(initial, Mapping):
-            return initial  # the engine reports it
-        key = self.slot.key
+    def open(self, v: Mapping[str, Any], p: Mapping[str, Any], initial: Mapping[str, Any]) -> None:
+        """The seat's opening, once the plugins exist and `before` has given the initial state: views, markets."""
+        key = self.key
         if key in initial:
             raise SimulationError(f"the state from before has the key {key!r}, which holds the slot; rename one")
-        self.variables = {name: freeze(value, f"variable {name!r}") for name, value in v.items()}
+        hidden = self.slot.hidden
+        self.variables = {name: freeze(value, f"variable {name!r}") for name, value in v.items() if name not in hidden}
         markets = {name: market_type(name, self.scenario.plugins[name])(p[name]) for name in self.slot.actions}
         self.ledger = Ledger(self.slot.wallet, markets)
         actions = {
@@ -187,10 +205,11 @@ class Seat:
             for name, market in markets.items()
         }
         self.handles = PlayerHandles({**actions, "rng": self.rng})
-        initial = {**initial, key: self.record()}
+
+    def first_row(self, initial: Mapping[str, Any], p: Mapping[str, Any]) -> None:
+        """Day 0's row, observed in the initial state (every seat's wallet in it), and the player's `v`."""
         self.rows.append(MappingProxyType({"i": 0, **self.observe({"i": 0, **initial}, p)}))
         self.today_data.update(self.variables, wallet=MappingProxyType(self.ledger.view))
-        return initial
 
     def observe(self, r: Mapping[str, Any], p: Mapping[str, Any]) -> dict[str, Any]:
         """The slot's observations of the current state, frozen."""
@@ -238,7 +257,19 @@ class Seat:
             raise InvalidOutput(f"the player returned {reprlib.repr(out)}; return None or a finite int or float")
         if len(self.scratch) > MAX_SCRATCH_KEYS:
             raise InvalidOutput(f"the player's r holds {len(self.scratch)} keys; the limit is {MAX_SCRATCH_KEYS}")
-        r[self.slot.key] = self.record()
+        r[self.key] = self.record()
+
+    def turn_or_bench(self, i: int, v: Any, r: dict[str, Any], s: Any, p: Any) -> None:
+        """The seat's turn in a match: a failure benches it (its fn is not called again, its wallet stays as it
+        was, trades of the failing turn included) instead of stopping the run; `error` says why, as `play` would."""
+        if self.error is not None:
+            return
+        try:
+            self(i, v, r, s, p)
+        except Exception as exc:
+            self.error = SimulationError(f"player {self.key!r} failed on day {i}: {type(exc).__name__}: {exc}")
+            self.error.__cause__ = exc
+            r[self.key] = self.record()
 
     def act(self, key: str, action: str, amount: Any) -> float:
         """One action of the player: checked, then executed or refused against the wallet, all at once."""
@@ -328,6 +359,69 @@ class Seat:
         return next(price for price in prices if price is not None)  # `slot_for` checked that a market prices it
 
 
+class Table:
+    """The seats of one run, and the run's `before`: the scenario's, then every seat's opening. A bound method's
+    function is the same every run, so `call_hook` reads its parameters once."""
+
+    def __init__(self, scenario: Scenario, seats: Sequence[Seat]) -> None:
+        self.scenario, self.seats = scenario, seats
+
+    def open(self, v: Mapping[str, Any], p: Mapping[str, Any], years: float) -> Any:
+        """The initial state: `before`'s with every seat's wallet under its key; each seat observes its day 0 in it."""
+        initial = call_hook(self.scenario.before, v=v, p=p, years=years)
+        if initial is None:
+            initial = {}
+        if not isinstance(initial, Mapping):
+            return initial  # the engine reports it
+        for seat in self.seats:
+            seat.open(v, p, initial)
+        initial = {**initial, **{seat.key: seat.record() for seat in self.seats}}
+        for seat in self.seats:
+            seat.first_row(initial, p)
+        return initial
+
+
+def _slotted(scenario: ScenarioRef) -> tuple[Scenario, Slot]:
+    loaded = load_scenario(scenario)
+    if loaded.slot is None:
+        raise ScenarioError(
+            f"scenario {loaded.name!r} has no slot for an evolved player; declare `slot` (a Slot or a dict) in it"
+        )
+    return loaded, loaded.slot
+
+
+def _player(fn: Any) -> Callable[..., Any]:
+    if not callable(fn):
+        raise SimulationError(f"the player must be a function fn(i, v, r, s, p), got a {type(fn).__name__}")
+    return fn
+
+
+def _seats(
+    scenario: Scenario, fns: Sequence[Callable[..., Any]], seed: int, witnesses: Sequence[Witness | None]
+) -> list[Seat]:
+    """A seat per fn, keyed in seat order; `witnesses[k]`, where given, is seat k's."""
+    slot = scenario.slot
+    assert slot is not None
+    told = (*witnesses, *(None,) * len(fns))
+    return [
+        Seat(scenario, slot, fn, seed, told[n], key)
+        for n, (fn, key) in enumerate(zip(fns, slot.seat_keys, strict=True))
+    ]
+
+
+def _seated_run(
+    scenario: Scenario, seats: Sequence[Seat], order: Sequence[int], years: float | None, seed: int, bench: bool
+) -> Result:
+    """One run with the seats taking their turns, in `order`, where the slot's position puts them."""
+    slot = scenario.slot
+    assert slot is not None
+    players = list(scenario.players)
+    at = len(players) if slot.position is None else slot.position
+    players[at:at] = (Player(seats[k].key, seats[k].turn_or_bench if bench else seats[k], slot.goal) for k in order)
+    seated = replace(scenario, players=tuple(players), before=Table(scenario, seats).open)
+    return run(seated, scenario.variables, scenario.years if years is None else years, seed)
+
+
 def play(
     scenario: ScenarioRef, fn: Callable[..., Any], years: float | None = None, seed: int = 0,
     witness: Witness | None = None,
@@ -338,19 +432,44 @@ def play(
     naming the player and the day, with the original as `__cause__`; an invalid action called out of turn
     after the last one may leave as the InvalidAction itself. A broken invariant raises InvariantViolation
     naming it; a scenario without a slot, ScenarioError. `witness`, if given, is called with every invalid
-    action of this run's handles, whenever it happens (after `play` has returned too).
+    action of this run's handles, whenever it happens (after `play` has returned too). In an arena `fn` plays
+    the first seat and the game's reference player (else `idle`) every other one; a failing rival stops the run too.
     """
-    loaded = load_scenario(scenario)
-    slot = loaded.slot
-    if slot is None:
-        raise ScenarioError(
-            f"scenario {loaded.name!r} has no slot for an evolved player; declare `slot` (a Slot or a dict) in it"
-        )
-    if not callable(fn):
-        raise SimulationError(f"the player must be a function fn(i, v, r, s, p), got a {type(fn).__name__}")
-    seat = Seat(loaded, slot, fn, seed, witness)
-    players = list(loaded.players)
-    players.insert(len(players) if slot.position is None else slot.position, Player(slot.key, seat, slot.goal))
-    seated = replace(loaded, players=tuple(players), before=seat.open)
-    result = run(seated, loaded.variables, loaded.years if years is None else years, seed)
-    return seat.outcome(result)
+    loaded, slot = _slotted(scenario)
+    rival = loaded.game.reference if loaded.game is not None and loaded.game.reference is not None else idle
+    fns = (_player(fn), *(rival,) * (slot.seats - 1))
+    seats = _seats(loaded, fns, seed, (witness,))
+    result = _seated_run(loaded, seats, range(slot.seats), years, seed, bench=False)
+    return seats[0].outcome(result)
+
+
+def play_match(
+    scenario: ScenarioRef, fns: Sequence[Callable[..., Any]], seed: int = 0, years: float | None = None,
+    order: Sequence[int] | None = None, witnesses: Sequence[Witness | None] | None = None,
+) -> tuple[SlotOutcome | BaseException, ...]:  # fmt: skip
+    """Run an arena once with `fns[k]` in seat k, taking turns in `order` (default: seat order); an outcome per seat.
+
+    A seat's outcome is its SlotOutcome, or the error that benched it (a SimulationError naming the player and the
+    day, with the player's own error as `__cause__`) or failed its end of the run (an invariant, a bad metric, an
+    invalid action made out of turn). `witnesses[k]`, if given, is told of every invalid action of seat k's handles.
+    What no seat did (a background player or a hook failing) raises, as in `play`.
+    """
+    loaded, slot = _slotted(scenario)
+    count = slot.seats
+    if len(fns) != count:
+        raise SimulationError(f"scenario {loaded.name!r} has {count} seats; give a player fn for each, got {len(fns)}")
+    turns = tuple(range(count)) if order is None else tuple(order)
+    if not all(type(k) is int for k in turns) or sorted(turns) != list(range(count)):
+        raise SimulationError(f"order must name each seat 0..{count - 1} once, got {order!r}")
+    seats = _seats(loaded, [_player(fn) for fn in fns], seed, witnesses or ())
+    result = _seated_run(loaded, seats, turns, years, seed, bench=True)
+    return tuple(_final(seat, result) for seat in seats)
+
+
+def _final(seat: Seat, result: Result) -> SlotOutcome | BaseException:
+    if seat.error is not None:
+        return seat.error
+    try:
+        return seat.outcome(result)
+    except Exception as exc:
+        return exc

@@ -2,7 +2,8 @@
 
 A scenario declares `slot` (a `Slot` or a dict of its fields), checked against the scenario's parts when it
 loads (`slot_for`): the goal and comp, the wallet, the actions allowed on each market, what the player observes,
-extra metrics and invariants. `simcore.seat.play` runs a player in it.
+extra metrics and invariants. `simcore.seat.play` runs a player in it; `simcore.seat.play_match` runs several
+players in an arena (`seats` > 1).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from simcore.checks import is_count, is_number, listed
 from simcore.errors import ScenarioError
 from simcore.markets import market_type
 from simcore.plugins.base import PluginSpec
-from simcore.variables import Variable
+from simcore.variables import Variable, readers_of
 
 Observer = Callable[[Any, Any], Any]  # (r, p) -> value, with the host's state and plugin handles
 Measure = Callable[[Mapping[str, float], Mapping[str, Any]], Any]  # (wallet, nvars) -> a number or a bool
@@ -23,6 +24,7 @@ Measure = Callable[[Mapping[str, float], Mapping[str, Any]], Any]  # (wallet, nv
 DIRECTIONS = ("max", "min")
 COUNTS = ("actions", "refused")
 RESERVED_VIEWS = ("i", "wallet")
+MAX_SEATS = 4
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ class Slot:
     `quote` at the final spot prices of the slot's markets, when a quote is named), `actions` (executed)
     and `refused`. `position` is the player's index among the players (default: last); `key` names it in
     errors and holds its balances and action counts in the state (`r[key]`, so in `res` and every stats row).
+    `hidden` names variables the player may not see: they are left out of its `v` and of every text shown to a
+    model, and no variable it sees may be computed from them (a hidden market must be inferred from play).
+    `seats` (1 to 4) makes the slot an arena: that many evolved players trade in the same run, each with its own
+    wallet, views and counts, seated together at `position` and keyed `seat_keys` (`key` itself for one seat;
+    `player1`, `player2`, ... for several).
     """
 
     goal: str
@@ -52,6 +59,8 @@ class Slot:
     max_actions_per_day: int = 10
     max_amount: float = 1e9
     key: str = "player"
+    hidden: Sequence[str] = ()
+    seats: int = 1
 
     def __post_init__(self) -> None:
         for name, value in self._normalised().items():
@@ -74,6 +83,7 @@ class Slot:
             "observe": observe,
             "metrics": _table(self.metrics, "metrics", callable, "a function (wallet, nvars)"),
             "invariants": _table(self.invariants, "invariants", callable, "a function (wallet, nvars)"),
+            "hidden": _names(self.hidden, "hidden"),
         }
 
     def _check_settings(self) -> None:
@@ -84,6 +94,10 @@ class Slot:
         _require(is_count(cap, 1), f"max_actions_per_day must be an int >= 1, got {cap!r}")
         _require(is_number(amount) and amount > 0, f"max_amount must be a number > 0, got {amount!r}")
         _require(isinstance(self.key, str) and self.key not in ("", "i", "rng"), f"key {self.key!r} is reserved")
+        seats = self.seats
+        _require(
+            is_count(seats, 1) and seats <= MAX_SEATS, f"seats must be an int from 1 to {MAX_SEATS}, got {seats!r}"
+        )
 
     def _check_metrics(self) -> None:
         builtin = self.builtin_metrics
@@ -97,6 +111,11 @@ class Slot:
     def builtin_metrics(self) -> tuple[str, ...]:
         """The metrics every run of this slot has: balances by lower-case ticker, `value` with a quote, counts."""
         return (*(ticker.lower() for ticker in self.wallet), *(("value",) if self.quote else ()), *COUNTS)
+
+    @property
+    def seat_keys(self) -> tuple[str, ...]:
+        """The seats' keys, in seat order: `key` for a single seat, else `key` followed by 1, 2, ... `seats`."""
+        return (self.key,) if self.seats == 1 else tuple(f"{self.key}{n}" for n in range(1, self.seats + 1))
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -120,6 +139,12 @@ def _table(spec: Any, what: str, ok: Callable[[Any], bool], expected: str) -> di
         _require(isinstance(name, str) and bool(name), f"{what}: names must be non-empty strings, got {name!r}")
         _require(ok(value), f"{what} {name!r} must be {expected}, got {value!r}")
     return dict(spec)
+
+
+def _names(spec: Any, what: str) -> tuple[str, ...]:
+    ok = isinstance(spec, (list, tuple)) and all(isinstance(name, str) and name for name in spec)
+    _require(ok, f"{what} must be a list of variable names, got {spec!r}")
+    return tuple(dict.fromkeys(spec))
 
 
 def _is_balance(amount: Any) -> bool:
@@ -155,12 +180,22 @@ def slot_for(
     if slot.quote is not None:
         unpriced = [t for t in slot.wallet if t != slot.quote and not any({t, slot.quote} <= pair for pair in pairs)]
         _require(not unpriced, f"no market of the slot prices {unpriced} in {slot.quote}, so `value` cannot be marked")
+    _check_hidden(slot, variables)
     clashes = sorted(set(slot.observe) & set(variables))
     _require(not clashes, f"observe names {clashes} are also variables; the player's v holds both, so rename them")
-    _require(slot.key not in plugins, f"key {slot.key!r} is also a plugin key; rename the slot's key")
+    clash = next((key for key in slot.seat_keys if key in plugins), None)
+    _require(clash is None, f"key {clash!r} is also a plugin key; rename the slot's key")
     position = slot.position
     _require(position is None or position <= players, f"position {position} is past the {players} players")
     return slot
+
+
+def _check_hidden(slot: Slot, variables: Mapping[str, Variable]) -> None:
+    """Every hidden name is a variable, and no variable the player sees is computed from a hidden one."""
+    unknown = [name for name in slot.hidden if name not in variables]
+    _require(not unknown, f"hidden names {unknown}, which are not variables (variables: {listed(variables)})")
+    leaks = sorted(readers_of(variables, slot.hidden))
+    _require(not leaks, f"variables {leaks} are computed from hidden ones and would show them: hide them too")
 
 
 def _traded(slot: Slot, key: str, plugins: Mapping[str, PluginSpec]) -> tuple[str, ...]:

@@ -1,15 +1,18 @@
 """Scenario variables: AI3's `{"name": ..., "val": number | fn}` and their resolution.
 
 A variable's `val` is a constant or a function of a getter `g` (and, when it reads the simulation,
-the result state `r` as a second argument). Resolution is memoised within one computation, detects
-cycles, names the variable that failed, and never changes the definitions it was given.
+the result state `r` as a second argument). A *random* variable has instead a `draw`, a function of the run's
+random generator: each run draws it once from its seed, before anything else (`realise`), so a seed is a market.
+Resolution is memoised within one computation, detects cycles, names the variable that failed, and never changes
+the definitions it was given.
 """
 
 from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+import random
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,26 +20,31 @@ from simcore.errors import VariableError
 
 Value = Any
 Getter = Callable[[str], Value]
+Draw = Callable[[random.Random], Value]
 
 
 @dataclass(frozen=True)
 class Variable:
-    """One variable: its display name, its value or formula, and AI3's display hints."""
+    """One variable: its display name, its value or formula (or its `draw`, if random), and AI3's display hints."""
 
     name: str
     val: Value
     desc: str = ""
     display: Mapping[str, Any] = field(default_factory=dict)
     reads_state: bool = False
+    draw: Draw | None = None
 
     def __post_init__(self) -> None:
+        if self.draw is not None and not callable(self.draw):
+            raise VariableError(f"variable {self.name!r}: draw must be a function of the run's random generator")
         if callable(self.val):
             object.__setattr__(self, "reads_state", _takes_state(self.val))
 
 
-def var(val: Value, name: str = "", desc: str = "", **display: Any) -> Variable:
-    """The typed way to declare a variable: `var(100, "Initial AI liquidity", type="AI")`."""
-    return Variable(name=name, val=val, desc=desc, display=display)
+def var(val: Value = None, name: str = "", desc: str = "", draw: Draw | None = None, **display: Any) -> Variable:
+    """The typed way to declare a variable: `var(100, "Initial AI liquidity", type="AI")`, or a random one,
+    drawn from each run's seed: `var(name="Buy threshold", draw=lambda rng: rng.uniform(0.8, 1))`."""
+    return Variable(name=name, val=val, desc=desc, display=display, draw=draw)
 
 
 def as_variable(key: str, spec: Any) -> Variable:
@@ -44,11 +52,50 @@ def as_variable(key: str, spec: Any) -> Variable:
     if isinstance(spec, Variable):
         return spec
     if isinstance(spec, Mapping):
-        if "val" not in spec:
-            raise VariableError(f"variable {key!r} has no 'val' (expected {{'name': ..., 'val': ...}})")
-        extra = {k: x for k, x in spec.items() if k not in ("name", "val", "desc")}
-        return Variable(str(spec.get("name", key)), spec["val"], str(spec.get("desc", "")), extra)
+        if "val" not in spec and "draw" not in spec:
+            raise VariableError(
+                f"variable {key!r} has no 'val' (expected {{'name': ..., 'val': ...}}, or for a random variable a "
+                "'draw': a function of the run's random generator)"
+            )
+        if "val" in spec and "draw" in spec:
+            raise VariableError(f"variable {key!r} has both a 'val' and a 'draw'; a random variable has only a draw")
+        extra = {k: x for k, x in spec.items() if k not in ("name", "val", "desc", "draw")}
+        return Variable(str(spec.get("name", key)), spec.get("val"), str(spec.get("desc", "")), extra,
+                        draw=spec.get("draw"))  # fmt: skip
     return Variable(key, spec)
+
+
+def realise(variables: Mapping[str, Variable], rng: random.Random) -> Mapping[str, Variable]:
+    """The definitions with every random variable fixed to a value drawn from `rng`, in declaration order (the
+    same mapping when there are none, so a scenario without random variables leaves `rng` untouched)."""
+    drawn = {key: variable for key, variable in variables.items() if variable.draw is not None}
+    if not drawn:
+        return variables
+    fixed = dict(variables)
+    for key, variable in drawn.items():
+        assert variable.draw is not None
+        try:
+            value = variable.draw(rng)
+        except Exception as exc:
+            raise VariableError(f"variable {key!r} failed to draw: {type(exc).__name__}: {exc}") from exc
+        fixed[key] = replace(variable, val=value, draw=None, reads_state=False)
+    return fixed
+
+
+def readers_of(variables: Mapping[str, Variable], keys: Collection[str]) -> set[str]:
+    """The variables (outside `keys`) whose value before the run is computed from any of `keys`, directly or
+    through others (random variables are read as drawn from seed 0)."""
+    resolver = _Resolver(realise(variables, random.Random(0)), None)
+    for key in variables:
+        resolver.value(key)
+    reads = resolver.reads
+    tainted = set(keys)
+    grew = True
+    while grew:
+        before = len(tainted)
+        tainted |= {key for key, read in reads.items() if read & tainted}
+        grew = len(tainted) > before
+    return tainted - set(keys)
 
 
 def _takes_state(fn: Callable[..., Any]) -> bool:
@@ -74,7 +121,7 @@ def with_overrides(variables: Mapping[str, Variable], overrides: Mapping[str, Va
                 f"{key!r} is computed from the run's results (an output), so it cannot be set: set the inputs it is "
                 "computed from"
             )
-        result[key] = replace(result[key], val=value, reads_state=False)
+        result[key] = replace(result[key], val=value, reads_state=False, draw=None)
     return result
 
 
@@ -115,15 +162,18 @@ _UNKNOWN = object()
 class _Resolver:
     """The getter `g` of one computation: memoised, cycle-aware."""
 
-    __slots__ = ("active", "defs", "state", "values")
+    __slots__ = ("active", "defs", "reads", "state", "values")
 
     def __init__(self, defs: Mapping[str, Variable], state: Mapping[str, Any] | None) -> None:
         self.defs = defs
         self.state = _NoState() if state is None else state
         self.values: dict[str, Value] = {}
         self.active: list[str] = []
+        self.reads: dict[str, set[str]] = {}  # each variable -> the variables its formula read
 
     def __call__(self, key: str) -> Value:
+        if self.active:
+            self.reads.setdefault(self.active[-1], set()).add(key)
         if key in self.values:
             value = self.values[key]
             if value is _UNKNOWN:
@@ -133,6 +183,9 @@ class _Resolver:
         if definition is None:
             asker = f"variable {self.active[-1]!r} asks for" if self.active else "no"
             raise VariableError(f"{asker} unknown variable {key!r}{_did_you_mean(key, self.defs)}")
+        if definition.draw is not None:  # not drawn yet: unknown until a run's seed draws it
+            self.values[key] = _UNKNOWN
+            raise _StateUnavailable
         val = definition.val
         if not callable(val):
             self.values[key] = val
@@ -164,6 +217,7 @@ class _Resolver:
 
 
 def compute(variables: Mapping[str, Variable], state: Mapping[str, Any] | None = None) -> dict[str, Value]:
-    """Every variable's value: before the run with `state=None` (`v`), after it with the final `r` (`nvars`)."""
+    """Every variable's value: before the run with `state=None` (`v`), after it with the final `r` (`nvars`).
+    A random variable not yet drawn (see `realise`) is None, as is every variable computed from it."""
     resolver = _Resolver(variables, state)
     return {key: resolver.value(key) for key in variables}

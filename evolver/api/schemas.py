@@ -5,12 +5,14 @@ Store rows are turned into these at the edge; numbers that are not finite never 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, NonNegativeFloat, NonNegativeInt, PositiveFloat
 
-from evolver.store import CandidateRow, JobRow, MatchRow
+from evolver.store import CandidateRow, JobRow, MatchRow, Standing
+from evolver.store.rows import gap
 
 MAX_PAGE = 500
 MAX_TURNS = 1000  # generations or rounds one request may ask for
@@ -18,6 +20,7 @@ MAX_ATTEMPTS = 20
 MAX_SEEDS = 32
 MAX_YEARS = 50.0  # what a job's evaluations may simulate (a simulate request has its own cap, a setting)
 Number = float | None  # a finite number, or null
+OF_THE_BEST = ("best", "best_heldout", "gap", "best_candidate")  # a job's fields that describe its best candidate
 T = TypeVar("T")
 
 
@@ -70,8 +73,18 @@ class _RunIn(_Request):
     attempts: int = Field(3, ge=1, le=MAX_ATTEMPTS, description="Tries per turn.")
     max_cost: NonNegativeFloat | None = Field(None, description="USD; no new model call past it. Null: no limit.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="The seed of the models' proposals.")
-    seeds: list[NonNegativeInt] = Field(
-        [0], min_length=1, max_length=MAX_SEEDS, description="The seeds every candidate is evaluated on."
+    seeds: list[NonNegativeInt] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_SEEDS,
+        description="The training seeds: every candidate is evaluated, and every choice made, on these. Null: the "
+        "scenario's game's (GET /scenarios).",
+    )
+    heldout_seeds: list[NonNegativeInt] | None = Field(
+        None,
+        max_length=MAX_SEEDS,
+        description="The held-out seeds: every candidate that runs ok is also scored on these, never chosen by them "
+        "nor shown them; none in common with `seeds`. Null: the scenario's game's; []: none.",
     )
     years: PositiveFloat | None = Field(None, le=MAX_YEARS, description="Years each evaluation simulates.")
 
@@ -111,15 +124,25 @@ class Page(BaseModel, Generic[T]):
     limit: int
 
 
+BEST_HELDOUT = "The best candidate's score on the held-out seeds; null if it has none."
+GAP = "Held-out minus training score; null unless both are known."
+
+
 class ModelStanding(BaseModel):
-    """A model's standing in a job: its best score, calls made and what they cost."""
+    """A model's standing in a job: its best score (and that candidate's held-out score), calls made and cost."""
 
     model: str
     best: Number
+    best_heldout: Number = Field(description=BEST_HELDOUT)
+    gap: Number = Field(description=GAP)
     best_candidate: int | None
     calls: int = Field(description="Calls made (replies replayed from another job are not calls).")
     cost: float = Field(description="USD paid.")
     retired: str | None = Field(None, description="Why the model takes no more turns (it failed for good).")
+
+    @classmethod
+    def of(cls, standing: Standing) -> ModelStanding:
+        return cls(**asdict(standing), gap=standing.gap)
 
 
 class JobOut(BaseModel):
@@ -138,15 +161,20 @@ class JobOut(BaseModel):
     error: str | None
     created_at: datetime
     updated_at: datetime
-    best: Number = Field(description="The best score so far, null until a candidate evaluated ok.")
+    best: Number = Field(description="The best score so far (training seeds), null until a candidate evaluated ok.")
+    best_heldout: Number = Field(description=BEST_HELDOUT)
+    gap: Number = Field(description=GAP)
     best_candidate: int | None = Field(description="The candidate with the best score (the earliest of a tie).")
 
     @classmethod
-    def of(cls, job: JobRow, top: tuple[int, float] | None) -> JobOut:
-        """The job's row with its best candidate's id and score (`Store.top`)."""
-        fields = {name: getattr(job, name) for name in JobOut.model_fields if not name.startswith("best")}
-        fields["models"] = list(job.models)
-        return cls(**fields, best=top and top[1], best_candidate=top and top[0])
+    def of(cls, job: JobRow, top: tuple[int, float, float | None] | None) -> JobOut:
+        """The job's row with its best candidate's id, score and held-out score (`Store.top`)."""
+        fields = {name: getattr(job, name) for name in JobOut.model_fields if name not in OF_THE_BEST}
+        best_candidate, best, heldout = top or (None, None, None)
+        return cls(
+            **fields | {"models": list(job.models)}, best=best, best_heldout=heldout, gap=gap(best, heldout),
+            best_candidate=best_candidate,
+        )  # fmt: skip
 
 
 class JobDetail(JobOut):
@@ -170,7 +198,13 @@ class CandidateOut(BaseModel):
     parent_id: int | None
     target_id: int | None = Field(description="beat: the other model's candidate it had to beat.")
     status: str
-    score: Number
+    score: Number = Field(description="On the training seeds: what every choice is made on.")
+    heldout_score: Number = Field(description="On the held-out seeds: reported, never chosen on nor shown to a model.")
+    heldout_status: str | None = Field(
+        description="The held-out evaluation's status; null when none was made (no held-out seeds, or it failed on "
+        "the training seeds)."
+    )
+    gap: Number = Field(description=GAP)
     improved: bool | None
     error: str | None
     error_line: int | None
@@ -183,15 +217,18 @@ class CandidateOut(BaseModel):
     @classmethod
     def of(cls, row: CandidateRow) -> CandidateOut:
         fields = {name: getattr(row, name) for name in cls.model_fields if name not in ("model", "generation")}
-        return cls(**fields, model=row.model_id, generation=row.generation + 1)
+        return cls(**fields | {"model": row.model_id, "generation": row.generation + 1})
 
 
 class EvaluationOut(BaseModel):
-    """One evaluation of a candidate: the seeds and years that reproduce its score."""
+    """One evaluation of a candidate: the seeds and years that reproduce its score (or held-out score)."""
 
     seeds: list[int]
+    heldout: bool = Field(description="On the job's held-out seeds (else its training seeds).")
     years: float | None
     status: str
+    error: str | None = Field(description="Why it did not run ok.")
+    error_line: int | None
     score: Number
     metrics: dict[str, Number]
     per_seed: list[dict[str, Any]]
@@ -221,6 +258,8 @@ class LeaderRow(BaseModel):
     losses: int
     matches: int
     best: Number
+    best_heldout: Number = Field(description=BEST_HELDOUT)
+    gap: Number = Field(description=GAP)
     calls: int
     cost: float
     retired: str | None = Field(None, description="Why the model left the tournament (it failed for good).")

@@ -188,8 +188,21 @@ ReplayOpt = Annotated[
 ]
 EvalSeedsOpt = Annotated[
     list[int] | None,
-    typer.Option("--seed", help="A simulation seed every candidate is scored on (default: 0). Repeatable."),
+    typer.Option(
+        "--seed",
+        help="A training seed: every candidate is scored and every choice made on these (default: the scenario's "
+        "game's, 0 for most). Repeatable.",
+    ),
 ]
+HeldoutSeedsOpt = Annotated[
+    list[int] | None,
+    typer.Option(
+        "--heldout-seed",
+        help="A held-out seed: every candidate that runs ok is also scored on these, never chosen by them nor shown "
+        "them (default: the scenario's game's, none for most). Repeatable.",
+    ),
+]
+NoHeldoutOpt = Annotated[bool, typer.Option("--no-heldout", help="No held-out seeds, not even the game's.")]
 SearchSeedOpt = Annotated[
     int, typer.Option("--search-seed", help="The seed of the models' proposals (the offline search's, the LLMs').")
 ]

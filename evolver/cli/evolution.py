@@ -20,7 +20,9 @@ from evolver import report
 from evolver.cli.edge import (
     EVOLUTION,
     EvalSeedsOpt,
+    HeldoutSeedsOpt,
     InputError,
+    NoHeldoutOpt,
     QueueOpt,
     ReplayOpt,
     ScenarioArg,
@@ -33,7 +35,7 @@ from evolver.cli.edge import (
 )
 
 if TYPE_CHECKING:
-    from evolver.store import CandidateRow
+    from evolver.store import CandidateRow, EvaluationRow
 
 ERROR_CHARS = 100  # of a failed candidate's error in the lineage tree (`evolver show` has it whole)
 
@@ -52,51 +54,53 @@ def evolve(
     attempts: Annotated[int, typer.Option("--attempts", help="Tries per turn.")] = 3,
     max_cost: Annotated[float | None, typer.Option("--max-cost", help="Stop new calls past this many USD.")] = None,
     eval_seeds: EvalSeedsOpt = None,
+    heldout_seeds: HeldoutSeedsOpt = None,
+    no_heldout: NoHeldoutOpt = False,
     search_seed: SearchSeedOpt = 0,
     years: Annotated[float | None, typer.Option("--years", help="Years each evaluation simulates.")] = None,
     replay: ReplayOpt = None,
     queued: QueueOpt = False,
 ) -> None:
-    """Evolve players for a scenario's slot: models take turns to init, improve and beat."""
+    """Evolve players for a scenario's slot: models take turns to init, improve and beat (judged on the training
+    seeds); each player is also scored on the held-out seeds."""
     from evolver.cli import runs
 
     with user_errors():
         spec = runs.make_spec(
             scenario=scenario, models=tuple(models or ("local:gp",)), goal=goal, comp=comp, generations=generations,
-            attempts=attempts, max_cost=max_cost, seed=search_seed, seeds=tuple(eval_seeds or (0,)), years=years,
-            replay=replay,
+            attempts=attempts, max_cost=max_cost, seed=search_seed, years=years, replay=replay,
+            **runs.seed_fields(eval_seeds, heldout_seeds, no_heldout),
         )  # fmt: skip
         runs.launch(spec, queued)
 
 
 @app.command("jobs", rich_help_panel=EVOLUTION)
 def jobs() -> None:
-    """List the jobs in the store."""
+    """List the jobs in the store: each one's best score (on its training seeds), that player's held-out score and
+    the gap."""
     from evolver.cli import views
+    from evolver.store.rows import gap
 
     with user_errors():
         store = views.read_store()
         rows = store.jobs()
     table = Table(title="jobs")
-    for column in ("job", "kind", "scenario", "models", "comp", "status", "best", "created"):
+    for column in ("job", "kind", "scenario", "models", "comp", "status", "best", "held-out", "gap", "created"):
         table.add_column(column)
     for job in rows:
-        top = store.top(job.id, job.direction)
-        score = report.format_number(top[1]) if top else "—"
+        _, best, heldout = store.top(job.id, job.direction) or (None, None, None)
         table.add_row(
-            str(job.id),
-            job.kind,
-            job.scenario,
-            ", ".join(job.models),
-            job.comp,
-            job.status,
-            score,
+            str(job.id), job.kind, job.scenario, ", ".join(job.models), job.comp, job.status,
+            report.format_number(best), report.format_number(heldout), views.signed(gap(best, heldout)),
             f"{job.created_at:%Y-%m-%d %H:%M}",
-        )
+        )  # fmt: skip
     show(table)
 
 
 def _label(candidate: CandidateRow, parent: CandidateRow | None) -> Text:
+    """`#7 improve local:gp (gen 3) score 51 (+1.5) improved held-out 49.5 (gap -1.5)`, or the status and error."""
+    from evolver.cli.views import heldout_text, signed
+
     text = Text(f"#{candidate.id} {candidate.op} {candidate.model_id} (gen {candidate.generation + 1}) ")
     if candidate.score is None:
         error = textwrap.shorten(report.printable(candidate.error or ""), ERROR_CHARS, placeholder=" …")
@@ -105,15 +109,16 @@ def _label(candidate: CandidateRow, parent: CandidateRow | None) -> Text:
     text.append(f"score {report.format_number(candidate.score)}", style="bold")
     if parent is not None and parent.score is not None:
         delta = candidate.score - parent.score
-        text.append(f" ({'+' if delta >= 0 else ''}{report.format_number(delta)})", style="green" if delta > 0 else "")
+        text.append(f" ({signed(delta)})", style="green" if delta > 0 else "")
     if candidate.improved:
         text.append(" improved", style="green")
-    return text
+    return text.append_text(heldout_text(candidate))
 
 
 @app.command("lineage", rich_help_panel=EVOLUTION)
 def lineage(job_id: Annotated[int, typer.Argument(help="A job id (see `evolver jobs`).")]) -> None:
-    """A job's candidates as a tree: op, model, score and improvement over the parent."""
+    """A job's candidates as a tree: op, model, score and improvement over the parent (on the training seeds), and
+    the held-out score with its gap."""
     from evolver.cli import views
 
     with user_errors():
@@ -136,7 +141,8 @@ def lineage(job_id: Annotated[int, typer.Argument(help="A job id (see `evolver j
 def show_candidate(
     candidate_id: Annotated[int, typer.Argument(help="A candidate id (see `evolver lineage`).")],
 ) -> None:
-    """A candidate: its code, the diff against its parent, its metrics and its error if any."""
+    """A candidate: its scores on the training and held-out seeds, its code, the diff against its parent, its
+    metrics and its error if any."""
     from evolver.cli import views
     from evolver.lineage import code_diff
 
@@ -146,19 +152,40 @@ def show_candidate(
         if candidate is None:
             raise InputError(f"no candidate {candidate_id}; `evolver lineage JOB` lists a job's candidates")
         parent = store.candidate(candidate.parent_id) if candidate.parent_id else None
+        evaluations = store.evaluations(candidate_id)
     console = Console()
     console.print(_label(candidate, parent))
     console.print(f"job {candidate.job_id}, tokens {candidate.tokens_in}/{candidate.tokens_out}, "
                   f"cost ${candidate.cost:.4f}, {candidate.latency_ms:.0f} ms")  # fmt: skip
+    for evaluation in evaluations:
+        console.print(_evaluation_line(evaluation))
     if candidate.code:
         console.print(Syntax(candidate.code, "python", line_numbers=True))
     if parent is not None and parent.code and candidate.code:
         console.print(Syntax(code_diff(parent, candidate) or "(no change)", "diff"))
     if candidate.metrics:
-        show(report.metrics_table(candidate.metrics, f"candidate {candidate.id}"))
+        show(report.metrics_table(candidate.metrics, f"candidate {candidate.id}, training seeds"))
+    for evaluation in evaluations:
+        if evaluation.heldout and evaluation.metrics:
+            show(report.metrics_table(evaluation.metrics, f"candidate {candidate.id}, held-out seeds"))
     if candidate.error:
-        line = f"line {candidate.error_line}: " if candidate.error_line else ""
-        console.print(Text(f"{candidate.status}: {line}{report.printable(candidate.error)}", style="red"))
+        console.print(Text(f"{candidate.status}: {_error(candidate.error, candidate.error_line)}", style="red"))
+
+
+def _evaluation_line(evaluation: EvaluationRow) -> Text:
+    """`training seeds [0, 1]: ok, score 51`, or `held-out seeds [7]: runtime_error: line 3: ...` (a training
+    error is the candidate's own, printed last)."""
+    which = "held-out" if evaluation.heldout else "training"
+    text = Text(f"{which} seeds {evaluation.seeds}: {evaluation.status}")
+    if evaluation.status == "ok":
+        return text.append(f", score {report.format_number(evaluation.score)}")
+    if evaluation.heldout and evaluation.error:
+        text.append(f": {_error(evaluation.error, evaluation.error_line)}", style="red")
+    return text
+
+
+def _error(error: str, line: int | None) -> str:
+    return f"{f'line {line}: ' if line else ''}{report.printable(error)}"
 
 
 @app.command("export", rich_help_panel=EVOLUTION)

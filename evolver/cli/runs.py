@@ -26,7 +26,7 @@ from rich.text import Text
 
 from evolver import report
 from evolver.cli.edge import PLAYER_FAILED, InputError, me, show
-from evolver.cli.views import leaderboard_table, noun, standings_table
+from evolver.cli.views import heldout_text, leaderboard_table, noun, standings_table
 from evolver.engine import Engine, Progress
 from evolver.errors import EvolverError, Interrupted
 from evolver.job import JobSpec
@@ -38,7 +38,8 @@ from evolver.store import Standing, Store
 from evolver.store.database import masked
 from sandbox import SandboxPool
 
-FLAGS = {"seed": "--search-seed", "seeds": "--seed", "models": "--model"}  # a spec's field -> the option that sets it
+FLAGS = {"seed": "--search-seed", "seeds": "--seed", "heldout": "--heldout-seed", "models": "--model"}
+"""A spec's field -> the option that sets it."""
 SIGINT_EXIT, SIGTERM_EXIT = 130, 143  # 128 + the signal's number, as a shell reports it
 
 
@@ -51,6 +52,16 @@ def make_spec(**fields: object) -> JobSpec:
         field = str(problem["loc"][0]) if problem["loc"] else ""
         where = f"{FLAGS.get(field, '--' + field.replace('_', '-'))}: " if field else ""
         raise InputError(f"{where}{problem['msg'].removeprefix('Value error, ')}") from None
+
+
+def seed_fields(seeds: list[int] | None, heldout: list[int] | None, no_heldout: bool) -> dict[str, object]:
+    """The spec's `seeds` and `heldout` from `--seed`, `--heldout-seed` and `--no-heldout` (None: the game's)."""
+    if heldout and no_heldout:
+        raise InputError("--no-heldout: give it or --heldout-seed, not both")
+    return {
+        "seeds": tuple(seeds) if seeds else None,
+        "heldout": () if no_heldout else tuple(heldout) if heldout else None,
+    }
 
 
 def launch(spec: JobSpec, queued: bool) -> None:
@@ -157,7 +168,7 @@ def standings(progress: Progress | None, models: tuple[str, ...], kind: str) -> 
     text = f"last: {last.model_id} {last.op} -> {last.status}"
     if last.score is not None:
         text += f", score {report.format_number(last.score)}{' (improved)' if last.improved else ''}"
-    return Group(table, Text(text))
+    return Group(table, Text(text).append_text(heldout_text(last)))
 
 
 @contextmanager

@@ -10,7 +10,9 @@ from evolver.cli.edge import (
     EVOLUTION,
     SERVICE,
     EvalSeedsOpt,
+    HeldoutSeedsOpt,
     JobArg,
+    NoHeldoutOpt,
     QueueOpt,
     ReplayOpt,
     ScenarioArg,
@@ -27,6 +29,8 @@ def tournament(
     rounds: Annotated[int, typer.Option("--rounds", help="Rounds of challenges after every model's init.")] = 3,
     attempts: Annotated[int, typer.Option("--attempts", help="Tries per challenge and per improvement.")] = 3,
     eval_seeds: EvalSeedsOpt = None,
+    heldout_seeds: HeldoutSeedsOpt = None,
+    no_heldout: NoHeldoutOpt = False,
     search_seed: SearchSeedOpt = 0,
     comp: Annotated[
         str | None, typer.Option("--comp", help="METRIC, max:METRIC, min:METRIC or fn:NAME (default: the slot's).")
@@ -36,14 +40,15 @@ def tournament(
     replay: ReplayOpt = None,
     queued: QueueOpt = False,
 ) -> None:
-    """Models init, then each round try to beat every other model's champion and improve their own; a leaderboard."""
+    """Models init, then each round try to beat every other model's champion and improve their own (judged on the
+    training seeds); a leaderboard, with every champion's held-out score."""
     from evolver.cli import runs
 
     with user_errors():
         spec = runs.make_spec(
             kind="tournament", scenario=scenario, models=tuple(models), rounds=rounds, attempts=attempts,
-            seeds=tuple(eval_seeds or (0,)), seed=search_seed, comp=comp, max_cost=max_cost, years=years,
-            replay=replay,
+            seed=search_seed, comp=comp, max_cost=max_cost, years=years, replay=replay,
+            **runs.seed_fields(eval_seeds, heldout_seeds, no_heldout),
         )  # fmt: skip
         runs.launch(spec, queued)
 

@@ -10,13 +10,16 @@ import typer
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from evolver import report
 from evolver.cli.edge import PLAYER_FAILED, InputError
 from evolver.launch import open_store
 from evolver.settings import Settings
 from evolver.state import LIVE, JobState, job_state
-from evolver.store import JobRow, Standing, Store
+from evolver.store import CandidateRow, JobRow, Standing, Store
+
+HEADERS = {"best_heldout": "held-out"}  # the leaderboard's columns, as the table names them
 
 
 def read_store() -> Store:
@@ -33,12 +36,12 @@ def leaderboard_table(store: Store, job: JobRow) -> Table:
         title=f"tournament {job.id}: {job.scenario}, {job.comp}",
         caption="ranked by Elo rating over the matches (a win is beating another model's champion), not by best",
     )
-    for column in frame.columns.drop("retired"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for row in frame.drop(columns="retired").itertuples(index=False):
-        cells = [report.format_number(value) if isinstance(value, float) else str(value) for value in row]
-        cells[-1] = f"{row.cost:.4f}"
-        table.add_row(*cells)
+    shown = frame.drop(columns="retired")
+    for column in shown.columns:
+        table.add_column(HEADERS.get(column, column), justify="left" if column == "model" else "right")
+    for row in shown.to_dict("records"):
+        cells = {name: number(value) if name != "model" else value for name, value in row.items()}
+        table.add_row(*{**cells, "gap": signed(row["gap"]), "cost": f"{row['cost']:.4f}"}.values())
     return table
 
 
@@ -86,12 +89,36 @@ def _status_view(store: Store, state: JobState) -> Group:
 def standings_table(title: str, standings: Iterable[Standing]) -> Table:
     """Every model's best score, calls and cost (and why it retired, if it did): the status and the live view."""
     table = Table(title=title)
-    for column, justify in (("model", "left"), ("best", "right"), ("calls", "right"), ("cost $", "right")):
-        table.add_column(column, justify=justify)
-    for standing in standings:
-        model = f"{standing.model} (retired: {standing.retired})" if standing.retired else standing.model
-        table.add_row(model, report.format_number(standing.best), str(standing.calls), f"{standing.cost:.4f}")
+    table.add_column("model")
+    for column in ("best", "held-out", "gap", "calls", "cost $"):
+        table.add_column(column, justify="right")
+    for s in standings:
+        model = f"{s.model} (retired: {s.retired})" if s.retired else s.model
+        best, heldout = report.format_number(s.best), report.format_number(s.best_heldout)
+        table.add_row(model, best, heldout, signed(s.gap), str(s.calls), f"{s.cost:.4f}")
     return table
+
+
+def number(value: object) -> str:
+    """A table cell: `report.format_number`, NaN (a missing value in a pandas frame) as a dash too."""
+    return report.format_number(None if value != value else value)
+
+
+def signed(value: float | None) -> str:
+    """A difference with its sign (`+1.5`, `-0.25`), or a dash."""
+    if value is None or value != value:
+        return number(None)
+    return f"{'+' if value >= 0 else ''}{number(value)}"
+
+
+def heldout_text(candidate: CandidateRow) -> Text:
+    """` held-out 49.5 (gap -1.2)`, or ` held-out runtime_error` when it failed there; empty when it was not
+    evaluated on held-out seeds (none given, or it failed on the training seeds)."""
+    if candidate.heldout_status is None:
+        return Text()
+    if candidate.heldout_score is None:
+        return Text(f" held-out {candidate.heldout_status}", style="yellow")
+    return Text(f" held-out {report.format_number(candidate.heldout_score)} (gap {signed(candidate.gap)})")
 
 
 def _matches_table(store: Store, job: JobRow) -> Table:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -100,7 +101,10 @@ class Candidate(Base):
     __tablename__ = "candidates"
     # Covers what a job's standing reads (evolver/state.py), so a poll never reads the rows' texts.
     __table_args__ = (
-        Index("ix_candidates_standing", "job_id", "model_id", "status", "score", "id", "cost", "replayed_from"),
+        Index(
+            "ix_candidates_standing",
+            *("job_id", "model_id", "status", "score", "id", "cost", "replayed_from", "heldout_score"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,10 +131,13 @@ class Candidate(Base):
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     replayed_from: Mapped[int | None] = mapped_column(BigInteger)  # the job whose reply it reused (paid nothing)
+    heldout_score: Mapped[float | None] = mapped_column(Float)  # on the job's held-out seeds; never selected on
+    heldout_status: Mapped[str | None] = mapped_column(String(32))  # None: not evaluated on held-out seeds
 
 
 class Evaluation(Base):
-    """A candidate's result on a list of seeds; `seeds_key` is their canonical text, unique per candidate."""
+    """A candidate's result on a list of seeds; `seeds_key` is their canonical text, unique per candidate.
+    `heldout`: on the job's held-out seeds (reported, never selected on)."""
 
     __tablename__ = "evaluations"
     __table_args__ = (UniqueConstraint("candidate_id", "seeds_key"),)
@@ -146,6 +153,9 @@ class Evaluation(Base):
     per_seed: Mapped[list[Any]] = mapped_column(JSON)
     timings: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heldout: Mapped[bool] = mapped_column(default=False, server_default=false())
+    error: Mapped[str | None] = mapped_column(Text)  # why the run stopped, when it did not run ok
+    error_line: Mapped[int | None]  # the player's line, where there is one
 
 
 class Match(Base):

@@ -7,6 +7,12 @@ from datetime import datetime
 from typing import Any
 
 
+def gap(training: float | None, heldout: float | None) -> float | None:
+    """Held-out minus training score (how a score carries to seeds nothing was chosen on); None unless both are
+    known."""
+    return None if training is None or heldout is None else heldout - training
+
+
 @dataclass(frozen=True)
 class JobRow:
     """A job as stored; `budget` holds `attempts`, `generations` and `max_cost`."""
@@ -58,11 +64,18 @@ class CandidateRow:
     latency_ms: float
     created_at: datetime  # UTC
     replayed_from: int | None = None  # the job whose reply it reused: no call was made, nothing was paid
+    heldout_score: float | None = None  # on the job's held-out seeds: reported, never selected on
+    heldout_status: str | None = None  # that evaluation's status; None: none was made (no seeds, or failed training)
+
+    @property
+    def gap(self) -> float | None:
+        """Held-out score minus training score, when both are known."""
+        return gap(self.score, self.heldout_score)
 
 
 @dataclass(frozen=True)
 class PlanRow:
-    """What planning reads of a candidate: no code, prompt or reply text."""
+    """What planning reads of a candidate: no code, prompt or reply text, and nothing of its held-out seeds."""
 
     id: int
     key: str
@@ -86,6 +99,12 @@ class Standing:
     calls: int
     cost: float  # USD actually paid
     retired: str | None = None  # why the model takes no more turns, when it was retired
+    best_heldout: float | None = None  # the best candidate's held-out score
+
+    @property
+    def gap(self) -> float | None:
+        """The best candidate's held-out score minus its training score, when both are known."""
+        return gap(self.best, self.best_heldout)
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,9 @@ class EvaluationRow:
     per_seed: list[Any]
     timings: dict[str, Any]
     created_at: datetime  # UTC
+    heldout: bool = False  # on the job's held-out seeds
+    error: str | None = None  # why it did not run ok
+    error_line: int | None = None
 
 
 @dataclass(frozen=True)

@@ -183,12 +183,15 @@ class Store:
         cost: float = 0.0,
         latency_ms: float = 0.0,
         replayed_from: int | None = None,
-        evaluation: Mapping[str, Any] | None = None,
+        heldout_score: float | None = None,
+        heldout_status: str | None = None,
+        evaluations: Sequence[Mapping[str, Any]] = (),
     ) -> int:
         """Stores a candidate once per `key` and returns its id; a repeated key returns the first one's id unchanged.
 
         `code` is the extracted player fn ("" when the reply had none: status "no_code", the reason in `error`).
-        `evaluation` (the keywords of `add_evaluation` but the candidate) is written in the same transaction.
+        `evaluations` (each the keywords of `add_evaluation` but the candidate: its training evaluation, and its
+        held-out one) are written in the same transaction.
         """
         _check(op, CANDIDATE_OPS, "op")
         values = {
@@ -215,18 +218,21 @@ class Store:
             "latency_ms": latency_ms,
             "created_at": utcnow(),
             "replayed_from": replayed_from,
+            "heldout_score": _score(heldout_score),
+            "heldout_status": heldout_status,
         }
         with self._transaction() as connection:
             _add_model(connection, model_id)
             _insert_or_ignore(connection, Candidate, values, ["key"])
             candidate_id = connection.execute(select(Candidate.id).where(Candidate.key == key)).scalar_one()
-            if evaluation is not None:
+            for evaluation in evaluations:
                 _add_evaluation(connection, candidate_id, **evaluation)
             return candidate_id
 
     def add_evaluation(self, *, candidate_id: int, **fields: Any) -> int:
         """Stores a candidate's evaluation on `seeds` once (the same seeds in the same order) and returns its id;
-        `fields` are `seeds`, `years`, `status`, `score`, `metrics`, `per_seed` and `timings`."""
+        `fields` are `seeds`, `years`, `status`, `score`, `metrics`, `per_seed` and `timings`, and optionally
+        `heldout`, `error` and `error_line`."""
         with self._transaction() as connection:
             return _add_evaluation(connection, candidate_id, **fields)
 
@@ -422,7 +428,7 @@ class Store:
             .where(Candidate.job_id == job_id)
             .group_by(Candidate.model_id)
         )
-        leader = select(Candidate.id, Candidate.score).where(*_scored_filter(job_id)).order_by(*_ranking(direction))
+        leader = _leaders(job_id, direction)
         with self._transaction() as connection:
             best = {
                 model: connection.execute(leader.where(Candidate.model_id == model).limit(1)).first()
@@ -436,16 +442,16 @@ class Store:
                 model=model, best=best[model][1] if best[model] else None,
                 best_candidate=best[model][0] if best[model] else None, calls=spent.get(model, (0, 0.0))[0],
                 cost=spent.get(model, (0, 0.0))[1], retired=retired.get(model),
+                best_heldout=best[model][2] if best[model] else None,
             )
             for model in models
         ]  # fmt: skip
 
-    def top(self, job_id: int, direction: str) -> tuple[int, float] | None:
-        """The id and score of the job's best candidate (the earliest of a tie), or None."""
-        statement = select(Candidate.id, Candidate.score).where(*_scored_filter(job_id)).order_by(*_ranking(direction))
+    def top(self, job_id: int, direction: str) -> tuple[int, float, float | None] | None:
+        """The id, score and held-out score of the job's best candidate (the earliest of a tie), or None."""
         with self._transaction() as connection:
-            found = connection.execute(statement.limit(1)).first()
-        return (found[0], found[1]) if found else None
+            found = connection.execute(_leaders(job_id, direction).limit(1)).first()
+        return (found[0], found[1], found[2]) if found else None
 
     def ancestry(self, candidate_id: int) -> list[CandidateRow]:
         """The chain of parents from the root down to the candidate itself (empty if there is no such candidate).
@@ -497,13 +503,16 @@ def _add_evaluation(
     metrics: Mapping[str, Any],
     per_seed: Sequence[Any],
     timings: Mapping[str, Any],
+    heldout: bool = False,
+    error: str | None = None,
+    error_line: int | None = None,
 ) -> int:
     seeds = [_seed(seed) for seed in seeds]
     seeds_key = json.dumps(seeds, separators=(",", ":"))
     values = {
         "candidate_id": candidate_id, "seeds": seeds, "seeds_key": seeds_key, "years": years, "status": status,
         "score": _score(score), "metrics": dict(metrics), "per_seed": list(per_seed), "timings": dict(timings),
-        "created_at": utcnow(),
+        "created_at": utcnow(), "heldout": heldout, "error": error, "error_line": error_line,
     }  # fmt: skip
     _insert_or_ignore(connection, Evaluation, values, ["candidate_id", "seeds_key"])
     found = select(Evaluation.id).where(Evaluation.candidate_id == candidate_id, Evaluation.seeds_key == seeds_key)
@@ -549,6 +558,12 @@ def _seed(seed: Any) -> int:
 
 def _scored_filter(job_id: int) -> tuple[Any, ...]:
     return Candidate.job_id == job_id, Candidate.status == OK, Candidate.score.is_not(None)
+
+
+def _leaders(job_id: int, direction: str) -> Select[Any]:
+    """The job's scored candidates' id, score and held-out score, best first: read from `ix_candidates_standing`."""
+    columns = Candidate.id, Candidate.score, Candidate.heldout_score
+    return select(*columns).where(*_scored_filter(job_id)).order_by(*_ranking(direction))
 
 
 def _ranking(direction: str) -> tuple[Any, ...]:

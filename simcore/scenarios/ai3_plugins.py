@@ -1,5 +1,9 @@
 """The quick-guide pair through AI3's token and dex plugins: 10,000 $AI, a 100 $AI / 50 $USDC pool."""
 
+from functools import partial
+
+from simcore import optimum, references
+
 vars = {
     "__title__": "$AI Token",
     "iaip": {"name": "Initial $AI Price", "val": lambda g: g("dex_usdc_il") / g("dex_ai_il")},
@@ -75,4 +79,12 @@ slot = {
         "total_buy": "total_buy",
         "total_sell": "total_sell",
     },
+}
+
+game = {
+    "train": (0,),
+    "heldout": (),
+    "optimum": partial(optimum.exact_optimum, buy_below=1, buy_size=10, sell_above=1, sell_size=7),
+    "reference": references.ai3_reference,
+    "tests": "Holding the price at the bots' $1 so both trade against you, with just the $AI stock that needs.",
 }

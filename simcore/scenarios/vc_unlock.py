@@ -98,3 +98,10 @@ slot = {
         "buyers_spent": "bought",
     },
 }
+
+game = {
+    "train": (0, 1, 2),
+    "heldout": (1000, 1001),
+    "random": True,  # the buyers draw their daily spend from the run's generator
+    "tests": "trading around a VC's daily unlocks and random buyers over two years",
+}

@@ -20,23 +20,26 @@ from sandbox import SandboxPool
 
 @pytest.fixture(scope="package")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
-    """A store with three finished runs: a job of local:gp (3 generations of 2 attempts), a job of
-    openai:gpt-4o-mini through the real SDK against the wire server (failed candidates with their reasons, and
-    repairs), and a tournament (local:gp vs local:random, 1 round). Returns their ids and the store's path."""
+    """A store with three finished runs: a job of local:gp (3 generations of 2 attempts, with held-out seeds), a
+    job of openai:gpt-4o-mini through the real SDK against the wire server (failed candidates with their reasons,
+    and repairs), and a tournament (local:gp vs local:random, 1 round, a held-out seed). Returns their ids and the
+    store's path."""
     database = tmp_path_factory.mktemp("api") / "lineage.db"
     settings = make_settings(database)
     store = Store(settings.database_url)
     store.upgrade()
     with SandboxPool(1) as pool:
         engine = Engine(store, settings, pool)
-        job = engine.execute(JobSpec(scenario="ai3_plugins", generations=3, attempts=2))
+        job = engine.execute(JobSpec(scenario="noisy_market", generations=3, attempts=2, seeds=(0,), heldout=(7, 8)))
         with WireServer(*(wire.openai_reply(text, 100, 20) for text in REPLIES)) as server:
             llm = make_settings(database, openai_base_url=f"{server.url}/v1", OPENAI_API_KEY="sk-test")
             failing = Engine(store, llm, pool).execute(
                 JobSpec(scenario="ai3_plugins", models=("openai:gpt-4o-mini",), generations=2, attempts=3)
             )
         models = ("local:gp", "local:random")
-        tournament = engine.execute(JobSpec(kind="tournament", scenario="ai3_plugins", models=models, rounds=1))
+        tournament = engine.execute(
+            JobSpec(kind="tournament", scenario="ai3_plugins", models=models, rounds=1, heldout=(1,))
+        )
     store.close()
     return {"evolve": job, "failing": failing, "tournament": tournament, "database": database}  # type: ignore
 

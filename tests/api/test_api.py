@@ -106,7 +106,7 @@ def test_jobs_are_listed_oldest_first_in_pages(client, store):
         best = store.best(job.id, job.direction)
         assert (item["kind"], item["status"], item["models"]) == (job.kind, job.status, list(job.models))
         assert (item["comp"], item["budget"], item["best"]) == (job.comp, job.budget, best.score)
-        assert item["best_candidate"] == best.id
+        assert (item["best_candidate"], item["best_heldout"], item["gap"]) == (best.id, best.heldout_score, best.gap)
     page = client.get("/jobs", params={"offset": 1, "limit": 1}).json()
     assert page == {"items": everything["items"][1:2], "total": 3, "offset": 1, "limit": 1}
     assert client.get("/jobs", params={"offset": 3}).json()["items"] == []
@@ -146,6 +146,7 @@ def test_a_job_stands_as_the_store_says(client, store, finished, which):
         own = [c for c in lineage if c.model_id == standing["model"]]
         top = max((c for c in own if c.score is not None), key=lambda c: (c.score, -c.id))  # earliest of a tie
         assert (standing["best"], standing["best_candidate"]) == (top.score, top.id)
+        assert (standing["best_heldout"], standing["gap"]) == (top.heldout_score, top.gap)
         assert (standing["calls"], standing["cost"]) == (len(own), pytest.approx(sum(c.cost for c in own)))
     assert detail["best"] == store.best(job_id, job.direction).score == max(s["best"] for s in detail["standings"])
 
@@ -200,8 +201,13 @@ def test_the_lineage_lists_every_candidate_parent_first_with_the_failures(client
             assert (item["model"], item["op"], item["generation"], item["parent_id"], item["target_id"],
                     item["status"], item["score"]) == expected  # fmt: skip
             assert (item["error"], item["error_line"]) == (row.error, row.error_line)
+            assert (item["heldout_score"], item["heldout_status"], item["gap"]) == (
+                row.heldout_score, row.heldout_status, row.gap,
+            )  # fmt: skip
             if item["status"] != "ok":
-                assert item["error"] and item["score"] is None
+                assert item["error"] and item["score"] is None and item["heldout_status"] is None
+            elif which != "failing":  # the others hold seeds out
+                assert item["heldout_status"] == "ok" and item["gap"] == item["heldout_score"] - item["score"]
     failures = [item for item in client.get(f"/jobs/{finished['failing']}/lineage").json()["items"] if item["error"]]
     assert {item["status"] for item in failures} == {"no_code", "runtime_error"}
     assert any("import" in item["error"] for item in failures if item["status"] == "runtime_error")
@@ -239,10 +245,14 @@ def test_a_candidate_comes_in_full_with_its_parent_and_the_diff(client, store, f
     added = {line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")}
     assert removed <= set(parent.code.splitlines()) and added <= set(child.code.splitlines()) and (removed or added)
     evaluations = store.evaluations(child.id)
-    assert len(data["evaluations"]) == len(evaluations) >= 1
+    assert len(data["evaluations"]) == len(evaluations) == 2  # on the training seeds, then on the held-out ones
     for given, row in zip(data["evaluations"], evaluations, strict=True):
-        assert (given["seeds"], given["status"]) == (row.seeds, row.status)
+        assert (given["seeds"], given["status"], given["heldout"]) == (row.seeds, row.status, row.heldout)
         assert (given["score"], given["metrics"]) == (row.score, row.metrics)
+    assert [(e["seeds"], e["heldout"]) for e in data["evaluations"]] == [([0], False), ([7, 8], True)]
+    assert (data["heldout_score"], data["gap"]) == (child.heldout_score, child.gap) == (
+        data["evaluations"][1]["score"], data["evaluations"][1]["score"] - data["score"],
+    )  # fmt: skip
 
 
 def test_a_root_candidate_has_no_parent_and_no_diff(client, store, finished):
@@ -286,6 +296,7 @@ def test_an_exported_candidate_reproduces_its_score_with_evolver_evaluate(client
     assert evaluated["status"] == "ok" and evaluated["seeds"] == [0] == job.budget["seeds"]
     assert evaluated["score"] == pytest.approx(best.score, rel=1e-12)
     assert evaluated["metrics"] == pytest.approx(best.metrics, rel=1e-12)
+    assert f"Held-out score: {best.heldout_score!r} on held-out seeds [7, 8], gap {best.gap!r}" in response.text
 
 
 def test_only_a_candidate_that_evaluated_ok_is_exported(client, store, finished):
@@ -327,7 +338,10 @@ def test_a_tournament_shows_its_leaderboard_and_its_matches(client, store, finis
     assert sorted(row["model"] for row in board) == sorted(job.models) and len(board) == len(job.models)
     assert sum(row["rating"] for row in board) == pytest.approx(1500 * len(board), abs=0.05 * len(board))  # zero-sum
     assert [row["rating"] for row in board] == sorted((row["rating"] for row in board), reverse=True)
+    standings = {standing.model: standing for standing in store.standings(job_id, job.direction, job.models)}
     for row in board:
+        assert (row["best_heldout"], row["gap"]) == (standings[row["model"]].best_heldout, standings[row["model"]].gap)
+        assert row["best_heldout"] is not None
         assert row["wins"] + row["losses"] == row["matches"]
         assert row["matches"] == sum(row["model"] in (m.challenger, m.defender) for m in matches)
     assert sum(row["wins"] for row in board) == len(matches) > 0
@@ -449,13 +463,15 @@ def test_reads_need_no_token_and_ignore_a_wrong_one(base_url, store, finished):
 def test_a_submitted_job_runs_in_the_server_to_its_end(writable):
     store: Store = writable["store"]
     with connect(writable["url"], TOKEN) as client:
-        response = client.post("/jobs", json={"scenario": "ai3_plugins", "generations": 2, "attempts": 1, "seed": 7})
+        body = {"scenario": "ai3_plugins", "generations": 2, "attempts": 1, "seed": 7, "heldout_seeds": [3, 4]}
+        response = client.post("/jobs", json=body)
         assert response.status_code == 202, response.text
         submitted = response.json()
         assert submitted["status"] in ("pending", "running") and submitted["kind"] == "evolve"
         assert submitted["models"] == ["local:gp"] and submitted["seed"] == 7 and submitted["phases"] == 2
         job_id = submitted["id"]
-        assert store.job(job_id).budget["generations"] == 2
+        budget = store.job(job_id).budget
+        assert (budget["generations"], budget["seeds"], budget["heldout"]) == (2, [0], [3, 4])  # the game's seed 0
         deadline = time.monotonic() + 60
         while (detail := client.get(f"/jobs/{job_id}").json())["status"] in ("pending", "running"):
             assert time.monotonic() < deadline, detail
@@ -464,6 +480,7 @@ def test_a_submitted_job_runs_in_the_server_to_its_end(writable):
         lineage = client.get(f"/jobs/{job_id}/lineage").json()
         assert lineage["total"] == detail["candidates"] == len(store.lineage(job_id)) >= 2
         assert detail["phase"] == detail["phases"] == 2 and detail["best"] is not None
+        assert detail["best_heldout"] == store.best(job_id, "max").heldout_score is not None
         assert job_id in [item["id"] for item in client.get("/jobs").json()["items"]]
 
 
@@ -496,6 +513,9 @@ def test_a_submitted_tournament_runs_to_its_matches(writable):
         ("/jobs", {"scenario": "ai3_plugins", "generations": 0}, "generations"),
         ("/jobs", {"scenario": "ai3_plugins", "attempts": 21}, "attempts"),
         ("/jobs", {"scenario": "ai3_plugins", "seeds": []}, "seeds"),
+        ("/jobs", {"scenario": "ai3_plugins", "seeds": [1, 2], "heldout_seeds": [2]}, "seeds 2 are both"),
+        ("/jobs", {"scenario": "ai3_plugins", "heldout_seeds": [-1]}, "heldout_seeds"),
+        ("/jobs", {"scenario": "ai3_plugins", "heldout_seeds": list(range(33))}, "heldout_seeds"),
         ("/jobs", {"scenario": "ai3_plugins", "models": []}, "models"),
         ("/jobs", {"scenario": "ai3_plugins", "rounds": 2}, "rounds"),
         ("/jobs", {"models": ["local:gp"]}, "scenario"),

@@ -168,6 +168,44 @@ def test_a_tournament_shows_its_leaderboard_and_matches(page: Page, client: http
     assert beats
     expect(page.locator("#tree path.edge.target")).to_have_count(len(beats))
     expect(page.locator("#legend")).to_contain_text(tournament["models"][1])
+    held = [fmt(row["best_heldout"]) for row in tournament["leaderboard"]]
+    expect(leaders.locator("td:nth-child(7)")).to_have_text(held)  # best, held-out, gap
+
+
+def fmt(x: float | None, signed: bool = False) -> str:
+    """A number as the page shows it (app.js `fmt`: four significant digits; `signed` for a gap)."""
+    if x is None:
+        return "—"
+    value = float(f"{x:.4g}")
+    text = str(int(value)) if value.is_integer() else repr(value)
+    return f"+{text}" if signed and x >= 0 else text
+
+
+def test_a_job_shows_its_held_out_scores_and_gaps(page: Page, client: httpx.Client, finished: dict) -> None:
+    job_id = finished["evolve"]
+    job = client.get(f"/jobs/{job_id}").json()
+    lineage = client.get(f"/jobs/{job_id}/lineage").json()["items"]
+    page.goto(f"/#/jobs/{job_id}")
+
+    head = page.locator("#job-head")
+    expect(head.locator('[data-field="held-out"]')).to_have_text(fmt(job["best_heldout"]))
+    expect(head.locator('[data-field="gap"]')).to_have_text(fmt(job["gap"], signed=True))
+    expect(head.locator('[data-field="training seeds"]')).to_have_text("0")
+    expect(head.locator('[data-field="held-out seeds"]')).to_have_text("7, 8")
+    standings = page.locator("#standings tbody tr")
+    expect(standings.locator("td:nth-child(3)")).to_have_text([fmt(s["best_heldout"]) for s in job["standings"]])
+    expect(standings.locator("td:nth-child(4)")).to_have_text([fmt(s["gap"], True) for s in job["standings"]])
+    chosen = next(c for c in lineage if c["heldout_score"] is not None)
+    expect(node(page, chosen["id"]).locator("text.l2")).to_contain_text(f"h {fmt(chosen['heldout_score'])}")
+    assert f"held-out {chosen['heldout_score']}" in node(page, chosen["id"]).locator("title").text_content()
+
+    node(page, chosen["id"]).click()
+    panel = page.locator("#candidate")
+    expect(panel.locator("h2")).to_contain_text(f"Candidate #{chosen['id']}")
+    expect(panel.locator('[data-field="held-out"]')).to_have_text(fmt(chosen["heldout_score"]))
+    expect(panel.locator('[data-field="gap"]')).to_have_text(fmt(chosen["gap"], signed=True))
+    expect(panel.locator('[data-field="held-out seeds"]')).to_have_text("7, 8")
+    expect(panel.locator("#metrics thead")).to_contain_text("held-out")
 
 
 def test_a_running_job_is_followed_live(browser: Browser, console: Console, tmp_path: Path) -> None:

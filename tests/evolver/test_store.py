@@ -166,7 +166,7 @@ def test_best_ranks_ok_scores_and_the_earliest_of_a_tie_wins(store: Store) -> No
     assert store.best(job, "max") is None
     assert [s.best for s in store.standings(job, "max", ("local:gp",))] == [None]
     add(store, job, "g1", score=1.0)
-    g3 = add(store, job, "g3", score=3.0)
+    g3 = add(store, job, "g3", score=3.0, heldout_score=2.5, heldout_status="ok")
     add(store, job, "g3-later", score=3.0)
     add(store, job, "g-failed", score=10.0, status="runtime_error")  # only ok candidates rank
     add(store, job, "g-unscored", status="ok")
@@ -190,7 +190,9 @@ def test_best_ranks_ok_scores_and_the_earliest_of_a_tie_wins(store: Store) -> No
         (None, None),
     ]
     assert [s.best_candidate for s in store.standings(job, "min", models)] == [g_low, r_low, None]
-    assert store.top(job, "max") == (g3, 3.0) and store.top(job, "min") == (r_low, -1.0)
+    heldout = [(s.best_heldout, s.gap) for s in store.standings(job, "max", models)]
+    assert heldout == [(2.5, -0.5), (None, None), (None, None)]
+    assert store.top(job, "max") == (g3, 3.0, 2.5) and store.top(job, "min") == (r_low, -1.0, None)
     assert r_low_later > r_low
     with pytest.raises(StoreError, match="direction must be one of max, min"):
         store.best(job, "up")
@@ -287,6 +289,30 @@ def test_values_round_trip(store: Store) -> None:
     evaluate(store, candidate_id, [3, 1])
     (evaluation,) = store.evaluations(candidate_id)
     assert (evaluation.years, evaluation.per_seed, evaluation.timings) == (0.5, [{"usdc": 1.0}], {"total_ms": 3.5})
+    assert (evaluation.heldout, evaluation.error, evaluation.error_line) == (False, None, None)
+
+
+def test_a_candidate_and_its_training_and_held_out_evaluations_are_written_together_once(store: Store) -> None:
+    job = new_job(store)
+    evaluation = {"years": None, "metrics": {}, "per_seed": [], "timings": {}}
+    training = evaluation | {"seeds": [0, 1], "status": "ok", "score": 2.0}
+    heldout = evaluation | {"seeds": [7], "status": "runtime_error", "score": None, "heldout": True,
+                            "error": "ValueError: only on seed 7", "error_line": 3}  # fmt: skip
+    fields = {"score": 2.0, "heldout_status": "runtime_error", "evaluations": [training, heldout]}
+    first = add(store, job, "a", **fields)
+    assert add(store, job, "a", **fields) == first
+    candidate = store.candidate(first)
+    assert candidate is not None and (candidate.score, candidate.heldout_score, candidate.gap) == (2.0, None, None)
+    assert candidate.heldout_status == "runtime_error"
+    rows = store.evaluations(first)
+    assert [(row.seeds, row.heldout, row.status, row.error, row.error_line) for row in rows] == [
+        ([0, 1], False, "ok", None, None),
+        ([7], True, "runtime_error", "ValueError: only on seed 7", 3),
+    ]
+    scored = store.candidate(add(store, job, "b", score=2.0, heldout_score=1.25, heldout_status="ok"))
+    assert scored is not None and scored.gap == -0.75
+    with pytest.raises(StoreError, match="finite"):
+        add(store, job, "c", score=2.0, heldout_score=math.inf)
 
 
 def test_refused_writes_leave_nothing_behind(store: Store, url: str) -> None:

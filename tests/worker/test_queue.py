@@ -1,8 +1,8 @@
 """Jobs and tournaments through a real redis-server and real Celery worker processes.
 
 Every run through the queue is compared with the same spec run in-process: the same tries (keys), the same
-code, statuses and scores, the same matches. That is what "no lost and no duplicate candidates" means here,
-also after a pool child or a whole worker is killed with SIGKILL mid-job.
+code, statuses and scores (held-out ones included), the same matches. That is what "no lost and no duplicate
+candidates" means here, also after a pool child or a whole worker is killed with SIGKILL mid-job.
 """
 
 from __future__ import annotations
@@ -33,13 +33,17 @@ from sandbox import SandboxPool
 pytestmark = pytest.mark.integration
 
 JOB = ("evolve", "ai3_plugins", "--model", "local:gp", "--model", "local:random", "--generations", "4",
-       "--attempts", "2", "--seed", "0", "--seed", "1")  # fmt: skip
-JOB_SPEC = JobSpec(scenario="ai3_plugins", models=("local:gp", "local:random"), generations=4, attempts=2, seeds=(0, 1))
-TOURNAMENT = ("tournament", "ai3_plugins", "--model", "local:gp", "--model", "local:random", "--rounds", "2",
-              "--attempts", "2", "--seed", "0", "--seed", "1")  # fmt: skip
-TOURNAMENT_SPEC = JobSpec(
-    kind="tournament", scenario="ai3_plugins", models=("local:gp", "local:random"), rounds=2, attempts=2, seeds=(0, 1)
+       "--attempts", "2", "--seed", "0", "--seed", "1", "--heldout-seed", "2")  # fmt: skip
+JOB_SPEC = JobSpec(
+    scenario="ai3_plugins", models=("local:gp", "local:random"), generations=4, attempts=2, seeds=(0, 1), heldout=(2,)
 )
+TOURNAMENT = ("tournament", "noisy_market", "--model", "local:gp", "--model", "local:random", "--rounds", "2",
+              "--attempts", "2", "--seed", "0", "--seed", "1", "--heldout-seed", "5", "--heldout-seed", "6",
+              "--years", "0.5")  # fmt: skip
+TOURNAMENT_SPEC = JobSpec(
+    kind="tournament", scenario="noisy_market", models=("local:gp", "local:random"), rounds=2, attempts=2,
+    seeds=(0, 1), heldout=(5, 6), years=0.5,
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +80,10 @@ def reference(spec: JobSpec, pool: SandboxPool, tmp_path: Path) -> list[tuple]:
 def outcome(store: Store, job_id: int) -> list[tuple]:
     """What a run produced, independent of row ids and write order."""
     candidates = sorted(
-        (c.key.split(":", 1)[1], c.model_id, c.op, c.code_hash, c.status, c.score, c.improved)
+        (c.key.split(":", 1)[1], c.model_id, c.op, c.code_hash, c.status, c.score, c.improved, c.heldout_score,
+         c.heldout_status)
         for c in store.lineage(job_id)
-    )
+    )  # fmt: skip
     matches = sorted((m.round, m.challenger, m.defender, m.won, m.challenger_score) for m in store.matches(job_id))
     return [*candidates, *matches]
 

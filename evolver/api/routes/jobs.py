@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, status
@@ -101,8 +100,7 @@ def _spec_fields(body: JobIn | TournamentIn) -> dict[str, Any]:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown scenario {body.scenario!r}; GET /scenarios lists them"
         )
-    fields = body.model_dump()
-    return {**fields, "models": tuple(fields["models"]), "seeds": tuple(fields["seeds"])}
+    return {**body.model_dump(exclude={"heldout_seeds"}), "heldout": body.heldout_seeds}  # JobSpec's name
 
 
 def _job(store: Store, job_id: int) -> JobRow:
@@ -127,9 +125,9 @@ def _state(store: Store, job_id: int) -> JobState:
 def _detail(store: Store, job_id: int) -> JobDetail:
     state = _state(store, job_id)
     best = state.best
-    top = (best.best_candidate, best.best) if best else None
+    top = (best.best_candidate, best.best, best.best_heldout) if best else None
     return JobDetail(
         **JobOut.of(state.job, top).model_dump(),  # type: ignore[arg-type]
         phase=state.phase, phases=state.phases, candidates=state.candidates, ok=state.ok,
-        standings=[ModelStanding(**asdict(standing)) for standing in state.standings],
+        standings=[ModelStanding.of(standing) for standing in state.standings],
     )  # fmt: skip

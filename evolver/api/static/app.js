@@ -50,6 +50,8 @@ function fmt(x) {
   const abs = Math.abs(x);
   return abs >= 1e6 || abs < 1e-3 ? x.toExponential(3) : String(Number(x.toPrecision(4)));
 }
+const signed = (x) => (x == null ? "—" : `${x >= 0 ? "+" : ""}${fmt(x)}`); // a gap: held-out − training
+const seeds = (list) => (list && list.length ? list.join(", ") : "none");
 const money = (x) => (x == null ? "—" : `$${Number(x.toPrecision(4))}`);
 const when = (iso) => iso.slice(0, 16).replace("T", " ");
 const short = (text, n) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
@@ -127,10 +129,10 @@ async function showList(my) {
     return h("tr", { class: "job", "data-id": j.id, onclick: () => (location.hash = href) },
       h("td", {}, h("a", { href }, `#${j.id}`)), h("td", {}, j.kind), h("td", {}, j.scenario),
       h("td", {}, j.models.join(", ")), h("td", { class: "mono" }, j.comp), h("td", {}, badge(j.status)),
-      num(fmt(j.best)), h("td", {}, when(j.created_at)));
+      num(fmt(j.best)), num(fmt(j.best_heldout)), num(signed(j.gap)), h("td", {}, when(j.created_at)));
   });
   const columns = { id: "", kind: "", scenario: "", models: "", comp: "", status: "", best: "num",
-    "created (UTC)": "" };
+    "held-out": "num", gap: "num", "created (UTC)": "" };
   view.replaceChildren(
     h("h1", {}, "Jobs and tournaments"),
     jobs.length ? table("jobs", columns, rows) : h("p", {}, "No jobs yet: POST /jobs or run `evolver evolve`."),
@@ -206,7 +208,8 @@ function header(d) {
   const rows = [
     ["scenario", d.scenario], ["comp", h("code", {}, d.comp)], ["goal", d.goal], ["status", badge(d.status)],
     ["phase", `${d.phase}/${d.phases}`], ["candidates", `${d.candidates} (${d.ok} ok)`], ["best", fmt(d.best)],
-    ["models", d.models.join(", ")], ["created (UTC)", when(d.created_at)],
+    ["held-out", fmt(d.best_heldout)], ["gap", signed(d.gap)], ["training seeds", seeds(d.budget.seeds)],
+    ["held-out seeds", seeds(d.budget.heldout)], ["models", d.models.join(", ")], ["created (UTC)", when(d.created_at)],
   ];
   if (d.error) rows.push(["error", h("span", { class: "error-text" }, d.error)]);
   return rows;
@@ -223,18 +226,20 @@ function candidateLink(id, text) {
 function tables(d, board) {
   const section = (title, content) => h("section", {}, h("h2", {}, title), content);
   const standings = d.standings.map((s) => h("tr", {}, modelCell(s.model),
-    num(candidateLink(s.best_candidate, fmt(s.best))), num(s.calls), num(money(s.cost))));
-  const columns = { model: "", best: "num", calls: "num", cost: "num" };
+    num(candidateLink(s.best_candidate, fmt(s.best))), num(fmt(s.best_heldout)), num(signed(s.gap)), num(s.calls),
+    num(money(s.cost))));
+  const columns = { model: "", best: "num", "held-out": "num", gap: "num", calls: "num", cost: "num" };
   const out = [section("Standings", table("standings", columns, standings))];
   if (!board) return out;
   const leaders = board.leaderboard.map((r) => h("tr", {}, modelCell(r.model), num(r.rating.toFixed(1)),
-    num(r.wins), num(r.losses), num(r.matches), num(fmt(r.best)), num(r.calls), num(money(r.cost))));
+    num(r.wins), num(r.losses), num(r.matches), num(fmt(r.best)), num(fmt(r.best_heldout)), num(signed(r.gap)),
+    num(r.calls), num(money(r.cost))));
   const matches = board.matches.map((m) => h("tr", { class: m.won ? "won" : "lost" },
     num(m.round), modelCell(m.challenger), modelCell(m.defender),
     num(candidateLink(m.challenger_candidate_id, fmt(m.challenger_score))),
     num(candidateLink(m.defender_candidate_id, fmt(m.defender_score))), h("td", {}, m.won ? "✓ won" : "✗ lost")));
-  const ratings = { model: "", rating: "num", wins: "num", losses: "num", matches: "num", best: "num", calls: "num",
-    cost: "num" };
+  const ratings = { model: "", rating: "num", wins: "num", losses: "num", matches: "num", best: "num",
+    "held-out": "num", gap: "num", calls: "num", cost: "num" };
   const scores = { round: "num", challenger: "", defender: "", "challenger score": "num", "defender score": "num",
     won: "" };
   out.push(
@@ -302,10 +307,12 @@ function nodeBox(c, { x, y }, isBest) {
   const ok = c.status === "ok";
   const classes = ["node", ok ? "ok" : "failed", isBest && "best"].filter(Boolean).join(" ");
   const tip = ok
-    ? `#${c.id} ${c.model} ${c.op}, generation ${c.generation}: score ${c.score}${c.improved ? " (improved)" : ""}`
+    ? `#${c.id} ${c.model} ${c.op}, generation ${c.generation}: score ${c.score}${c.improved ? " (improved)" : ""}` +
+      heldoutText(c)
     : `#${c.id} ${c.model} ${c.op}, generation ${c.generation}: ${c.status}: ${c.error || "no reason given"}`;
   const line1 = ok ? `${isBest ? "★ " : ""}#${c.id}  ${fmt(c.score)}` : `#${c.id} ${c.status}`;
-  const line2 = ok ? `${c.op} · g${c.generation}${c.improved ? " ↑" : ""}` : short(c.error || "", 26);
+  const heldout = c.heldout_status == null ? "" : ` · h ${c.heldout_score == null ? "✗" : fmt(c.heldout_score)}`;
+  const line2 = ok ? `${c.op} · g${c.generation}${c.improved ? " ↑" : ""}${heldout}` : short(c.error || "", 26);
   const go = () => (location.hash = candidateHash(c));
   const key = (event) => {
     if (event.key !== "Enter" && event.key !== " ") return;
@@ -321,6 +328,13 @@ function nodeBox(c, { x, y }, isBest) {
   svg("text", { class: "l1", x: 13, y: 16 }, line1),
   svg("text", { class: "l2", x: 13, y: 31 }, line2),
   !ok && svg("path", { class: "cross", d: `M${NODE.w - 17},7 l10,10 m0,-10 l-10,10` }));
+}
+
+function heldoutText(c) {
+  // "; held-out 49.5 (gap -1.5)", "; held-out: runtime_error", or nothing without a held-out evaluation
+  if (c.heldout_status == null) return "";
+  if (c.heldout_score == null) return `; held-out: ${c.heldout_status}`;
+  return `; held-out ${c.heldout_score} (gap ${signed(c.gap)})`;
 }
 
 function markSelected() {
@@ -355,18 +369,24 @@ function select(id) {
 }
 
 function candidate(c) {
+  const training = c.evaluations.find((e) => !e.heldout);
+  const held = c.evaluations.find((e) => e.heldout);
   const improved = c.improved == null ? "—" : c.improved ? "yes" : "no";
   const link = (other, cls, text) => (other ? h("a", { href: candidateHash(other), class: cls }, text) : "—");
   const rows = [
     ["model", h("span", {}, swatch(c.model), c.model)], ["op", c.op], ["generation", c.generation],
     ["status", badge(c.status)], ["score", h("span", { title: String(c.score) }, fmt(c.score))],
-    ["improved", improved], ["tokens", `${c.tokens_in} in / ${c.tokens_out} out`], ["cost", money(c.cost)],
+    ["held-out", heldoutCell(c, held)], ["gap", signed(c.gap)], ["training seeds", seeds(training?.seeds)],
+    ["held-out seeds", seeds(held?.seeds)], ["improved", improved], ["tokens", `${c.tokens_in} in / ${c.tokens_out} out`], ["cost", money(c.cost)],
     ["latency", `${fmt(c.latency_ms)} ms`],
     ["parent", link(c.parent, "parent", c.parent && `#${c.parent.id} (${c.parent.op}, ${score(c.parent)})`)],
   ];
   const target = c.target && `#${c.target.id} (${c.target.model}, ${score(c.target)})`;
   if (c.target) rows.push(["target", link(c.target, "target", target)]);
-  const metrics = Object.entries(c.metrics).map(([key, value]) => h("tr", {}, h("td", {}, key), num(fmt(value))));
+  const heldMetrics = held && Object.keys(held.metrics).length ? held.metrics : null;
+  const metrics = Object.entries(c.metrics).map(([key, value]) => h("tr", {}, h("td", {}, key), num(fmt(value)),
+    heldMetrics && num(fmt(heldMetrics[key]))));
+  const metricColumns = heldMetrics ? { metric: "", training: "num", "held-out": "num" } : { metric: "", value: "num" };
   const failure = c.status !== "ok" && h("div", { class: "error-box" }, h("strong", {}, c.status), ": ",
     c.error || "no reason given", c.error_line ? ` (line ${c.error_line})` : "");
   const exported = c.code && h("a", { class: "export", href: `/candidates/${c.id}/export` }, "export .py");
@@ -379,7 +399,7 @@ function candidate(c) {
     h("h3", {}, c.parent ? `Diff against #${c.parent.id}` : "Diff"),
     diff(c),
     h("h3", {}, "Metrics"),
-    metrics.length ? table("metrics", { metric: "", value: "num" }, metrics) : h("p", { class: "muted" }, "None."),
+    metrics.length ? table("metrics", metricColumns, metrics) : h("p", { class: "muted" }, "None."),
     h("h3", {}, "Charts"),
     chart(c),
     conversation(c),
@@ -387,6 +407,14 @@ function candidate(c) {
 }
 
 const score = (c) => (c.status === "ok" ? fmt(c.score) : c.status);
+
+function heldoutCell(c, held) {
+  // the held-out score, or why there is none (the status and error of a held-out run that failed)
+  if (c.heldout_status == null) return "—";
+  if (c.heldout_score != null) return h("span", { title: String(c.heldout_score) }, fmt(c.heldout_score));
+  const why = held?.error ? `: ${held.error}${held.error_line ? ` (line ${held.error_line})` : ""}` : "";
+  return h("span", { class: "error-text" }, `${c.heldout_status}${why}`);
+}
 
 function code(text, errorLine) {
   // one span a line (numbered by CSS), so the text is exactly the code and the failing line can be marked

@@ -1,0 +1,28 @@
+"""A fee-free $AI/USDC pool and two threshold bots whose thresholds, sizes and starting reserves are hidden.
+
+Each seed draws its own market (see `simcore.bots`): the pool's starting reserves, the buyer's threshold and
+size, the seller's. The pool has no fee, so an exact solver finds each seed's best score (`simcore.optimum`).
+"""
+
+from simcore import bots, optimum, references
+
+vars = {
+    "__title__": "$AI Hidden Bots",
+    **bots.market_vars(),
+    "__plugins__": {
+        "ai": {"type": "token", "ticker": "AI", "supply": 10000},
+        "dex": {"type": "dex", "tokenA": "AI", "tokenB": "USDC", "liquidityA": 100, "liquidityB": 50},
+    },
+}
+
+before = bots.before
+players = bots.BOTS
+graphs = bots.GRAPHS
+slot = bots.slot(bots.GOAL.format(extra=""), bots.HIDDEN)
+game = {
+    "train": (0, 1, 2, 3, 4),
+    "heldout": (1000, 1001, 1002, 1003, 1004),
+    "optimum": optimum.exact_optimum,
+    "reference": references.threshold_reference,
+    "tests": "Inferring hidden bots' thresholds and sizes from the pool, then trading just at their thresholds.",
+}
