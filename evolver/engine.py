@@ -31,7 +31,7 @@ from evolver.extract import extract_code
 from evolver.job import BUDGET, JobSpec
 from evolver.limits import Limiter, limiter_for
 from evolver.pinning import job_scenario, pin
-from evolver.plan import Plan, Step, plan
+from evolver.plan import Plan, Step, plan, round_of
 from evolver.pricing import cost, load_prices
 from evolver.prompting import context_for, render
 from evolver.providers import get_provider
@@ -39,7 +39,7 @@ from evolver.providers.base import ProposalRequest, Provider
 from evolver.settings import Settings
 from evolver.state import LIVE, interrupted
 from evolver.store import CandidateRow, JobRow, PlanRow, Standing, Store
-from sandbox import Evaluation
+from sandbox import Evaluation, MatchEvaluation
 from simcore import Scenario, load_scenario
 
 FINAL = ("done", "failed", "stopped")
@@ -52,6 +52,10 @@ class Evaluator(Protocol):
     def evaluate(
         self, code: str, scenario: str, seeds: Sequence[int] = (0,), years: float | None = None
     ) -> Evaluation: ...
+
+    def evaluate_match(
+        self, codes: Sequence[str], scenario: str, seeds: Sequence[int] = (0,), years: float | None = None
+    ) -> MatchEvaluation: ...
 
 
 class JobError(EvolverError):
@@ -77,6 +81,11 @@ class _Job:
     scenario: Scenario
     comp: Comp
 
+    @property
+    def seats(self) -> int:
+        """The slot's seats: more than one is an arena."""
+        return self.scenario.slot.seats if self.scenario.slot is not None else 1
+
 
 class Engine:
     """The operations on jobs in one store, evaluating in `evaluator` and calling models within `limiter`.
@@ -98,8 +107,11 @@ class Engine:
 
     def submit(self, spec: JobSpec) -> int:
         """Checks the spec against its scenario and the models, stores it as a `pending` job with its scenario
-        pinned and its seeds explicit (the game's where the spec names none); returns its id. Nothing is spent: a
-        model that could not be used or priced is refused here."""
+        pinned, its seeds explicit (the game's where the spec names none) and, when its game has an optimum, its
+        seeds' reference (idle and optimum scores, computed from the pinned scenario); returns its id. Nothing is
+        spent: a model that could not be used or priced is refused here."""
+        from evolver.games import job_reference_for  # here, so this method is the engine's only part that knows it
+
         pinned = pin(spec.scenario)
         scenario = load_scenario(pinned.ref)
         comp = parse_comp(spec.comp, scenario)
@@ -108,11 +120,12 @@ class Engine:
         self.check_models(spec.models)
         if spec.replay is not None and self.store.job(spec.replay) is None:
             raise JobError(f"--replay {spec.replay}: there is no job {spec.replay}; `evolver jobs` lists them")
+        reference = job_reference_for(scenario, comp, spec.seeds or (), spec.heldout or (), spec.years)
         return self.store.create_job(
             kind=spec.kind, scenario=pinned.name, goal=spec.goal or scenario.slot.goal, comp=comp.text,
             direction=comp.direction, models=list(spec.models), seed=spec.seed,
             budget=spec.model_dump(include=set(BUDGET), mode="json"), scenario_source=pinned.source,
-            scenario_hash=pinned.digest, replay=spec.replay,
+            scenario_hash=pinned.digest, replay=spec.replay, reference=reference,
         )  # fmt: skip
 
     def check_models(self, models: Iterable[str]) -> None:
@@ -167,18 +180,20 @@ class Engine:
         done, kept = self._planned.get(job_id, (0, ()))
         rows = (*kept, *self.store.plan_rows(job_id, since_phase=done))
         retired = {model: phase for model, (phase, _) in self._retired(job_id).items()}
+        markets = self.store.market_keys(job_id) if spec.arena and spec.kind == "tournament" else ()
         current = plan(
             job_id=job_id, kind=spec.kind, models=spec.models, comp=job.comp, seed=spec.seed, attempts=spec.attempts,
-            length=spec.length, candidates=rows, retired=retired,
+            length=spec.length, candidates=rows, retired=retired, seats=job.seats, markets=markets,
         )  # fmt: skip
         self._planned[job_id] = (current.phase, tuple(row for row in rows if row.generation < current.phase))
         return current
 
     def propose(self, step: Step) -> None:
         """Asks the step's model for code, once: the reply is cached; a failed call is stored as the try, unless
-        the model cannot be used at all: then a job fails (the error is raised) and a tournament retires it."""
+        the model cannot be used at all: then a job fails (the error is raised) and a tournament retires it. A
+        market asks no model."""
         job = self._job(step.job_id)
-        if self.store.candidate_id(step.key) is not None:
+        if step.op == "market" or self.store.candidate_id(step.key) is not None:
             return
         request, digest = self._request(step)
         if self.store.cached_reply(step.key, digest) is not None:
@@ -219,8 +234,13 @@ class Engine:
 
     def evaluate(self, step: Step) -> int | None:
         """Evaluates the cached reply's code on the training seeds, then (if it ran ok) on the held-out seeds, and
-        stores the step's candidate with both evaluations; its id (None: no reply to score)."""
+        stores the step's candidate with both evaluations; its id (None: no reply to score). In an arena a try with
+        a target also plays against it, and improves only by outscoring it in the same runs. A market is played
+        and stored as such (None)."""
         job = self._job(step.job_id)
+        if step.op == "market":
+            self._market(step)
+            return None
         found = self.store.candidate_id(step.key)
         if found is not None:
             return found
@@ -251,11 +271,48 @@ class Engine:
         improved = reference is None or job.comp.compare(reference.metrics, evaluation.metrics) == IMPROVED
         fields = {"code": code, "status": "ok", "score": job.comp.score(evaluation.metrics),
                   "metrics": evaluation.metrics, "improved": improved}  # fmt: skip
+        if job.seats > 1 and step.target_id is not None:
+            fields |= self._versus(job, code, step.target_id)
         heldout = self.evaluator.evaluate(code, job.ref, spec.heldout, spec.years) if spec.heldout else None
         if heldout is not None:  # after every choice above: nothing of it is compared, ranked or shown to a model
             fields |= {"heldout_status": heldout.status.value,
                        "heldout_score": job.comp.score(heldout.metrics) if heldout.ok else None}  # fmt: skip
         return self._store(step, spend | fields, evaluation, heldout)
+
+    def _versus(self, job: _Job, code: str, target_id: int) -> dict[str, Any]:
+        """An arena try against its target, head to head on the training seeds: both scores, and whether the try
+        outscored the target (a target failing where the try does not is outscored)."""
+        target = self.store.candidate(target_id)
+        assert target is not None and self.evaluator is not None
+        spec = job.spec
+        mine, theirs = self.evaluator.evaluate_match([code, target.code], job.ref, spec.seeds, spec.years).seats
+        won = mine.ok and (not theirs.ok or job.comp.compare(theirs.metrics, mine.metrics) == IMPROVED)
+        return {
+            "improved": won,
+            "versus_score": job.comp.score(mine.metrics) if mine.ok else None,
+            "versus_target_score": job.comp.score(theirs.metrics) if theirs.ok else None,
+        }
+
+    def _market(self, step: Step) -> None:
+        """Plays a round's market (the champions in one simulation per training seed) and stores it, once."""
+        if step.key in self.store.market_keys(step.job_id):
+            return
+        job = self._job(step.job_id)
+        if self.evaluator is None:
+            raise EvolverError("this engine has no sandbox to evaluate in (give it a sandbox.SandboxPool)")
+        champions = [self.store.candidate(candidate_id) for candidate_id in step.players]
+        codes = [champion.code for champion in champions if champion is not None]
+        spec, comp = job.spec, job.comp
+        seats = self.evaluator.evaluate_match(codes, job.ref, spec.seeds, spec.years).seats
+        self.store.add_market(
+            key=step.key, job_id=step.job_id, round=round_of(step.phase, arena=True),
+            models=[champion.model_id for champion in champions if champion is not None],
+            candidate_ids=list(step.players), seeds=list(spec.seeds or ()),
+            statuses=[seat.status.value for seat in seats],
+            scores=[comp.score(seat.metrics) if seat.ok else None for seat in seats],
+            per_seed=[[comp.score(metrics) for metrics in seat.per_seed] if seat.ok else [None] * len(seat.seeds)
+                      for seat in seats],
+        )  # fmt: skip
 
     # The in-process executor
 
@@ -388,7 +445,7 @@ def _with_game_seeds(spec: JobSpec, scenario: Scenario) -> JobSpec:
     game = scenario.game
     assert game is not None
     try:
-        return spec.resolved(game.train, game.heldout)
+        return spec.resolved(game.train, game.heldout, arena=scenario.slot is not None and scenario.slot.seats > 1)
     except ValidationError as exc:
         message = exc.errors()[0]["msg"].removeprefix("Value error, ")
         defaults = f"{scenario.name}'s game trains on seeds {list(game.train)} and holds out {list(game.heldout)}"

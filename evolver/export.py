@@ -12,7 +12,9 @@ import hashlib
 from datetime import UTC, datetime
 
 from evolver.errors import EvolverError
+from evolver.games import JobReference, SetReference
 from evolver.job import JobSpec
+from evolver.report import share_text
 from evolver.store import CandidateRow, Store
 
 
@@ -30,12 +32,15 @@ def export_text(store: Store, candidate_id: int) -> str:
     ops = " -> ".join(f"{c.op} #{c.id} ({c.model_id})" for c in chain)
     spec = JobSpec.from_row(job)
     years = spec.years or "the scenario's default"
+    reference = JobReference.read(job.reference)
     header = (
         f'"""Evolved player for the scenario {job.scenario!r}.\n\n'
         f"Model: {candidate.model_id}\n"
         f"Lineage: {ops}\n"
         f"Score: {candidate.score!r} ({job.comp}) on training seeds {list(spec.seeds or ())}, years: {years}\n"
+        f"{_share_line('Share', candidate.score, reference.train)}"
         f"{_heldout_line(candidate, list(spec.heldout or ()))}\n"
+        f"{_share_line('Held-out share', candidate.heldout_score, reference.heldout)}"
         f"Code sha256: {hashlib.sha256(candidate.code.encode()).hexdigest()}\n"
         f"Exported: {datetime.now(UTC).date().isoformat()} from job {job.id}, candidate {candidate.id}\n"
         f'"""\n\n'
@@ -50,6 +55,12 @@ def _heldout_line(candidate: CandidateRow, seeds: list[int]) -> str:
     if candidate.heldout_score is None:
         return f"Held-out score: none ({candidate.heldout_status or 'not evaluated'} on held-out seeds {seeds})"
     return f"Held-out score: {candidate.heldout_score!r} on held-out seeds {seeds}, gap {candidate.gap!r}"
+
+
+def _share_line(label: str, score: float | None, reference: SetReference | None) -> str:
+    """`Share: 63.2 % of the optimum profit (idle 50, optimum 64.7209)` and a newline; empty without a share."""
+    text = share_text(score, reference)
+    return f"{label}: {text}\n" if text else ""
 
 
 def not_exported(candidate: CandidateRow) -> str | None:

@@ -24,7 +24,7 @@ from pydantic import (
 
 from evolver.store import JobRow
 
-BUDGET = ("generations", "rounds", "attempts", "max_cost", "seeds", "heldout", "years")
+BUDGET = ("generations", "rounds", "attempts", "max_cost", "seeds", "heldout", "years", "arena")
 """The spec's fields kept in the job row's `budget`; the others have columns of their own."""
 
 
@@ -47,6 +47,7 @@ class JobSpec(BaseModel):
     heldout: tuple[NonNegativeInt, ...] | None = None  # held-out: scored on, never selected on nor shown to a model
     years: PositiveFloat | None = None
     replay: PositiveInt | None = None  # a job whose replies to the same prompts are reused (not paid again)
+    arena: bool | None = None  # whether the scenario's slot has several seats (set at submit, from the scenario)
 
     @model_validator(mode="after")
     def _models_are_distinct(self) -> JobSpec:
@@ -63,13 +64,13 @@ class JobSpec(BaseModel):
             )
         return self
 
-    def resolved(self, train: Sequence[int], heldout: Sequence[int]) -> JobSpec:
+    def resolved(self, train: Sequence[int], heldout: Sequence[int], arena: bool = False) -> JobSpec:
         """The spec with the seeds it leaves to its scenario's game (None) set to the game's `train` and `heldout`,
-        checked again: what a job stores, so a stored spec never depends on the scenario's declaration."""
+        and whether the game is an arena, checked again: what a job stores, so a stored spec never depends on the
+        scenario's declaration."""
         seeds = self.seeds or tuple(train)
-        return JobSpec.model_validate(
-            {**self.model_dump(), "seeds": seeds, "heldout": tuple(heldout) if self.heldout is None else self.heldout}
-        )
+        held = tuple(heldout) if self.heldout is None else self.heldout
+        return JobSpec.model_validate({**self.model_dump(), "seeds": seeds, "heldout": held, "arena": arena})
 
     @property
     def length(self) -> int:
@@ -78,8 +79,9 @@ class JobSpec(BaseModel):
 
     @property
     def phases(self) -> int:
-        """A job's generations; a tournament's init phase and two phases per round."""
-        return self.generations if self.kind == "evolve" else 1 + 2 * self.rounds
+        """A job's generations; a tournament's init phase and two phases per round (three in an arena: the round
+        ends with the champions' market)."""
+        return self.generations if self.kind == "evolve" else 1 + (3 if self.arena else 2) * self.rounds
 
     @classmethod
     def from_row(cls, row: JobRow) -> JobSpec:

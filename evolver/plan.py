@@ -14,12 +14,18 @@ model's best) changes only between phases. That is the whole of resuming: what i
   when another model leads (the target is the leader's best), `improve` otherwise.
 - A tournament: phase 0 is every model's `init`; each round then has a phase in which every model tries to
   beat every other model's champion (a match each), and a phase in which every model improves its own.
+- A tournament in an arena (a slot of several seats) plays each round's challenges head to head (a beat must
+  outscore its target in the same runs: the engine plays them against each other), and ends each round with a
+  third phase: the *market*, the models' champions trading in one simulation (every group of as many as there
+  are seats, when there are more models than seats; the empty seats play the game's house player). A market is a
+  step with no model call.
 """
 
 from __future__ import annotations
 
+import itertools
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -44,13 +50,14 @@ class Step:
     key: str
     job_id: int
     phase: int  # stored as the candidate's generation
-    model: str
-    op: str  # init | improve | beat | repair
+    model: str  # "" for a market
+    op: str  # init | improve | beat | repair | market
     attempt: int
     seed: int
     parent_id: int | None  # the code to start from: the model's best, or the failed try a repair mends
     target_id: int | None  # beat: the champion to beat
     reference_id: int | None  # what the try must improve on: the target, else the turn's parent
+    players: tuple[int, ...] = ()  # a market: the champions' candidate ids, in seat order
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,10 +114,13 @@ def plan(
     length: int,
     candidates: Iterable[PlanRow],
     retired: Mapping[str, int] | None = None,
+    seats: int = 1,
+    markets: Collection[str] = (),
 ) -> Plan:
     """The next tries of a run of `kind` ("evolve": `length` generations; "tournament": `length` rounds).
 
     A model in `retired` (model -> phase) takes no new try from that phase on; its stored tries still count.
+    `seats` is the slot's; `markets` the keys of the markets stored (an arena tournament's).
     """
     retired = retired or {}
     rows = list(candidates)
@@ -118,9 +128,16 @@ def plan(
     spent = sum(row.cost for row in rows)
     best: dict[str, Player] = {}
     matches: list[MatchResult] = []
-    phases = length if kind == "evolve" else 1 + 2 * length
+    arena = kind == "tournament" and seats > 1
+    phases = length if kind == "evolve" else 1 + (3 if arena else 2) * length
     for phase in range(phases):
-        turns = _turns(kind, phase, models, best, comp)
+        if arena and phase and phase % 3 == 0:  # a round's market: the champions of the models still playing
+            playing = [model for model in models if model in best and retired.get(model, phases) > phase]
+            pending = [step for step in _markets(job_id, phase, playing, best, seats) if step.key not in markets]
+            if pending:
+                return Plan(phase, phases, tuple(pending), tuple(matches), best, spent)
+            continue
+        turns = _turns(kind, phase, models, best, comp, arena)
         steps: list[Step] = []
         finished: list[tuple[_Turn, list[PlanRow]]] = []
         for turn in turns:
@@ -143,13 +160,36 @@ def plan(
     return Plan(phases, phases, (), tuple(matches), best, spent)
 
 
-def _turns(kind: str, phase: int, models: Sequence[str], best: dict[str, Player], comp: Comp) -> list[_Turn]:
+def round_of(phase: int, arena: bool) -> int:
+    """The round a tournament's phase belongs to (0: the init phase)."""
+    return (phase + 2) // 3 if arena else (phase + 1) // 2
+
+
+def _markets(job_id: int, phase: int, playing: Sequence[str], best: dict[str, Player], seats: int) -> list[Step]:
+    """A round's markets: the champions all in one when they fit its seats, else every group of `seats` of them."""
+    if len(playing) < 2:
+        return []
+    groups = [tuple(playing)] if len(playing) <= seats else list(itertools.combinations(playing, seats))
+    steps = []
+    for group in groups:
+        label = "+".join(group)
+        steps.append(Step(
+            key=f"{job_id}:{phase}:market:{label}", job_id=job_id, phase=phase, model="", op="market", attempt=0,
+            seed=zlib.crc32(f"{label}:{phase}".encode()), parent_id=None, target_id=None, reference_id=None,
+            players=tuple(best[model].id for model in group),
+        ))  # fmt: skip
+    return steps
+
+
+def _turns(
+    kind: str, phase: int, models: Sequence[str], best: dict[str, Player], comp: Comp, arena: bool = False
+) -> list[_Turn]:
     if kind == "evolve":
         return [_evolve_turn(model, models, best, comp) for model in models]
     if phase == 0:
         return [_Turn(model, "init", None, None, model) for model in models]
-    if phase % 2 == 1:  # a round's challenges: every model against every other model's champion
-        round_ = (phase + 1) // 2
+    if phase % (3 if arena else 2) == 1:  # a round's challenges: every model against every other model's champion
+        round_ = round_of(phase, arena)
         return [
             _Turn(challenger, "beat", best.get(challenger), best[defender], f"{challenger}>{defender}", round_)
             for challenger in models
@@ -223,9 +263,14 @@ def _match(turn: _Turn, tries: list[PlanRow], comp: Comp) -> MatchResult:
     for row in ok:
         if top is None or comp.compare(top.metrics, row.metrics) == IMPROVED:
             top = row
+    won = next((row for row in ok if row.improved), None)
+    if won is not None and won.versus_score is not None:  # an arena's: the try that outscored its target, head to head
+        top = won
+    versus = top is not None and top.versus_score is not None
     return MatchResult(
         round=turn.round, challenger=turn.model, defender=turn.target.model,
         challenger_candidate_id=top.id if top else None, defender_candidate_id=turn.target.id,
-        challenger_score=top.score if top else None, defender_score=turn.target.score,
-        won=any(row.improved for row in ok),
+        challenger_score=(top.versus_score if versus else top.score) if top else None,
+        defender_score=top.versus_target_score if versus and top.versus_target_score is not None else turn.target.score,
+        won=won is not None,
     )  # fmt: skip

@@ -17,7 +17,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from evolver.games import GameInfo, SeedReference
+    from evolver.games import GameInfo, JobReference, SeedReference, SetReference
     from sandbox.evaluation import Evaluation
     from simcore import FuzzResult, Scenario, Slot
 
@@ -25,6 +25,11 @@ SIGNIFICANT = 6
 MISSING = "—"
 PRINTED_LINES = 20  # of what a player printed, shown on the terminal (the JSON file keeps it all)
 PRINTED_CHARS = 2000
+LOWER_BOUND = "*"  # after a share of the best known profit (a lower bound of the optimum's), not of the optimum's
+SHARES = "(%): share of the optimum profit, (score - idle) / (optimum - idle), idle: the score of doing nothing"
+SHARES_OF_BOUNDS = (
+    "%*: of the best known profit, a lower bound of the optimum's (so a share of the optimum is nearer 0)"
+)
 
 
 class ReportError(Exception):
@@ -67,6 +72,38 @@ def scenarios_table(scenarios: Iterable[Scenario]) -> Table:
 def percent(share: float | None) -> str:
     """A share as a percentage to one decimal (`63.2 %`), or a dash."""
     return MISSING if share is None else f"{share * 100:.1f} %"
+
+
+def share_mark(score: float | None, ref: SetReference | None) -> str | None:
+    """A score's share as a table or a tree shows it beside the score: `63.2 %`, or `12.1 %*` when it is of the
+    best known (a lower bound of the optimum); None without a score, or without an optimum to measure it by."""
+    share = None if ref is None else ref.share(score)
+    return None if share is None or ref is None else percent(share) + ("" if ref.exact else LOWER_BOUND)
+
+
+def with_share(score: float | None, ref: SetReference | None) -> str:
+    """A score and its share (`share_mark`) for a table cell: `51.5121 (63.2 %)`, or the score alone."""
+    mark = share_mark(score, ref)
+    return format_number(score) if mark is None else f"{format_number(score)} ({mark})"
+
+
+def share_text(score: float | None, ref: SetReference | None) -> str | None:
+    """A score's share in words, with what it is of: `63.2 % of the optimum profit (idle 50, optimum 64.7209)`,
+    or `… of the best known profit (idle 50, best known 502.439: a lower bound of the optimum)`; None without one."""
+    share = None if ref is None else ref.share(score)
+    if share is None or ref is None:
+        return None
+    best, bound = ("optimum", "") if ref.exact else ("best known", ": a lower bound of the optimum")
+    numbers = f"idle {format_number(ref.idle)}, {best} {format_number(ref.optimum)}{bound}"
+    return f"{percent(share)} of the {best} profit ({numbers})"
+
+
+def share_legend(references: Iterable[JobReference]) -> str | None:
+    """What the shares beside the scores of these jobs are (a table's caption, a tree's root); None if none has any."""
+    shown = [ref for ref in references if ref.train is not None]
+    if not shown:
+        return None
+    return SHARES if all(ref.exact for ref in shown) else f"{SHARES}; {SHARES_OF_BOUNDS}"
 
 
 def games_table(games: Iterable[GameInfo]) -> Table:

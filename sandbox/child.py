@@ -23,7 +23,7 @@ from sandbox.isolation import Seccomp, isolate
 from sandbox.outputs import OutputError, plain, readable
 from sandbox.policy import CompiledPlayer, PolicyError, PrintSink, compile_player, load_player, player_line
 from simcore import InvalidAction, InvalidOutput, InvariantViolation, Scenario, SimulationError, load_scenario
-from simcore.seat import SlotOutcome, idle, play, play_match, rotation
+from simcore.seat import SlotOutcome, house_player, idle, play, play_match, rotation
 
 # Prebuilt, so they can be sent when nothing more can be allocated.
 OUT_OF_MEMORY = b'{"status": "memory_limit", "error": "the player ran out of memory"}'
@@ -203,13 +203,16 @@ class Entrant:
 
 def _evaluate_match(request: dict[str, Any], scenario: Scenario, limits: Limits) -> dict[str, Any]:
     """Every seat's code compiled and loaded apart (a fresh module per seed and seat), all seats played in one run
-    per seed, the turn order rotated by the seed's index. A seat given no code (None) sits idle and is not reported.
+    per seed, the turn order rotated by the seed's index. A seat given no code (None) sits idle and is not reported;
+    the seats past the codes given are the game's house players (its reference player, else idle).
     What no seat did alone (a background player failing) is the match's failure, reported as a player's would be."""
     started = time.perf_counter()
     entrants = [None if code is None else Entrant(code, limits) for code in request["codes"]]
     timings = {"compile_ms": (time.perf_counter() - started) * 1e3, "run_ms": 0.0}
+    assert scenario.slot is not None
+    house = [house_player(scenario)] * (scenario.slot.seats - len(entrants))  # the seats given no code at all
     for index, seed in enumerate(request["seeds"]):
-        fns = [idle if entrant is None else entrant.player() for entrant in entrants]
+        fns = [*(idle if entrant is None else entrant.player() for entrant in entrants), *house]
         witnesses = [None if entrant is None else entrant.invalids for entrant in entrants]
         try:
             order = rotation(len(fns), index)
@@ -217,7 +220,7 @@ def _evaluate_match(request: dict[str, Any], scenario: Scenario, limits: Limits)
         except BaseException as exc:
             timings["run_ms"] = (time.perf_counter() - started) * 1e3 - timings["compile_ms"]
             return {**_failure(exc, limits, PrintSink(0)), **timings}
-        for entrant, outcome in zip(entrants, outcomes, strict=True):
+        for entrant, outcome in zip(entrants, outcomes[: len(entrants)], strict=True):
             if entrant is not None:
                 entrant.take(outcome)
     gc.disable()  # no player code runs from here on

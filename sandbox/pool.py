@@ -190,8 +190,9 @@ class SandboxPool:
         self, codes: Sequence[Any], scenario: str | Path, seeds: Sequence[int] = (0,), years: float | None = None,
         limits: Limits | None = None,
     ) -> MatchEvaluation:  # fmt: skip
-        """Play an arena's seats against each other, `codes[k]` in seat k, every seed in one child; the turn order
-        of the seed at index j in `seeds` is `rotation(seats, j)`. Raises SandboxError only for the caller's mistakes.
+        """Play an arena's seats against each other, `codes[k]` in seat k (the seats past the codes: the game's house
+        player, `simcore.seat.house_player`), every seed in one child; the turn order of the seed at index j in
+        `seeds` is `rotation(seats, j)`. Raises SandboxError only for the caller's mistakes.
 
         Each seat's code is compiled and loaded apart (a fresh module per seed), and each seat gets an Evaluation
         as `evaluate` would give it. A seat that fails is benched for the rest of that seed's run, keeping its
@@ -207,8 +208,11 @@ class SandboxPool:
         limits = limits or Limits()
         seeds = _checked(seeds, years)
         ref, slot = self._scenario(scenario)
-        if isinstance(codes, str) or not isinstance(codes, Sequence) or len(codes) != slot.seats:
-            raise SandboxError(f"scenario {ref!r} has {slot.seats} seats: give a list of {slot.seats} codes")
+        if isinstance(codes, str) or not isinstance(codes, Sequence) or not 1 <= len(codes) <= slot.seats:
+            raise SandboxError(
+                f"scenario {ref!r} has {slot.seats} seats: give a list of 1 to {slot.seats} codes (the seats past "
+                "them play the game's house player)"
+            )
         started = time.perf_counter()
         results = {k: Evaluation(Status.REJECTED_INPUT, seeds, error=why) for k, why in _rejections(codes, limits)}
         request = {"scenario": ref, "seeds": list(seeds), "years": years}

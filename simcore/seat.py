@@ -160,6 +160,12 @@ def idle(i: int, v: Any, r: Any, s: Any, p: Any) -> None:
     """A player that does nothing: what fills an arena's other seats when its game has no reference player."""
 
 
+def house_player(scenario: Scenario) -> Callable[..., Any]:
+    """What plays an arena's seats that no candidate takes: the game's reference player, else `idle`."""
+    game = scenario.game
+    return game.reference if game is not None and game.reference is not None else idle
+
+
 def rotation(seats: int, index: int) -> tuple[int, ...]:
     """The seats' turn order for the `index`-th run of a series: seat `index % seats` first, the rest in turn, so
     over `seats` runs every seat plays at every place once."""
@@ -436,8 +442,7 @@ def play(
     the first seat and the game's reference player (else `idle`) every other one; a failing rival stops the run too.
     """
     loaded, slot = _slotted(scenario)
-    rival = loaded.game.reference if loaded.game is not None and loaded.game.reference is not None else idle
-    fns = (_player(fn), *(rival,) * (slot.seats - 1))
+    fns = (_player(fn), *(house_player(loaded),) * (slot.seats - 1))
     seats = _seats(loaded, fns, seed, (witness,))
     result = _seated_run(loaded, seats, range(slot.seats), years, seed, bench=False)
     return seats[0].outcome(result)

@@ -46,6 +46,7 @@ MARKER = "EVOLVER_README_TEST_RUN"  # in every block's environment: finds what a
 TOP = "(top)"  # before the first `##` heading
 HTTP = "The web page and the HTTP API"
 TOURNAMENTS = "Tournaments"
+GAMES = "Games: random markets, held-out seeds, arenas and references"
 QUEUE = "The queue: Celery workers over Redis"
 FAILURES = "When a model fails, a run is stopped, or the store is older"
 CLI = "The command line"
@@ -74,6 +75,11 @@ BLOCKS: dict[tuple[str, str], tuple[str, ...]] = {
         '"status": "done"',
     ),
     (TOURNAMENTS, TOURNAMENT): ("tournament 2: done", "rating"),
+    (GAMES, "evolver games"): (
+        *("hidden_bots", "randomised hidden arena", "exact", "job 2: done", "tournament 3: done", "bt"),
+    ),
+    (GAMES, '"""A fee-free pool whose buyer buys a hidden amount below a hidden price."""'): (),
+    (GAMES, "evolver reference my_game.py"): ("Reference of my_game", "held-out", "job 4: done"),
     (QUEUE, "export EVOLVER_BROKER_URL=redis://127.0.0.1:6379/0"): ("tournament 1 queued", "tournament 1: ai3_plugins"),
     (FAILURES, "evolver evolve ai3_plugins --generations 3 --replay 1"): (
         "job 2: done",
@@ -89,7 +95,10 @@ BLOCKS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 # The name the README gives a Python block's file.
-FILES = {(SCENARIO, '"""A buyer of $AI for $USDC at a price of $1 or less."""'): "my_token.py"}
+FILES = {
+    (SCENARIO, '"""A buyer of $AI for $USDC at a price of $1 or less."""'): "my_token.py",
+    (GAMES, '"""A fee-free pool whose buyer buys a hidden amount below a hidden price."""'): "my_game.py",
+}
 
 # A player, as the wire server's model writes it (in a fenced block, as the real models do).
 PLAYER = (
@@ -323,7 +332,7 @@ def test_every_readme_block_is_run_or_exempt():
             assert commands == EXEMPT[block.key][0], f"line {block.line}: an exempt block changed: {commands}"
     gone = sorted((set(BLOCKS) | set(EXEMPT)) - set(keys))
     assert not gone, f"blocks no longer in the README: {gone}; remove them from BLOCKS or EXEMPT"
-    tested = {TOP, HTTP, TOURNAMENTS, QUEUE, FAILURES, CLI, SCENARIO}  # the sections with a test below
+    tested = {TOP, HTTP, TOURNAMENTS, GAMES, QUEUE, FAILURES, CLI, SCENARIO}  # the sections with a test below
     assert {section for section, _ in BLOCKS} == tested
 
 
@@ -352,6 +361,11 @@ def test_the_http_example_waits_for_the_server_and_stops_it(folder):
 @pytest.mark.integration
 def test_the_tournament(folder):
     run_section(TOURNAMENTS, folder, environment(folder))
+
+
+@pytest.mark.integration
+def test_the_games_and_a_game_of_ones_own(folder):
+    run_section(GAMES, folder, environment(folder))
 
 
 @pytest.mark.integration

@@ -11,7 +11,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, NonNegativeFloat, NonNegativeInt, PositiveFloat
 
-from evolver.store import CandidateRow, JobRow, MatchRow, Standing
+from evolver.games import JobReference, SetReference
+from evolver.store import CandidateRow, JobRow, MarketRow, MatchRow, Standing
 from evolver.store.rows import gap
 
 MAX_PAGE = 500
@@ -20,7 +21,8 @@ MAX_ATTEMPTS = 20
 MAX_SEEDS = 32
 MAX_YEARS = 50.0  # what a job's evaluations may simulate (a simulate request has its own cap, a setting)
 Number = float | None  # a finite number, or null
-OF_THE_BEST = ("best", "best_heldout", "gap", "best_candidate")  # a job's fields that describe its best candidate
+# a job's fields that describe its best candidate
+OF_THE_BEST = ("best", "best_heldout", "gap", "share", "heldout_share", "best_candidate")
 T = TypeVar("T")
 
 
@@ -126,6 +128,45 @@ class Page(BaseModel, Generic[T]):
 
 BEST_HELDOUT = "The best candidate's score on the held-out seeds; null if it has none."
 GAP = "Held-out minus training score; null unless both are known."
+SHARE = (
+    "The training score's share of the optimum profit, (score - idle) / (optimum - idle) with the means over the "
+    "training seeds (the job's `reference`); null when the job's game has no optimum, or there is no score."
+)
+HELDOUT_SHARE = "The held-out score's share of the optimum profit, over the held-out seeds (as `share`)."
+
+
+def shares(reference: JobReference, score: float | None, heldout_score: float | None) -> dict[str, float | None]:
+    """`share` and `heldout_share` of a training and a held-out score, for a response's fields."""
+    share, heldout_share = reference.shares(score, heldout_score)
+    return {"share": share, "heldout_share": heldout_share}
+
+
+class SetReferenceOut(BaseModel):
+    """What the shares on one seed set are of: the means over its seeds."""
+
+    idle: float = Field(description="The mean score of a player that does nothing.")
+    optimum: float = Field(description="The mean optimum: exact, or the best known (a lower bound of the optimum).")
+    exact: bool = Field(
+        description="Whether every seed's optimum is exact; else the shares are of the best known profit, a lower "
+        "bound of the optimum's, and a share of the optimum would be nearer 0."
+    )
+
+    @classmethod
+    def of(cls, reference: SetReference | None) -> SetReferenceOut | None:
+        return None if reference is None else cls(idle=reference.idle, optimum=reference.optimum, exact=reference.exact)
+
+
+class ReferenceOut(BaseModel):
+    """A job's reference: what its scores' shares are of, on its training and its held-out seeds."""
+
+    train: SetReferenceOut
+    heldout: SetReferenceOut | None = Field(description="Null when the job holds no seed out.")
+
+    @classmethod
+    def of(cls, reference: JobReference) -> ReferenceOut | None:
+        """None for a job without a reference (its game has no optimum, or its comp is not the slot's)."""
+        train = SetReferenceOut.of(reference.train)
+        return None if train is None else cls(train=train, heldout=SetReferenceOut.of(reference.heldout))
 
 
 class ModelStanding(BaseModel):
@@ -135,14 +176,16 @@ class ModelStanding(BaseModel):
     best: Number
     best_heldout: Number = Field(description=BEST_HELDOUT)
     gap: Number = Field(description=GAP)
+    share: Number = Field(None, description=f"Of `best`. {SHARE}")
+    heldout_share: Number = Field(None, description=f"Of `best_heldout`. {HELDOUT_SHARE}")
     best_candidate: int | None
     calls: int = Field(description="Calls made (replies replayed from another job are not calls).")
     cost: float = Field(description="USD paid.")
     retired: str | None = Field(None, description="Why the model takes no more turns (it failed for good).")
 
     @classmethod
-    def of(cls, standing: Standing) -> ModelStanding:
-        return cls(**asdict(standing), gap=standing.gap)
+    def of(cls, standing: Standing, reference: JobReference) -> ModelStanding:
+        return cls(**asdict(standing), gap=standing.gap, **shares(reference, standing.best, standing.best_heldout))
 
 
 class JobOut(BaseModel):
@@ -164,16 +207,22 @@ class JobOut(BaseModel):
     best: Number = Field(description="The best score so far (training seeds), null until a candidate evaluated ok.")
     best_heldout: Number = Field(description=BEST_HELDOUT)
     gap: Number = Field(description=GAP)
+    share: Number = Field(None, description=f"Of `best`. {SHARE}")
+    heldout_share: Number = Field(None, description=f"Of `best_heldout`. {HELDOUT_SHARE}")
     best_candidate: int | None = Field(description="The candidate with the best score (the earliest of a tie).")
+    reference: ReferenceOut | None = Field(
+        None, description="What the shares are of; null when the job's game has no optimum (no share is shown)."
+    )
 
     @classmethod
     def of(cls, job: JobRow, top: tuple[int, float, float | None] | None) -> JobOut:
-        """The job's row with its best candidate's id, score and held-out score (`Store.top`)."""
-        fields = {name: getattr(job, name) for name in JobOut.model_fields if name not in OF_THE_BEST}
+        """The job's row with its best candidate's id, score and held-out score (`Store.top`) and their shares."""
+        fields = {name: getattr(job, name) for name in JobOut.model_fields if name not in (*OF_THE_BEST, "reference")}
         best_candidate, best, heldout = top or (None, None, None)
+        reference = JobReference.read(job.reference)
         return cls(
             **fields | {"models": list(job.models)}, best=best, best_heldout=heldout, gap=gap(best, heldout),
-            best_candidate=best_candidate,
+            best_candidate=best_candidate, reference=ReferenceOut.of(reference), **shares(reference, best, heldout),
         )  # fmt: skip
 
 
@@ -205,6 +254,8 @@ class CandidateOut(BaseModel):
         "the training seeds)."
     )
     gap: Number = Field(description=GAP)
+    share: Number = Field(None, description=f"Of `score`. {SHARE}")
+    heldout_share: Number = Field(None, description=f"Of `heldout_score`. {HELDOUT_SHARE}")
     improved: bool | None
     error: str | None
     error_line: int | None
@@ -215,9 +266,14 @@ class CandidateOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, row: CandidateRow) -> CandidateOut:
-        fields = {name: getattr(row, name) for name in cls.model_fields if name not in ("model", "generation")}
-        return cls(**fields | {"model": row.model_id, "generation": row.generation + 1})
+    def of(cls, row: CandidateRow, reference: JobReference) -> CandidateOut:
+        """The row, with its scores' shares given its job's reference."""
+        own = ("model", "generation", "share", "heldout_share")
+        fields = {name: getattr(row, name) for name in cls.model_fields if name not in own}
+        return cls(
+            **fields | {"model": row.model_id, "generation": row.generation + 1},
+            **shares(reference, row.score, row.heldout_score),
+        )
 
 
 class EvaluationOut(BaseModel):
@@ -254,12 +310,17 @@ class LeaderRow(BaseModel):
 
     model: str
     rating: float
+    bt: float | None = Field(
+        None, description="An arena's Bradley-Terry rating over the round markets (openskill's ordinal); else null."
+    )
     wins: int
     losses: int
     matches: int
     best: Number
     best_heldout: Number = Field(description=BEST_HELDOUT)
     gap: Number = Field(description=GAP)
+    share: Number = Field(None, description=f"Of `best`. {SHARE}")
+    heldout_share: Number = Field(None, description=f"Of `best_heldout`. {HELDOUT_SHARE}")
     calls: int
     cost: float
     retired: str | None = Field(None, description="Why the model left the tournament (it failed for good).")
@@ -283,11 +344,29 @@ class MatchOut(BaseModel):
         return cls(**{name: getattr(row, name) for name in cls.model_fields})
 
 
+class MarketOut(BaseModel):
+    """An arena tournament's round market: the champions trading in the same runs, seat by seat."""
+
+    round: int
+    models: list[str]
+    candidate_ids: list[int]
+    seeds: list[int]
+    statuses: list[str]
+    scores: list[Number]
+    per_seed: list[list[Number]]
+
+    @classmethod
+    def of(cls, row: MarketRow) -> MarketOut:
+        return cls(**{name: getattr(row, name) for name in cls.model_fields})
+
+
 class TournamentDetail(JobDetail):
-    """A tournament with its leaderboard and its matches in the order they were decided."""
+    """A tournament with its leaderboard, its matches in the order they were decided, and (in an arena) its round
+    markets."""
 
     leaderboard: list[LeaderRow]
     matches: list[MatchOut]
+    markets: list[MarketOut] = []
 
 
 class ScenarioOut(BaseModel):

@@ -35,6 +35,7 @@ from evolver.cli.edge import (
 )
 
 if TYPE_CHECKING:
+    from evolver.games import JobReference, SetReference
     from evolver.store import CandidateRow, EvaluationRow
 
 ERROR_CHARS = 100  # of a failed candidate's error in the lineage tree (`evolver show` has it whole)
@@ -77,28 +78,32 @@ def evolve(
 @app.command("jobs", rich_help_panel=EVOLUTION)
 def jobs() -> None:
     """List the jobs in the store: each one's best score (on its training seeds), that player's held-out score and
-    the gap."""
+    the gap; where the game has an optimum, each score's share of the optimum profit."""
     from evolver.cli import views
+    from evolver.games import JobReference
     from evolver.store.rows import gap
 
     with user_errors():
         store = views.read_store()
         rows = store.jobs()
-    table = Table(title="jobs")
+    references = {job.id: JobReference.read(job.reference) for job in rows}
+    table = Table(title="jobs", caption=report.share_legend(references.values()))
     for column in ("job", "kind", "scenario", "models", "comp", "status", "best", "held-out", "gap", "created"):
         table.add_column(column)
     for job in rows:
         _, best, heldout = store.top(job.id, job.direction) or (None, None, None)
+        reference = references[job.id]
         table.add_row(
             str(job.id), job.kind, job.scenario, ", ".join(job.models), job.comp, job.status,
-            report.format_number(best), report.format_number(heldout), views.signed(gap(best, heldout)),
-            f"{job.created_at:%Y-%m-%d %H:%M}",
+            report.with_share(best, reference.train), report.with_share(heldout, reference.heldout),
+            views.signed(gap(best, heldout)), f"{job.created_at:%Y-%m-%d %H:%M}",
         )  # fmt: skip
     show(table)
 
 
-def _label(candidate: CandidateRow, parent: CandidateRow | None) -> Text:
-    """`#7 improve local:gp (gen 3) score 51 (+1.5) improved held-out 49.5 (gap -1.5)`, or the status and error."""
+def _label(candidate: CandidateRow, parent: CandidateRow | None, reference: JobReference) -> Text:
+    """`#7 improve local:gp (gen 3) score 51 (+1.5) improved held-out 49.5 (gap -1.5)`, each score with its share
+    of the optimum profit where the job has a reference (`score 51 (63.2 %, +1.5)`), or the status and error."""
     from evolver.cli.views import heldout_text, signed
 
     text = Text(f"#{candidate.id} {candidate.op} {candidate.model_id} (gen {candidate.generation + 1}) ")
@@ -107,19 +112,21 @@ def _label(candidate: CandidateRow, parent: CandidateRow | None) -> Text:
         text.append(f"{candidate.status}: {error}", style="red")
         return text
     text.append(f"score {report.format_number(candidate.score)}", style="bold")
-    if parent is not None and parent.score is not None:
-        delta = candidate.score - parent.score
-        text.append(f" ({signed(delta)})", style="green" if delta > 0 else "")
+    delta = None if parent is None or parent.score is None else candidate.score - parent.score
+    notes = [report.share_mark(candidate.score, reference.train), None if delta is None else signed(delta)]
+    if any(notes):
+        text.append(f" ({', '.join(filter(None, notes))})", style="green" if delta is not None and delta > 0 else "")
     if candidate.improved:
         text.append(" improved", style="green")
-    return text.append_text(heldout_text(candidate))
+    return text.append_text(heldout_text(candidate, reference))
 
 
 @app.command("lineage", rich_help_panel=EVOLUTION)
 def lineage(job_id: Annotated[int, typer.Argument(help="A job id (see `evolver jobs`).")]) -> None:
     """A job's candidates as a tree: op, model, score and improvement over the parent (on the training seeds), and
-    the held-out score with its gap."""
+    the held-out score with its gap; where the game has an optimum, each score's share of the optimum profit."""
     from evolver.cli import views
+    from evolver.games import JobReference
 
     with user_errors():
         store = views.read_store()
@@ -128,12 +135,14 @@ def lineage(job_id: Annotated[int, typer.Argument(help="A job id (see `evolver j
             raise InputError(f"no job {job_id}; `evolver jobs` lists them")
         candidates = store.lineage(job_id)
     by_id = {c.id: c for c in candidates}
-    root = Tree(f"job {job.id}: {job.scenario}, {job.comp}, {job.status}")
+    reference = JobReference.read(job.reference)
+    legend = report.share_legend([reference])
+    root = Tree(f"job {job.id}: {job.scenario}, {job.comp}, {job.status}" + (f"\n{legend}" if legend else ""))
     nodes: dict[int, Tree] = {}
     for candidate in candidates:  # parents come before their children
         parent = by_id.get(candidate.parent_id) if candidate.parent_id else None
         branch = nodes.get(parent.id, root) if parent else root
-        nodes[candidate.id] = branch.add(_label(candidate, parent))
+        nodes[candidate.id] = branch.add(_label(candidate, parent, reference))
     Console().print(root)
 
 
@@ -141,9 +150,10 @@ def lineage(job_id: Annotated[int, typer.Argument(help="A job id (see `evolver j
 def show_candidate(
     candidate_id: Annotated[int, typer.Argument(help="A candidate id (see `evolver lineage`).")],
 ) -> None:
-    """A candidate: its scores on the training and held-out seeds, its code, the diff against its parent, its
-    metrics and its error if any."""
+    """A candidate: its scores on the training and held-out seeds (with their shares of the optimum profit where
+    the game has an optimum), its code, the diff against its parent, its metrics and its error if any."""
     from evolver.cli import views
+    from evolver.games import JobReference
     from evolver.lineage import code_diff
 
     with user_errors():
@@ -153,12 +163,14 @@ def show_candidate(
             raise InputError(f"no candidate {candidate_id}; `evolver lineage JOB` lists a job's candidates")
         parent = store.candidate(candidate.parent_id) if candidate.parent_id else None
         evaluations = store.evaluations(candidate_id)
+        job = store.job(candidate.job_id)
+    reference = JobReference.read(job.reference if job else None)
     console = Console()
-    console.print(_label(candidate, parent))
+    console.print(_label(candidate, parent, reference))
     console.print(f"job {candidate.job_id}, tokens {candidate.tokens_in}/{candidate.tokens_out}, "
                   f"cost ${candidate.cost:.4f}, {candidate.latency_ms:.0f} ms")  # fmt: skip
     for evaluation in evaluations:
-        console.print(_evaluation_line(evaluation))
+        console.print(_evaluation_line(evaluation, reference.heldout if evaluation.heldout else reference.train))
     if candidate.code:
         console.print(Syntax(candidate.code, "python", line_numbers=True))
     if parent is not None and parent.code and candidate.code:
@@ -172,13 +184,15 @@ def show_candidate(
         console.print(Text(f"{candidate.status}: {_error(candidate.error, candidate.error_line)}", style="red"))
 
 
-def _evaluation_line(evaluation: EvaluationRow) -> Text:
-    """`training seeds [0, 1]: ok, score 51`, or `held-out seeds [7]: runtime_error: line 3: ...` (a training
-    error is the candidate's own, printed last)."""
+def _evaluation_line(evaluation: EvaluationRow, reference: SetReference | None) -> Text:
+    """`training seeds [0, 1]: ok, score 51` (and its share of the optimum profit, given the seed set's reference:
+    `, 63.2 % of the optimum profit (idle 50, optimum 64.7209)`), or `held-out seeds [7]: runtime_error: line 3: ...`
+    (a training error is the candidate's own, printed last)."""
     which = "held-out" if evaluation.heldout else "training"
     text = Text(f"{which} seeds {evaluation.seeds}: {evaluation.status}")
     if evaluation.status == "ok":
-        return text.append(f", score {report.format_number(evaluation.score)}")
+        share = report.share_text(evaluation.score, reference)
+        return text.append(f", score {report.format_number(evaluation.score)}" + (f", {share}" if share else ""))
     if evaluation.heldout and evaluation.error:
         text.append(f": {_error(evaluation.error, evaluation.error_line)}", style="red")
     return text

@@ -29,6 +29,7 @@ from evolver.cli.edge import PLAYER_FAILED, InputError, me, show
 from evolver.cli.views import heldout_text, leaderboard_table, noun, standings_table
 from evolver.engine import Engine, Progress
 from evolver.errors import EvolverError, Interrupted
+from evolver.games import JobReference
 from evolver.job import JobSpec
 from evolver.launch import open_store, submit
 from evolver.queue import TaskQueue, kick
@@ -97,9 +98,11 @@ def resume(job_id: int, queued: bool) -> None:
 
 def _run_here(store: Store, settings: Settings, job_id: int, models: tuple[str, ...], kind: str) -> None:
     """Runs the job in this process with a live view, then says how it ended (exit 1 if it failed)."""
+    job = store.job(job_id)
+    reference = JobReference.read(job.reference if job else None)
     with _sigterm_interrupts():
         try:
-            with SandboxPool(settings.sandbox_workers) as pool, _live(models, kind) as on_progress:
+            with SandboxPool(settings.sandbox_workers) as pool, _live(models, kind, reference) as on_progress:
                 try:
                     Engine(store, settings, pool).run(job_id, on_progress)
                 except (KeyboardInterrupt, Interrupted) as exc:
@@ -158,25 +161,29 @@ def outcome(store: Store, job_id: int) -> None:
         raise typer.Exit(PLAYER_FAILED)
 
 
-def standings(progress: Progress | None, models: tuple[str, ...], kind: str) -> Group:
-    """The live view: every model's best score, calls and cost, and the last candidate."""
+def standings(
+    progress: Progress | None, models: tuple[str, ...], kind: str, reference: JobReference | None = None
+) -> Group:
+    """The live view: every model's best score, calls and cost, and the last candidate (the scores with their
+    shares of the optimum profit, given the job's reference)."""
     if progress is None:
         return Group(standings_table("starting", [Standing(model, None, None, 0, 0.0) for model in models]))
     title = f"{noun(kind)} {progress.job_id}, phase {progress.phase + 1}/{progress.phases}"
-    table = standings_table(title, progress.standings)
+    table = standings_table(title, progress.standings, reference)
     last = progress.candidate
     text = f"last: {last.model_id} {last.op} -> {last.status}"
     if last.score is not None:
-        text += f", score {report.format_number(last.score)}{' (improved)' if last.improved else ''}"
-    return Group(table, Text(text).append_text(heldout_text(last)))
+        score = report.with_share(last.score, reference.train if reference else None)
+        text += f", score {score}{' (improved)' if last.improved else ''}"
+    return Group(table, Text(text).append_text(heldout_text(last, reference)))
 
 
 @contextmanager
-def _live(models: tuple[str, ...], kind: str) -> Iterator[Callable[[Progress], None]]:
+def _live(models: tuple[str, ...], kind: str, reference: JobReference) -> Iterator[Callable[[Progress], None]]:
     console = Console()
     try:
         with Live(standings(None, models, kind), console=console, transient=False) as live:
-            yield lambda progress: live.update(standings(progress, models, kind))
+            yield lambda progress: live.update(standings(progress, models, kind, reference))
     finally:
         if not console.is_terminal:
             console.line()  # a live view ends its last line only on a terminal

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from evolver import report
 from evolver.cli.edge import PLAYER_FAILED, InputError
+from evolver.games import JobReference
 from evolver.launch import open_store
 from evolver.settings import Settings
 from evolver.state import LIVE, JobState, job_state
@@ -32,15 +33,28 @@ def leaderboard_table(store: Store, job: JobRow) -> Table:
     from evolver.tournament import leaderboard  # pandas: loaded for a tournament only
 
     frame = leaderboard(store, job.id)
+    arena = "bt" in frame.columns
     table = Table(
         title=f"tournament {job.id}: {job.scenario}, {job.comp}",
-        caption="ranked by Elo rating over the matches (a win is beating another model's champion), not by best",
+        caption=(
+            "ranked by Elo rating over the markets' pairs of champions (a win is outscoring another model's champion "
+            "in the same runs; bt: Bradley-Terry), not by best"
+            if arena
+            else "ranked by Elo rating over the matches (a win is beating another model's champion), not by best"
+        ),
     )
+    reference = JobReference.read(job.reference)  # the best scores' shares of the optimum profit
+    table.caption = "\n".join(filter(None, [str(table.caption), report.share_legend([reference])]))
     shown = frame.drop(columns="retired")
     for column in shown.columns:
         table.add_column(HEADERS.get(column, column), justify="left" if column == "model" else "right")
     for row in shown.to_dict("records"):
         cells = {name: number(value) if name != "model" else value for name, value in row.items()}
+        best, heldout = (None if x != x else x for x in (row["best"], row["best_heldout"]))  # NaN: none
+        cells |= {
+            "best": report.with_share(best, reference.train),
+            "best_heldout": report.with_share(heldout, reference.heldout),
+        }
         table.add_row(*{**cells, "gap": signed(row["gap"]), "cost": f"{row['cost']:.4f}"}.values())
     return table
 
@@ -80,21 +94,24 @@ def _status_view(store: Store, state: JobState) -> Group:
     head = f"{job.kind} {job.id}: {job.scenario}, {job.comp}, {job.status}"
     head += f" ({job.error})" if job.error else ""
     done = f"phase {state.phase}/{state.phases}, {state.candidates} candidates ({state.ok} ok)"
-    table = standings_table(f"{head}\n{done}", state.standings)
+    table = standings_table(f"{head}\n{done}", state.standings, JobReference.read(job.reference))
     if job.kind != "tournament":
         return Group(table)
-    return Group(table, leaderboard_table(store, job), _matches_table(store, job))
+    markets = (_markets_table(store, job),) if store.markets(job.id) else ()
+    return Group(table, leaderboard_table(store, job), _matches_table(store, job), *markets)
 
 
-def standings_table(title: str, standings: Iterable[Standing]) -> Table:
-    """Every model's best score, calls and cost (and why it retired, if it did): the status and the live view."""
-    table = Table(title=title)
+def standings_table(title: str, standings: Iterable[Standing], reference: JobReference | None = None) -> Table:
+    """Every model's best score and its held-out score (with their shares of the optimum profit, given the job's
+    reference), calls and cost (and why it retired, if it did): the status and the live view."""
+    reference = reference or JobReference()
+    table = Table(title=title, caption=report.share_legend([reference]))
     table.add_column("model")
     for column in ("best", "held-out", "gap", "calls", "cost $"):
         table.add_column(column, justify="right")
     for s in standings:
         model = f"{s.model} (retired: {s.retired})" if s.retired else s.model
-        best, heldout = report.format_number(s.best), report.format_number(s.best_heldout)
+        best, heldout = report.with_share(s.best, reference.train), report.with_share(s.best_heldout, reference.heldout)
         table.add_row(model, best, heldout, signed(s.gap), str(s.calls), f"{s.cost:.4f}")
     return table
 
@@ -111,14 +128,30 @@ def signed(value: float | None) -> str:
     return f"{'+' if value >= 0 else ''}{number(value)}"
 
 
-def heldout_text(candidate: CandidateRow) -> Text:
-    """` held-out 49.5 (gap -1.2)`, or ` held-out runtime_error` when it failed there; empty when it was not
-    evaluated on held-out seeds (none given, or it failed on the training seeds)."""
+def heldout_text(candidate: CandidateRow, reference: JobReference | None = None) -> Text:
+    """` held-out 49.5 (gap -1.2)`, with its share of the optimum profit given the job's reference (` held-out 49.5
+    (40.1 %, gap -1.2)`), or ` held-out runtime_error` when it failed there; empty when it was not evaluated on
+    held-out seeds (none given, or it failed on the training seeds)."""
     if candidate.heldout_status is None:
         return Text()
     if candidate.heldout_score is None:
         return Text(f" held-out {candidate.heldout_status}", style="yellow")
-    return Text(f" held-out {report.format_number(candidate.heldout_score)} (gap {signed(candidate.gap)})")
+    share = report.share_mark(candidate.heldout_score, reference.heldout if reference else None)
+    notes = ", ".join(note for note in (share, f"gap {signed(candidate.gap)}") if note)
+    return Text(f" held-out {report.format_number(candidate.heldout_score)} ({notes})")
+
+
+def _markets_table(store: Store, job: JobRow) -> Table:
+    table = Table(title="markets (each round's champions in the same runs)")
+    for column in ("round", "seats", "scores"):
+        table.add_column(column)
+    for market in store.markets(job.id):
+        scores = ", ".join(
+            report.format_number(score) if score is not None else status
+            for score, status in zip(market.scores, market.statuses, strict=True)
+        )
+        table.add_row(str(market.round), ", ".join(market.models), scores)
+    return table
 
 
 def _matches_table(store: Store, job: JobRow) -> Table:

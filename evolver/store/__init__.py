@@ -3,10 +3,19 @@
 `Store(url)` is the whole interface; migrations/ (Alembic) creates and changes its tables.
 """
 
-from evolver.store.rows import CandidateRow, EvaluationRow, JobRow, MatchRow, PlanRow, ReplyRow, Standing
+from evolver.store.rows import (
+    CandidateRow,
+    EvaluationRow,
+    JobRow,
+    MarketRow,
+    MatchRow,
+    PlanRow,
+    ReplyRow,
+    Standing,
+)
 from evolver.store.store import CANDIDATE_OPS, JOB_KINDS, JOB_STATUSES, Store
 
 __all__ = [
-    "CANDIDATE_OPS", "JOB_KINDS", "JOB_STATUSES", "CandidateRow", "EvaluationRow", "JobRow", "MatchRow", "PlanRow",
-    "ReplyRow", "Standing", "Store",
+    "CANDIDATE_OPS", "JOB_KINDS", "JOB_STATUSES", "CandidateRow", "EvaluationRow", "JobRow", "MarketRow", "MatchRow",
+    "PlanRow", "ReplyRow", "Standing", "Store",
 ]  # fmt: skip

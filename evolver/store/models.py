@@ -83,6 +83,8 @@ class Job(Base):
     scenario_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of that text
     phase: Mapped[int | None]  # the first unfinished phase, as the last `advance` saw it
     replay: Mapped[int | None] = mapped_column(BigInteger)  # a job whose replies this one may reuse
+    # its seeds' idle and optimum scores, to show every score's share (evolver/games.py); None: no optimum
+    reference: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Model(Base):
@@ -133,6 +135,9 @@ class Candidate(Base):
     replayed_from: Mapped[int | None] = mapped_column(BigInteger)  # the job whose reply it reused (paid nothing)
     heldout_score: Mapped[float | None] = mapped_column(Float)  # on the job's held-out seeds; never selected on
     heldout_status: Mapped[str | None] = mapped_column(String(32))  # None: not evaluated on held-out seeds
+    # an arena's beat: its score and the target's, playing against each other in the same runs (training seeds)
+    versus_score: Mapped[float | None] = mapped_column(Float)
+    versus_target_score: Mapped[float | None] = mapped_column(Float)
 
 
 class Evaluation(Base):
@@ -175,6 +180,24 @@ class Match(Base):
     challenger_score: Mapped[float | None] = mapped_column(Float)
     defender_score: Mapped[float] = mapped_column(Float)
     won: Mapped[bool]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Market(Base):
+    """An arena tournament's round market: the models' champions trading in one simulation per training seed."""
+
+    __tablename__ = "markets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(Text, unique=True)  # the step's: a redelivered step writes nothing
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    round: Mapped[int]
+    models: Mapped[list[str]] = mapped_column(JSON)  # in seat order
+    candidate_ids: Mapped[list[int]] = mapped_column(JSON)  # each model's champion, in seat order
+    seeds: Mapped[list[int]] = mapped_column(JSON)
+    statuses: Mapped[list[str]] = mapped_column(JSON)  # each seat's evaluation status
+    scores: Mapped[list[float | None]] = mapped_column(JSON)  # each seat's score over the seeds (None: it failed)
+    per_seed: Mapped[list[list[float | None]]] = mapped_column(JSON)  # each seat's score on each seed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -34,6 +34,7 @@ class JobRow:
     scenario_hash: str | None = None  # sha256 of it
     phase: int | None = None  # 0-based, the first unfinished phase when the run last moved; None: not started
     replay: int | None = None  # the job whose replies it may reuse (`--replay`)
+    reference: dict[str, Any] | None = None  # its seeds' idle and optimum scores (`evolver.games.job_reference`)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class CandidateRow:
     replayed_from: int | None = None  # the job whose reply it reused: no call was made, nothing was paid
     heldout_score: float | None = None  # on the job's held-out seeds: reported, never selected on
     heldout_status: str | None = None  # that evaluation's status; None: none was made (no seeds, or failed training)
+    versus_score: float | None = None  # an arena's beat: its score playing against its target, in the same runs
+    versus_target_score: float | None = None  # and the target's
 
     @property
     def gap(self) -> float | None:
@@ -87,6 +90,8 @@ class PlanRow:
     improved: bool | None
     has_code: bool  # a failed try with code is repaired by the next
     cost: float
+    versus_score: float | None = None  # an arena's beat: its score playing against the target
+    versus_target_score: float | None = None  # and the target's, in the same runs
 
 
 @dataclass(frozen=True)
@@ -163,3 +168,20 @@ class ReplyRow:
     job_id: int | None = None
     key: str | None = None  # the step's key
     replayed_from: int | None = None  # the job it was copied from: not paid again
+
+
+@dataclass(frozen=True)
+class MarketRow:
+    """An arena tournament's round market: the champions' scores in the same runs, seat by seat."""
+
+    id: int
+    key: str
+    job_id: int
+    round: int
+    models: list[str]
+    candidate_ids: list[int]
+    seeds: list[int]
+    statuses: list[str]
+    scores: list[float | None]
+    per_seed: list[list[float | None]]
+    created_at: datetime  # UTC

@@ -23,8 +23,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from evolver.errors import StoreError
 from evolver.providers.base import OPS
 from evolver.store.database import masked, open_engine, sqlite_file, transaction
-from evolver.store.models import Candidate, Evaluation, Job, Match, Model, Reply, RetiredModel, utcnow
-from evolver.store.rows import CandidateRow, EvaluationRow, JobRow, MatchRow, PlanRow, ReplyRow, Standing
+from evolver.store.models import Candidate, Evaluation, Job, Market, Match, Model, Reply, RetiredModel, utcnow
+from evolver.store.rows import (
+    CandidateRow,
+    EvaluationRow,
+    JobRow,
+    MarketRow,
+    MatchRow,
+    PlanRow,
+    ReplyRow,
+    Standing,
+)
 from simcore.slot import DIRECTIONS
 
 JOB_STATUSES = ("pending", "running", "done", "failed", "stopped", "interrupted")
@@ -101,10 +110,12 @@ class Store:
         scenario_source: str | None = None,
         scenario_hash: str | None = None,
         replay: int | None = None,
+        reference: Mapping[str, Any] | None = None,
     ) -> int:
         """Stores a new `pending` job (or tournament) and its models; returns the job's id.
 
-        `scenario` is the name shown; `scenario_source` and `scenario_hash` pin what it ran (evolver/pinning.py).
+        `scenario` is the name shown; `scenario_source` and `scenario_hash` pin what it ran (evolver/pinning.py);
+        `reference` is what its scores' shares are of (`evolver.games.job_reference`).
         """
         _check(direction, DIRECTIONS, "direction")
         _check(kind, JOB_KINDS, "job kind")
@@ -127,6 +138,7 @@ class Store:
                 "scenario_source": scenario_source,
                 "scenario_hash": scenario_hash,
                 "replay": replay,
+                "reference": None if reference is None else dict(reference),
             }
             return connection.execute(insert(Job).values(values).returning(Job.id)).scalar_one()
 
@@ -185,6 +197,8 @@ class Store:
         replayed_from: int | None = None,
         heldout_score: float | None = None,
         heldout_status: str | None = None,
+        versus_score: float | None = None,
+        versus_target_score: float | None = None,
         evaluations: Sequence[Mapping[str, Any]] = (),
     ) -> int:
         """Stores a candidate once per `key` and returns its id; a repeated key returns the first one's id unchanged.
@@ -220,6 +234,8 @@ class Store:
             "replayed_from": replayed_from,
             "heldout_score": _score(heldout_score),
             "heldout_status": heldout_status,
+            "versus_score": _score(versus_score),
+            "versus_target_score": _score(versus_target_score),
         }
         with self._transaction() as connection:
             _add_model(connection, model_id)
@@ -328,6 +344,40 @@ class Store:
                 for model, phase, reason in connection.execute(statement.order_by(RetiredModel.id))
             }
 
+    def add_market(
+        self,
+        *,
+        key: str,
+        job_id: int,
+        round: int,
+        models: Sequence[str],
+        candidate_ids: Sequence[int],
+        seeds: Sequence[int],
+        statuses: Sequence[str],
+        scores: Sequence[float | None],
+        per_seed: Sequence[Sequence[float | None]],
+    ) -> int:
+        """Stores an arena tournament's round market once per `key` and returns its id."""
+        values = {
+            "key": key, "job_id": job_id, "round": round, "models": list(models), "candidate_ids": list(candidate_ids),
+            "seeds": [_seed(seed) for seed in seeds], "statuses": list(statuses), "scores": [_score(x) for x in scores],
+            "per_seed": [[_score(x) for x in row] for row in per_seed], "created_at": utcnow(),
+        }  # fmt: skip
+        with self._transaction() as connection:
+            _insert_or_ignore(connection, Market, values, ["key"])
+            return connection.execute(select(Market.id).where(Market.key == key)).scalar_one()
+
+    def markets(self, job_id: int) -> list[MarketRow]:
+        """The arena tournament's round markets, by round and then by key."""
+        statement = select(Market).where(Market.job_id == job_id).order_by(Market.round, Market.key)
+        with self._transaction() as connection:
+            return [MarketRow(**row._mapping) for row in connection.execute(statement)]
+
+    def market_keys(self, job_id: int) -> set[str]:
+        """The keys of the job's stored markets (what planning needs of them)."""
+        with self._transaction() as connection:
+            return set(connection.execute(select(Market.key).where(Market.job_id == job_id)).scalars())
+
     def matches(self, job_id: int) -> list[MatchRow]:
         """The tournament's matches, by round and then in the order they were written."""
         statement = select(Match).where(Match.job_id == job_id).order_by(Match.round, Match.id)
@@ -410,6 +460,7 @@ class Store:
             select(
                 Candidate.id, Candidate.key, Candidate.model_id, Candidate.generation, Candidate.status,
                 Candidate.score, Candidate.metrics, Candidate.improved, has_code.label("has_code"), Candidate.cost,
+                Candidate.versus_score, Candidate.versus_target_score,
             )
             .where(Candidate.job_id == job_id, Candidate.generation >= since_phase)
             .order_by(Candidate.id)

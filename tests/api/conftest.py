@@ -20,10 +20,10 @@ from sandbox import SandboxPool
 
 @pytest.fixture(scope="package")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
-    """A store with three finished runs: a job of local:gp (3 generations of 2 attempts, with held-out seeds), a
+    """A store with four finished runs: a job of local:gp (3 generations of 2 attempts, with held-out seeds), a
     job of openai:gpt-4o-mini through the real SDK against the wire server (failed candidates with their reasons,
-    and repairs), and a tournament (local:gp vs local:random, 1 round, a held-out seed). Returns their ids and the
-    store's path."""
+    and repairs), a tournament (local:gp vs local:random, 1 round, a held-out seed) and an arena tournament of the
+    two (1 round: its challenges head to head, and its market). Returns their ids and the store's path."""
     database = tmp_path_factory.mktemp("api") / "lineage.db"
     settings = make_settings(database)
     store = Store(settings.database_url)
@@ -40,8 +40,20 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
         tournament = engine.execute(
             JobSpec(kind="tournament", scenario="ai3_plugins", models=models, rounds=1, heldout=(1,))
         )
+        arena = engine.execute(
+            JobSpec(
+                kind="tournament",
+                scenario="arena",
+                models=models,
+                rounds=1,
+                attempts=1,
+                seeds=(0, 1),
+                heldout=(),
+                years=0.3,
+            )
+        )
     store.close()
-    return {"evolve": job, "failing": failing, "tournament": tournament, "database": database}  # type: ignore
+    return {"evolve": job, "failing": failing, "tournament": tournament, "arena": arena, "database": database}  # type: ignore
 
 
 @pytest.fixture(scope="package")

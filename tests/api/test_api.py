@@ -100,7 +100,7 @@ def wait_for(store: Store, job_id: int, statuses: tuple[str, ...] = ("done", "fa
 def test_jobs_are_listed_oldest_first_in_pages(client, store):
     everything = client.get("/jobs").json()
     jobs = store.jobs()
-    assert everything["total"] == store.count_jobs() == len(jobs) == 3
+    assert everything["total"] == store.count_jobs() == len(jobs) == 4
     assert [item["id"] for item in everything["items"]] == [job.id for job in jobs] == sorted(job.id for job in jobs)
     for item, job in zip(everything["items"], jobs, strict=True):
         best = store.best(job.id, job.direction)
@@ -108,8 +108,8 @@ def test_jobs_are_listed_oldest_first_in_pages(client, store):
         assert (item["comp"], item["budget"], item["best"]) == (job.comp, job.budget, best.score)
         assert (item["best_candidate"], item["best_heldout"], item["gap"]) == (best.id, best.heldout_score, best.gap)
     page = client.get("/jobs", params={"offset": 1, "limit": 1}).json()
-    assert page == {"items": everything["items"][1:2], "total": 3, "offset": 1, "limit": 1}
-    assert client.get("/jobs", params={"offset": 3}).json()["items"] == []
+    assert page == {"items": everything["items"][1:2], "total": 4, "offset": 1, "limit": 1}
+    assert client.get("/jobs", params={"offset": 4}).json()["items"] == []
     for kind in ("evolve", "tournament"):
         listed = client.get("/jobs", params={"kind": kind}).json()
         assert [item["id"] for item in listed["items"]] == [job.id for job in store.jobs(kind)]
@@ -123,10 +123,10 @@ def test_a_bad_page_is_a_422_naming_the_parameter(client, query):
 
 def test_tournaments_lists_only_tournaments(client, finished):
     listed = client.get("/tournaments").json()
-    assert [item["id"] for item in listed["items"]] == [finished["tournament"]]
-    assert listed["total"] == 1
+    assert [item["id"] for item in listed["items"]] == [finished["tournament"], finished["arena"]]
+    assert listed["total"] == 2
     assert listed["items"] == client.get("/jobs", params={"kind": "tournament"}).json()["items"]
-    assert client.get("/tournaments", params={"offset": 1}).json()["items"] == []
+    assert client.get("/tournaments", params={"offset": 2}).json()["items"] == []
 
 
 @pytest.mark.parametrize("which", ["evolve", "failing", "tournament"])

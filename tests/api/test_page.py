@@ -168,8 +168,32 @@ def test_a_tournament_shows_its_leaderboard_and_matches(page: Page, client: http
     assert beats
     expect(page.locator("#tree path.edge.target")).to_have_count(len(beats))
     expect(page.locator("#legend")).to_contain_text(tournament["models"][1])
-    held = [fmt(row["best_heldout"]) for row in tournament["leaderboard"]]
+    reference = tournament["reference"]  # ai3_plugins: an exact optimum, a held-out seed
+    held = [
+        scored(row["best_heldout"], row["heldout_share"], reference["heldout"]) for row in tournament["leaderboard"]
+    ]
     expect(leaders.locator("td:nth-child(7)")).to_have_text(held)  # best, held-out, gap
+    best = [scored(row["best"], row["share"], reference["train"]) for row in tournament["leaderboard"]]
+    expect(leaders.locator("td:nth-child(6)")).to_have_text(best)
+    assert all(row["share"] is not None for row in tournament["leaderboard"])
+    expect(page.locator('#job-head [data-field="optimum"]')).to_have_text(
+        f"{fmt(reference['train']['optimum'])} (exact)"
+    )
+
+
+def test_an_arena_tournament_shows_its_markets_and_bradley_terry(
+    page: Page, client: httpx.Client, finished: dict
+) -> None:
+    arena_id = finished["arena"]
+    arena = client.get(f"/tournaments/{arena_id}").json()
+    assert len(arena["markets"]) == 1 and all(row["bt"] is not None for row in arena["leaderboard"])
+    page.goto(f"/#/tournaments/{arena_id}")
+    leaders = page.locator("#leaderboard tbody tr")
+    expect(leaders.locator("td:nth-child(3)")).to_have_text([f"{row['bt']:.2f}" for row in arena["leaderboard"]])
+    (market,) = arena["markets"]
+    seats = page.locator("#markets tbody tr .seat")
+    pairs = zip(market["models"], market["scores"], strict=True)
+    expect(seats).to_have_text([f"{model} {fmt(score)}" for model, score in pairs])
 
 
 def fmt(x: float | None, signed: bool = False) -> str:
@@ -181,6 +205,19 @@ def fmt(x: float | None, signed: bool = False) -> str:
     return f"+{text}" if signed and x >= 0 else text
 
 
+def pct(share: float, digits: int = 1) -> str:
+    """A share as the page shows it (app.js `pct`)."""
+    return f"{share * 100:.{digits}f} %"
+
+
+def scored(score: float | None, share: float | None, reference: dict | None) -> str:
+    """A score with its share of the optimum profit beside it, as a table cell shows them: `51.5 (63.2 %)`, and
+    `%*` for a share of the best known (a lower bound of the optimum)."""
+    if share is None or reference is None:
+        return fmt(score)
+    return f"{fmt(score)} ({pct(share)}{'' if reference['exact'] else '*'})"
+
+
 def test_a_job_shows_its_held_out_scores_and_gaps(page: Page, client: httpx.Client, finished: dict) -> None:
     job_id = finished["evolve"]
     job = client.get(f"/jobs/{job_id}").json()
@@ -188,12 +225,16 @@ def test_a_job_shows_its_held_out_scores_and_gaps(page: Page, client: httpx.Clie
     page.goto(f"/#/jobs/{job_id}")
 
     head = page.locator("#job-head")
-    expect(head.locator('[data-field="held-out"]')).to_have_text(fmt(job["best_heldout"]))
+    held_out = job["reference"]["heldout"]
+    expect(head.locator('[data-field="held-out"]')).to_have_text(
+        scored(job["best_heldout"], job["heldout_share"], held_out)
+    )
     expect(head.locator('[data-field="gap"]')).to_have_text(fmt(job["gap"], signed=True))
     expect(head.locator('[data-field="training seeds"]')).to_have_text("0")
     expect(head.locator('[data-field="held-out seeds"]')).to_have_text("7, 8")
     standings = page.locator("#standings tbody tr")
-    expect(standings.locator("td:nth-child(3)")).to_have_text([fmt(s["best_heldout"]) for s in job["standings"]])
+    held = [scored(s["best_heldout"], s["heldout_share"], held_out) for s in job["standings"]]
+    expect(standings.locator("td:nth-child(3)")).to_have_text(held)
     expect(standings.locator("td:nth-child(4)")).to_have_text([fmt(s["gap"], True) for s in job["standings"]])
     chosen = next(c for c in lineage if c["heldout_score"] is not None)
     expect(node(page, chosen["id"]).locator("text.l2")).to_contain_text(f"h {fmt(chosen['heldout_score'])}")
@@ -206,6 +247,46 @@ def test_a_job_shows_its_held_out_scores_and_gaps(page: Page, client: httpx.Clie
     expect(panel.locator('[data-field="gap"]')).to_have_text(fmt(chosen["gap"], signed=True))
     expect(panel.locator('[data-field="held-out seeds"]')).to_have_text("7, 8")
     expect(panel.locator("#metrics thead")).to_contain_text("held-out")
+
+
+def test_a_job_shows_the_shares_of_the_optimum_profit(page: Page, client: httpx.Client, finished: dict) -> None:
+    """noisy_market's optimum is the best known plan's (a lower bound): every share says so."""
+    job_id = finished["evolve"]
+    job = client.get(f"/jobs/{job_id}").json()
+    lineage = client.get(f"/jobs/{job_id}/lineage").json()["items"]
+    train, held_out = job["reference"]["train"], job["reference"]["heldout"]
+    assert (train["exact"], held_out["exact"]) == (False, False) and job["share"] is not None
+    page.goto(f"/#/jobs/{job_id}")
+
+    head = page.locator("#job-head")
+    expect(head.locator('[data-field="best"]')).to_have_text(scored(job["best"], job["share"], train))
+    expect(head.locator('[data-field="best"] .share')).to_have_attribute("title", re.compile("a lower bound"))
+    expect(head.locator('[data-field="optimum"]')).to_have_text(f"{fmt(train['optimum'])} (best known: a lower bound)")
+    expect(head.locator('[data-field="idle"]')).to_have_text(fmt(train["idle"]))
+    bound = f"{fmt(held_out['optimum'])} (best known: a lower bound)"
+    expect(head.locator('[data-field="held-out optimum"]')).to_have_text(bound)
+    standings = page.locator("#standings tbody tr")
+    expect(standings.locator("td:nth-child(2)")).to_have_text(
+        [scored(s["best"], s["share"], train) for s in job["standings"]]
+    )
+
+    chosen = next(c for c in lineage if c["share"] is not None and c["heldout_share"] is not None)
+    words = f"{pct(chosen['share'])} of the best known profit (a lower bound)"
+    held_words = f"{pct(chosen['heldout_share'])} of the best known profit (a lower bound)"
+    title = node(page, chosen["id"]).locator("title").text_content() or ""
+    assert words in title and held_words in title, title
+    expect(node(page, chosen["id"]).locator("text.l1")).to_contain_text(f"({pct(chosen['share'], 0)}*)")
+    expect(node(page, chosen["id"]).locator("text.l2")).to_contain_text(f"({pct(chosen['heldout_share'], 0)}*)")
+
+    node(page, chosen["id"]).click()
+    panel = page.locator("#candidate")
+    expect(panel.locator("h2")).to_contain_text(f"Candidate #{chosen['id']}")
+    expect(panel.locator('[data-field="share"]')).to_have_text(words)
+    expect(panel.locator('[data-field="held-out share"]')).to_have_text(held_words)
+
+    page.goto("/#/")
+    row = page.locator(f'#jobs tbody tr[data-id="{job_id}"]')
+    expect(row).to_contain_text(scored(job["best"], job["share"], train))
 
 
 def test_a_running_job_is_followed_live(browser: Browser, console: Console, tmp_path: Path) -> None:

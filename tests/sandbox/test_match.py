@@ -10,7 +10,7 @@ import pytest
 
 from sandbox import Limits, MatchEvaluation, SandboxError, SandboxPool, Status
 from simcore.references import threshold_reference
-from simcore.seat import play_match, rotation
+from simcore.seat import idle, play_match, rotation
 
 FAST = Limits(cpu_seconds=1, wall_seconds=3, memory_mb=128)
 YEARS = 0.2
@@ -196,7 +196,8 @@ def test_results_are_bit_identical_across_pools():
 @pytest.mark.parametrize(
     ("codes", "scenario", "message"),
     [
-        ([IDLE], "arena", "has 2 seats: give a list of 2 codes"),
+        ([IDLE] * 3, "arena", "has 2 seats: give a list of 1 to 2 codes"),
+        ([], "arena", "has 2 seats"),
         (IDLE, "arena", "has 2 seats"),
         ([IDLE, IDLE], "no_such_scenario", "unknown scenario"),
     ],
@@ -206,6 +207,17 @@ def test_the_callers_mistakes_raise(pool, codes, scenario, message):
         pool.evaluate_match(codes, scenario)
     with pytest.raises(SandboxError, match="seeds"):
         pool.evaluate_match([IDLE, IDLE], "arena", seeds=())
+
+
+def test_seats_past_the_codes_given_play_the_house_player(pool):
+    namespace: dict = {}
+    exec(CONTRARIAN, namespace)  # trusted here: the test's own player
+    match = pool.evaluate_match([CONTRARIAN, IDLE], "arena4", SEEDS, YEARS, FAST)
+    assert len(match.seats) == 2 and all(seat.ok for seat in match.seats)
+    for index, seed in enumerate(SEEDS):
+        fns = [namespace["fn"], idle, threshold_reference, threshold_reference]
+        outcomes = play_match("arena4", fns, seed=seed, years=YEARS, order=rotation(4, index))
+        assert match.seats[0].per_seed[index] == outcomes[0].metrics
 
 
 def test_alone_an_arena_candidate_plays_the_first_seat_against_the_reference(pool):

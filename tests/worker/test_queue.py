@@ -44,6 +44,12 @@ TOURNAMENT_SPEC = JobSpec(
     kind="tournament", scenario="noisy_market", models=("local:gp", "local:random"), rounds=2, attempts=2,
     seeds=(0, 1), heldout=(5, 6), years=0.5,
 )  # fmt: skip
+ARENA = ("tournament", "arena", "--model", "local:gp", "--model", "local:random", "--rounds", "2", "--attempts", "1",
+         "--seed", "0", "--seed", "1", "--no-heldout", "--years", "0.3")  # fmt: skip
+ARENA_SPEC = JobSpec(
+    kind="tournament", scenario="arena", models=("local:gp", "local:random"), rounds=2, attempts=1, seeds=(0, 1),
+    heldout=(), years=0.3,
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +87,14 @@ def outcome(store: Store, job_id: int) -> list[tuple]:
     """What a run produced, independent of row ids and write order."""
     candidates = sorted(
         (c.key.split(":", 1)[1], c.model_id, c.op, c.code_hash, c.status, c.score, c.improved, c.heldout_score,
-         c.heldout_status)
+         c.heldout_status, c.versus_score, c.versus_target_score)
         for c in store.lineage(job_id)
     )  # fmt: skip
-    matches = sorted((m.round, m.challenger, m.defender, m.won, m.challenger_score) for m in store.matches(job_id))
-    return [*candidates, *matches]
+    matches = sorted(
+        (m.round, m.challenger, m.defender, m.won, m.challenger_score, m.defender_score) for m in store.matches(job_id)
+    )
+    markets = [(m.key.split(":", 1)[1], m.models, m.statuses, m.scores, m.per_seed) for m in store.markets(job_id)]
+    return [*candidates, *matches, *markets]
 
 
 def submit(*args: str) -> int:
@@ -133,6 +142,14 @@ def test_a_tournament_on_postgresql_through_the_queue_matches_in_process(env, po
         status = invoke("status", str(job_id))
         store.close()
     assert status.exit_code == 0 and "rating" in status.output and "matches" in status.output
+
+
+def test_an_arena_tournament_through_the_queue_plays_the_matches_it_plays_in_process(env, pool, tmp_path):
+    store, job_id = through_the_queue(env, pool, tmp_path, ARENA, ARENA_SPEC)
+    assert [market.round for market in store.markets(job_id)] == [1, 2]
+    assert all(c.versus_score is not None for c in store.lineage(job_id) if c.target_id and c.status == "ok")
+    status = invoke("status", str(job_id))
+    assert status.exit_code == 0 and "markets" in status.output and "bt" in status.output
 
 
 def test_a_pool_child_killed_mid_evaluation_loses_and_duplicates_nothing(env, pool, tmp_path):

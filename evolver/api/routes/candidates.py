@@ -23,6 +23,7 @@ from evolver.api.schemas import (
 )
 from evolver.api.throttle import QueueFullError
 from evolver.export import export_text, not_exported
+from evolver.games import JobReference
 from evolver.lineage import code_diff
 from evolver.pinning import job_scenario
 from evolver.report import jsonable
@@ -56,14 +57,16 @@ def get_candidate(candidate_id: CandidateId, store: StoreDep) -> CandidateDetail
     candidate = _candidate(store, candidate_id)
     parent = store.candidate(candidate.parent_id) if candidate.parent_id else None
     target = store.candidate(candidate.target_id) if candidate.target_id else None
+    job = store.job(candidate.job_id)
+    reference = JobReference.read(job.reference if job else None)  # the parent and target are of the same job
     evaluations = [
         EvaluationOut(**jsonable({name: getattr(row, name) for name in EvaluationOut.model_fields}))
         for row in store.evaluations(candidate_id)
     ]
     return CandidateDetail(
-        **CandidateOut.of(candidate).model_dump(), code=candidate.code, code_hash=candidate.code_hash,
-        metrics=jsonable(candidate.metrics), parent=parent and CandidateOut.of(parent),
-        target=target and CandidateOut.of(target), diff=code_diff(parent, candidate) if parent else None,
+        **CandidateOut.of(candidate, reference).model_dump(), code=candidate.code, code_hash=candidate.code_hash,
+        metrics=jsonable(candidate.metrics), parent=parent and CandidateOut.of(parent, reference),
+        target=target and CandidateOut.of(target, reference), diff=code_diff(parent, candidate) if parent else None,
         evaluations=evaluations, prompt=candidate.prompt, reply=candidate.reply,
     )  # fmt: skip
 

@@ -15,13 +15,16 @@ from evolver.api.schemas import (
     JobIn,
     JobOut,
     LeaderRow,
+    MarketOut,
     MatchOut,
     ModelStanding,
     Page,
     Problem,
     TournamentDetail,
     TournamentIn,
+    shares,
 )
+from evolver.games import JobReference
 from evolver.job import JobSpec
 from evolver.report import jsonable
 from evolver.state import JobState, job_state
@@ -63,10 +66,10 @@ def get_job(job_id: JobId, store: StoreDep) -> JobDetail:
 @router.get("/jobs/{job_id}/lineage", responses=NOT_FOUND)
 def get_lineage(job_id: JobId, store: StoreDep, offset: Offset = 0, limit: Limit = 500) -> Page[CandidateOut]:
     """The job's candidates in the order they were written (every parent before its children), without code."""
-    _job(store, job_id)
+    reference = JobReference.read(_job(store, job_id).reference)
     rows = store.lineage(job_id, offset, limit)
     total, _ = store.count_candidates(job_id)
-    return Page(items=[CandidateOut.of(row) for row in rows], total=total, offset=offset, limit=limit)
+    return Page(items=[CandidateOut.of(row, reference) for row in rows], total=total, offset=offset, limit=limit)
 
 
 @router.post("/tournaments", status_code=status.HTTP_202_ACCEPTED, dependencies=[Authorized], responses=WRITE)
@@ -88,10 +91,12 @@ def get_tournament(job_id: JobId, store: StoreDep) -> TournamentDetail:
     if job.kind != "tournament":
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} is not a tournament; GET /jobs/{job_id} shows it")
     board = jsonable(leaderboard(store, job_id).to_dict("records"))
+    reference = JobReference.read(job.reference)
     return TournamentDetail(
         **_detail(store, job_id).model_dump(),
-        leaderboard=[LeaderRow(**row) for row in board],
+        leaderboard=[LeaderRow(**row, **shares(reference, row["best"], row["best_heldout"])) for row in board],
         matches=[MatchOut.of(match) for match in store.matches(job_id)],
+        markets=[MarketOut.of(market) for market in store.markets(job_id)],
     )
 
 
@@ -126,8 +131,9 @@ def _detail(store: Store, job_id: int) -> JobDetail:
     state = _state(store, job_id)
     best = state.best
     top = (best.best_candidate, best.best, best.best_heldout) if best else None
+    reference = JobReference.read(state.job.reference)
     return JobDetail(
         **JobOut.of(state.job, top).model_dump(),  # type: ignore[arg-type]
         phase=state.phase, phases=state.phases, candidates=state.candidates, ok=state.ok,
-        standings=[ModelStanding.of(standing) for standing in state.standings],
+        standings=[ModelStanding.of(standing, reference) for standing in state.standings],
     )  # fmt: skip

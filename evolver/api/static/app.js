@@ -5,7 +5,9 @@ const PAGE = 500; // items per request of a paged list (the API's maximum)
 const POLL_MS = 2000; // how often a running job is asked where it stands
 const LIVE = new Set(["pending", "running"]); // a run that moves by itself (`interrupted` waits for a resume)
 const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#9c755f", "#edc948", "#ff9da7", "#bab0ac"];
-const NODE = { w: 164, h: 38, col: 200, row: 48, pad: 14 }; // tree geometry, px
+const NODE = { w: 190, h: 38, col: 226, row: 48, pad: 14 }; // tree geometry, px
+const OF_OPTIMUM = "share of the optimum profit: (score − idle) / (optimum − idle), idle: the score of doing nothing";
+const OF_BOUND = "share of the best known profit, a lower bound of the optimum's (a share of the optimum is nearer 0)";
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 const view = document.getElementById("view");
@@ -34,7 +36,7 @@ function table(id, columns, rows) {
   const head = Object.entries(columns).map(([label, cls]) => h("th", { class: cls || null }, label));
   return h("table", { id }, h("thead", {}, h("tr", {}, head)), h("tbody", {}, rows));
 }
-const num = (text) => h("td", { class: "num" }, text);
+const num = (...kids) => h("td", { class: "num" }, kids);
 
 function showError(message) {
   banner.textContent = message || "";
@@ -54,6 +56,22 @@ const signed = (x) => (x == null ? "—" : `${x >= 0 ? "+" : ""}${fmt(x)}`); // 
 const seeds = (list) => (list && list.length ? list.join(", ") : "none");
 const money = (x) => (x == null ? "—" : `$${Number(x.toPrecision(4))}`);
 const when = (iso) => iso.slice(0, 16).replace("T", " ");
+const pct = (x, digits = 1) => `${(x * 100).toFixed(digits)} %`;
+
+// A score's share of the optimum profit, given its seed set's reference ({idle, optimum, exact}; null: none):
+// beside a score as " (63.2 %)", or " (12.1 %*)" when it is of the best known (a lower bound of the optimum).
+const mark = (x, ref, digits = 1) => (x == null || !ref ? null : ` (${pct(x, digits)}${ref.exact ? "" : "*"})`);
+function share(x, ref) {
+  const text = mark(x, ref);
+  return text && h("span", { class: "share", title: ref.exact ? OF_OPTIMUM : OF_BOUND }, text);
+}
+const nodeShare = (x, ref) => mark(x, ref, 0) && svg("tspan", { class: "share" }, mark(x, ref, 0));
+function shareWords(x, ref) {
+  // "63.2 % of the optimum profit", or "12.1 % of the best known profit (a lower bound)"; "" without one
+  if (x == null || !ref) return "";
+  return `${pct(x)} of the ${ref.exact ? "optimum profit" : "best known profit (a lower bound)"}`;
+}
+const sets = (reference) => reference || { train: null, heldout: null };
 const short = (text, n) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
 
 function badge(status) {
@@ -129,7 +147,9 @@ async function showList(my) {
     return h("tr", { class: "job", "data-id": j.id, onclick: () => (location.hash = href) },
       h("td", {}, h("a", { href }, `#${j.id}`)), h("td", {}, j.kind), h("td", {}, j.scenario),
       h("td", {}, j.models.join(", ")), h("td", { class: "mono" }, j.comp), h("td", {}, badge(j.status)),
-      num(fmt(j.best)), num(fmt(j.best_heldout)), num(signed(j.gap)), h("td", {}, when(j.created_at)));
+      num(fmt(j.best), share(j.share, sets(j.reference).train)),
+      num(fmt(j.best_heldout), share(j.heldout_share, sets(j.reference).heldout)), num(signed(j.gap)),
+      h("td", {}, when(j.created_at)));
   });
   const columns = { id: "", kind: "", scenario: "", models: "", comp: "", status: "", best: "num",
     "held-out": "num", gap: "num", "created (UTC)": "" };
@@ -205,14 +225,25 @@ function render(changed) {
 }
 
 function header(d) {
+  const ref = sets(d.reference);
   const rows = [
     ["scenario", d.scenario], ["comp", h("code", {}, d.comp)], ["goal", d.goal], ["status", badge(d.status)],
-    ["phase", `${d.phase}/${d.phases}`], ["candidates", `${d.candidates} (${d.ok} ok)`], ["best", fmt(d.best)],
-    ["held-out", fmt(d.best_heldout)], ["gap", signed(d.gap)], ["training seeds", seeds(d.budget.seeds)],
-    ["held-out seeds", seeds(d.budget.heldout)], ["models", d.models.join(", ")], ["created (UTC)", when(d.created_at)],
+    ["phase", `${d.phase}/${d.phases}`], ["candidates", `${d.candidates} (${d.ok} ok)`],
+    ["best", h("span", {}, fmt(d.best), share(d.share, ref.train))],
+    ["held-out", h("span", {}, fmt(d.best_heldout), share(d.heldout_share, ref.heldout))], ["gap", signed(d.gap)],
+    ["training seeds", seeds(d.budget.seeds)], ["held-out seeds", seeds(d.budget.heldout)],
+    ...optimum("", ref.train), ...optimum("held-out ", ref.heldout),
+    ["models", d.models.join(", ")], ["created (UTC)", when(d.created_at)],
   ];
   if (d.error) rows.push(["error", h("span", { class: "error-text" }, d.error)]);
   return rows;
+}
+
+function optimum(prefix, ref) {
+  // a seed set's mean optimum (exact, or the best known: a lower bound) and mean idle score; none without a reference
+  if (!ref) return [];
+  const kind = ref.exact ? "exact" : "best known: a lower bound";
+  return [[`${prefix}optimum`, `${fmt(ref.optimum)} (${kind})`], [`${prefix}idle`, fmt(ref.idle)]];
 }
 
 function facts(rows) {
@@ -225,27 +256,38 @@ function candidateLink(id, text) {
 
 function tables(d, board) {
   const section = (title, content) => h("section", {}, h("h2", {}, title), content);
+  const ref = sets(d.reference);
   const standings = d.standings.map((s) => h("tr", {}, modelCell(s.model),
-    num(candidateLink(s.best_candidate, fmt(s.best))), num(fmt(s.best_heldout)), num(signed(s.gap)), num(s.calls),
+    num(candidateLink(s.best_candidate, fmt(s.best)), share(s.share, ref.train)),
+    num(fmt(s.best_heldout), share(s.heldout_share, ref.heldout)), num(signed(s.gap)), num(s.calls),
     num(money(s.cost))));
   const columns = { model: "", best: "num", "held-out": "num", gap: "num", calls: "num", cost: "num" };
   const out = [section("Standings", table("standings", columns, standings))];
   if (!board) return out;
+  const arena = board.markets && board.markets.length > 0;
   const leaders = board.leaderboard.map((r) => h("tr", {}, modelCell(r.model), num(r.rating.toFixed(1)),
-    num(r.wins), num(r.losses), num(r.matches), num(fmt(r.best)), num(fmt(r.best_heldout)), num(signed(r.gap)),
-    num(r.calls), num(money(r.cost))));
+    ...(arena ? [num(r.bt === null ? "—" : r.bt.toFixed(2))] : []), num(r.wins), num(r.losses), num(r.matches), num(fmt(r.best), share(r.share, ref.train)),
+    num(fmt(r.best_heldout), share(r.heldout_share, ref.heldout)), num(signed(r.gap)), num(r.calls),
+    num(money(r.cost))));
   const matches = board.matches.map((m) => h("tr", { class: m.won ? "won" : "lost" },
     num(m.round), modelCell(m.challenger), modelCell(m.defender),
     num(candidateLink(m.challenger_candidate_id, fmt(m.challenger_score))),
     num(candidateLink(m.defender_candidate_id, fmt(m.defender_score))), h("td", {}, m.won ? "✓ won" : "✗ lost")));
-  const ratings = { model: "", rating: "num", wins: "num", losses: "num", matches: "num", best: "num",
-    "held-out": "num", gap: "num", calls: "num", cost: "num" };
+  const ratings = { model: "", rating: "num", ...(arena ? { bt: "num" } : {}), wins: "num", losses: "num",
+    matches: "num", best: "num", "held-out": "num", gap: "num", calls: "num", cost: "num" };
+  const markets = (board.markets || []).map((m) => h("tr", {}, num(m.round),
+    h("td", {}, ...m.models.map((model, k) => h("span", { class: "seat" }, swatch(model), model,
+      " ", candidateLink(m.candidate_ids[k], m.scores[k] === null ? m.statuses[k] : fmt(m.scores[k])))))));
   const scores = { round: "num", challenger: "", defender: "", "challenger score": "num", "defender score": "num",
     won: "" };
   out.push(
     section("Leaderboard", table("leaderboard", ratings, leaders)),
     section("Matches", matches.length ? table("matches", scores, matches) : h("p", { class: "muted" }, "None yet.")),
   );
+  if (arena) {
+    out.push(section("Markets: each round's champions in the same runs", table("markets", { round: "num", seats: "" },
+      markets)));
+  }
   return out;
 }
 
@@ -305,14 +347,18 @@ function tree(items, best) {
 
 function nodeBox(c, { x, y }, isBest) {
   const ok = c.status === "ok";
+  const ref = sets(job.detail.reference);
   const classes = ["node", ok ? "ok" : "failed", isBest && "best"].filter(Boolean).join(" ");
+  const words = shareWords(c.share, ref.train);
   const tip = ok
-    ? `#${c.id} ${c.model} ${c.op}, generation ${c.generation}: score ${c.score}${c.improved ? " (improved)" : ""}` +
-      heldoutText(c)
+    ? `#${c.id} ${c.model} ${c.op}, generation ${c.generation}: score ${c.score}${words ? ` (${words})` : ""}` +
+      `${c.improved ? " (improved)" : ""}${heldoutText(c, ref.heldout)}`
     : `#${c.id} ${c.model} ${c.op}, generation ${c.generation}: ${c.status}: ${c.error || "no reason given"}`;
-  const line1 = ok ? `${isBest ? "★ " : ""}#${c.id}  ${fmt(c.score)}` : `#${c.id} ${c.status}`;
-  const heldout = c.heldout_status == null ? "" : ` · h ${c.heldout_score == null ? "✗" : fmt(c.heldout_score)}`;
-  const line2 = ok ? `${c.op} · g${c.generation}${c.improved ? " ↑" : ""}${heldout}` : short(c.error || "", 26);
+  const line1 = ok ? [`${isBest ? "★ " : ""}#${c.id}  ${fmt(c.score)}`, nodeShare(c.share, ref.train)]
+    : `#${c.id} ${c.status}`;
+  const heldout = c.heldout_status == null ? []
+    : [` · h ${c.heldout_score == null ? "✗" : fmt(c.heldout_score)}`, nodeShare(c.heldout_share, ref.heldout)];
+  const line2 = ok ? [`${c.op} · g${c.generation}${c.improved ? " ↑" : ""}`, ...heldout] : short(c.error || "", 30);
   const go = () => (location.hash = candidateHash(c));
   const key = (event) => {
     if (event.key !== "Enter" && event.key !== " ") return;
@@ -330,11 +376,13 @@ function nodeBox(c, { x, y }, isBest) {
   !ok && svg("path", { class: "cross", d: `M${NODE.w - 17},7 l10,10 m0,-10 l-10,10` }));
 }
 
-function heldoutText(c) {
-  // "; held-out 49.5 (gap -1.5)", "; held-out: runtime_error", or nothing without a held-out evaluation
+function heldoutText(c, ref) {
+  // "; held-out 49.5 (gap -1.5)" (and its share: "(gap -1.5; 40.1 % of the optimum profit)"), "; held-out:
+  // runtime_error", or nothing without a held-out evaluation
   if (c.heldout_status == null) return "";
   if (c.heldout_score == null) return `; held-out: ${c.heldout_status}`;
-  return `; held-out ${c.heldout_score} (gap ${signed(c.gap)})`;
+  const words = shareWords(c.heldout_share, ref);
+  return `; held-out ${c.heldout_score} (gap ${signed(c.gap)}${words ? `; ${words}` : ""})`;
 }
 
 function markSelected() {
@@ -373,10 +421,14 @@ function candidate(c) {
   const held = c.evaluations.find((e) => e.heldout);
   const improved = c.improved == null ? "—" : c.improved ? "yes" : "no";
   const link = (other, cls, text) => (other ? h("a", { href: candidateHash(other), class: cls }, text) : "—");
+  const ref = sets(job.detail?.reference);
   const rows = [
     ["model", h("span", {}, swatch(c.model), c.model)], ["op", c.op], ["generation", c.generation],
     ["status", badge(c.status)], ["score", h("span", { title: String(c.score) }, fmt(c.score))],
-    ["held-out", heldoutCell(c, held)], ["gap", signed(c.gap)], ["training seeds", seeds(training?.seeds)],
+    ...(c.share == null ? [] : [["share", shareWords(c.share, ref.train)]]),
+    ["held-out", heldoutCell(c, held)],
+    ...(c.heldout_share == null ? [] : [["held-out share", shareWords(c.heldout_share, ref.heldout)]]),
+    ["gap", signed(c.gap)], ["training seeds", seeds(training?.seeds)],
     ["held-out seeds", seeds(held?.seeds)], ["improved", improved], ["tokens", `${c.tokens_in} in / ${c.tokens_out} out`], ["cost", money(c.cost)],
     ["latency", `${fmt(c.latency_ms)} ms`],
     ["parent", link(c.parent, "parent", c.parent && `#${c.parent.id} (${c.parent.op}, ${score(c.parent)})`)],
