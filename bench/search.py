@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="jobs run side by side (default: 2)")
     args = parser.parse_args()
     checkpoints, seeds = ((100,), SEARCH_SEEDS[:2]) if args.quick else (CHECKPOINTS, SEARCH_SEEDS)
+    places = {game: "held-out seeds" if held_out(game)[0] != held_out(game)[1] else "its one market" for game in GAMES}
     jobs = [(game, model, seed) for seed in seeds for game in GAMES for model in MODELS]  # generators interleaved
     with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(args.workers) as executor:
         futures = [executor.submit(run, *job, checkpoints, folder) for job in jobs]
@@ -109,8 +110,8 @@ def main() -> None:
             print(f"{done.game} {done.model} search seed {done.search_seed}: {done.seconds:.0f} s, shares "
                   + ", ".join(f"{n}: {spread([s])}" for n, s in done.shares.items()))  # fmt: skip
     for game in GAMES:
-        where = "held-out seeds" if load_scenario(game).game.heldout else "its one market"  # type: ignore[union-attr]
-        print(f"\n{game}: share of the optimum profit on {where}, median [min, max] over {len(seeds)} search seeds")
+        print(f"\n{game}: share of the optimum profit on {places[game]}, median [min, max] over {len(seeds)} search "
+              "seeds")  # fmt: skip
         print(f"{'evaluations':14}" + "".join(f"{n:>26}" for n in checkpoints))
         for model in MODELS:
             chosen = [r for r in runs if r.game == game and r.model == model]

@@ -16,10 +16,16 @@ HIDDEN = ("start_price", "dex_ai_il", "dex_usdc_il", "dex_k", "dex_ai_ip", "dex_
 NOISE_HIDDEN = ("dex_fee", "noise_size")
 
 
-def market_vars(*, fee: bool = False, noise: bool = False) -> dict[str, Any]:
-    """The variables of a threshold market: the pool's starting reserves, the bots' thresholds and sizes, and
-    with `fee` the pool's fee, with `noise` the noise trader's typical size, each drawn from the seed."""
+def market_vars(title: str, *, fee: bool = False, noise: bool = False) -> dict[str, Any]:
+    """A threshold market's `vars`: its title, the $AI token and the $AI/USDC pool, the pool's starting reserves,
+    the bots' thresholds and sizes, and with `fee` the pool's fee, with `noise` the noise trader's typical size,
+    each drawn from the seed."""
     variables: dict[str, Any] = {
+        "__title__": title,
+        "__plugins__": {
+            "ai": {"type": "token", "ticker": "AI", "supply": 10000},
+            "dex": {"type": "dex", "tokenA": "AI", "tokenB": "USDC", "liquidityA": 100, "liquidityB": 50},
+        },
         "dex_ai_il": {"name": "DEX $AI Initial Liquidity", "draw": lambda rng: rng.uniform(70, 130), "type": "AI"},
         "start_price": {"name": "Initial $AI Price", "draw": lambda rng: rng.uniform(0.4, 0.8), "type": "USDC"},
         "dex_usdc_il": {

@@ -146,6 +146,19 @@ def _show_outcome(evaluation: Evaluation, slot: simcore.Slot) -> None:
     typer.echo(report.outcome_line(evaluation, slot))
 
 
+def _show_share(scenario: simcore.Scenario, evaluation: Evaluation, years: float | None) -> None:
+    """The score's share of the optimum profit on its seeds, when the game knows its optimum (as a job shows it)."""
+    from evolver.comp import parse_comp
+    from evolver.games import SetReference, job_reference_for
+
+    assert scenario.slot is not None
+    comp = parse_comp(f"{scenario.slot.direction}:{scenario.slot.comp}", scenario)
+    stored = job_reference_for(scenario, comp, evaluation.seeds, (), years)
+    text = stored and report.share_text(evaluation.score, SetReference.read(stored["train"]))
+    if text:
+        typer.echo(f"share: {text}")
+
+
 def _run_title(scenario: simcore.Scenario, player: Path, years: float | None, seeds: Sequence[int]) -> str:
     seed_text = f"seed{'' if len(seeds) == 1 else 's'} {', '.join(map(str, seeds))}"
     return f"{scenario.name}: {player.name}, {_years(scenario.years if years is None else years)}, {seed_text}"
@@ -273,6 +286,8 @@ def evaluate(
             title = _run_title(loaded, player, years, evaluation.seeds)
             show(report.metrics_table(evaluation.metrics, title, evaluation.per_seed, evaluation.seeds))
         _show_outcome(evaluation, slot)
+        if evaluation.ok:
+            _show_share(loaded, evaluation, years)
         write_json(json_path, functools.partial(report.evaluation_data, evaluation, loaded.name, slot, player))
     if not evaluation.ok:
         raise typer.Exit(PLAYER_FAILED)

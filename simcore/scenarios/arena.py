@@ -20,14 +20,7 @@ GOAL = (
     "and trade sizes are drawn per seed and hidden: infer them from what you observe."
 )
 
-vars = {
-    "__title__": "$AI Arena",
-    **bots.market_vars(),
-    "__plugins__": {
-        "ai": {"type": "token", "ticker": "AI", "supply": 10000},
-        "dex": {"type": "dex", "tokenA": "AI", "tokenB": "USDC", "liquidityA": 100, "liquidityB": 50},
-    },
-}
+vars = bots.market_vars("$AI Arena")
 
 
 def arena_slot(seats: int) -> dict[str, Any]:

@@ -6,14 +6,7 @@ size, the seller's. The pool has no fee, so an exact solver finds each seed's be
 
 from simcore import bots, optimum, references
 
-vars = {
-    "__title__": "$AI Hidden Bots",
-    **bots.market_vars(),
-    "__plugins__": {
-        "ai": {"type": "token", "ticker": "AI", "supply": 10000},
-        "dex": {"type": "dex", "tokenA": "AI", "tokenB": "USDC", "liquidityA": 100, "liquidityB": 50},
-    },
-}
+vars = bots.market_vars("$AI Hidden Bots")
 
 before = bots.before
 players = bots.BOTS

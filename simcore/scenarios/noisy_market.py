@@ -7,14 +7,7 @@ is the best clairvoyant plan found, a lower bound on the optimum.
 
 from simcore import bots, optimum, references
 
-vars = {
-    "__title__": "$AI Noisy Market",
-    **bots.market_vars(fee=True, noise=True),
-    "__plugins__": {
-        "ai": {"type": "token", "ticker": "AI", "supply": 10000},
-        "dex": {"type": "dex", "tokenA": "AI", "tokenB": "USDC", "liquidityA": 100, "liquidityB": 50},
-    },
-}
+vars = bots.market_vars("$AI Noisy Market", fee=True, noise=True)
 
 before = bots.before
 players = [*bots.BOTS, bots.NOISE]

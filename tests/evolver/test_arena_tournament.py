@@ -21,7 +21,7 @@ from evolver.plan import plan, round_of
 from evolver.settings import Settings
 from evolver.store import Store
 from evolver.tournament import bradley_terry, leaderboard, outcomes
-from simcore import load_scenario
+from simcore import load_scenario, simulate
 
 MODELS = ("local:gp", "local:random")
 SEEDS = (0, 1)
@@ -142,3 +142,16 @@ def test_two_models_in_four_seats_share_one_market_with_house_players(tmp_path, 
     job_id = tournament(store, pool, "arena4", MODELS, rounds=1)
     (market,) = store.markets(job_id)
     assert market.models == list(MODELS) and len(market.scores) == 2 and None not in market.scores
+
+
+def test_no_prompt_of_the_tournament_shows_the_hidden_market(played) -> None:
+    store, job_id = played
+    scenario = load_scenario("arena")
+    drawn = [simulate("arena", years=0, seed=seed).v for seed in SEEDS]
+    shown = (f"{values[key]:.10g}" for values in drawn for key in scenario.slot.hidden)
+    secrets = {value for value in shown if len(value) > 3}  # the drawn floats (a size of 10 is in any prompt)
+    prompts = [message["content"] for c in store.lineage(job_id) for message in c.prompt or ()]
+    assert prompts
+    for text in prompts:
+        assert not [key for key in scenario.slot.hidden if f"'{key}'" in text]
+        assert not [value for value in secrets if value in text]

@@ -1,5 +1,7 @@
 """The prompts: the context built from a slot, and the messages rendered from the real templates in evolver/prompts/."""
 
+import types
+
 import jinja2
 import pytest
 
@@ -171,3 +173,30 @@ def test_rendering_is_strict_about_missing_fields():
         )
     with pytest.raises(jinja2.UndefinedError):
         environment().get_template("system.j2").render()
+
+
+HIDDEN_GAMES = ("hidden_bots", "noisy_market", "arena", "arena4")
+
+
+@pytest.mark.parametrize("name", HIDDEN_GAMES)
+def test_hidden_variables_are_in_no_prompt_nor_the_models_context(name):
+    scenario = load_scenario(name)
+    hidden = scenario.slot.hidden
+    context = context_for(scenario, parent=("def fn(i, v, r, s, p):\n    pass\n", 50.0))
+    assert not set(hidden) & set(context.observables)
+    for op in ("init", "improve"):
+        text = "\n".join(message["content"] for message in render(op, scenario, context))
+        assert not [key for key in hidden if f"'{key}'" in text or f"`{key}`" in text], op
+        assert "buy_size" not in text and "sell_above" not in text
+
+
+def test_a_visible_random_variable_is_shown_as_drawn_per_run():
+    module = types.ModuleType("shown", "A scenario with a random variable the player sees.")
+    module.__dict__.update(
+        vars={"x": {"name": "Shown", "draw": lambda rng: rng.random()}},
+        plugins={"dex": {"type": "dex", "tokenA": "AI", "tokenB": "USDC", "liquidityA": 100, "liquidityB": 50}},
+        slot={"goal": "g", "comp": "usdc", "wallet": {"USDC": 5, "AI": 0}, "actions": {"dex": ("buyA",)}},
+    )
+    scenario = load_scenario(module)
+    system = render("init", scenario, context_for(scenario))[0]["content"]
+    assert "drawn afresh for every run" in system and "`v['x']`: Shown" in system
