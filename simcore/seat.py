@@ -56,6 +56,7 @@ from simcore.slot import Observer, Slot
 from simcore.views import PLAIN_SCALARS, FrozenMap, FrozenRows, freeze
 
 _NO_SEED = object()
+SEED_TYPES = (int, bool, float, str, bytes, bytearray)  # what `random.Random.seed` takes (None aside)
 MAX_SCRATCH_KEYS = 1000  # checked daily, so a flood of keys stops at once (the sandbox checks the rest at the end)
 Witness = Callable[[InvalidAction], None]  # told of every invalid action of a run's handles
 
@@ -80,13 +81,25 @@ class PlayerRandom(random.Random):
 
     `seed()` with no value, or None, would read the operating system's entropy, and a player could then score
     differently each time it is evaluated: refused. Any other seed `random.Random` takes (an int, float, str,
-    bytes or bytearray) works as usual.
+    bytes or bytearray) reseeds it, always to the same stream for the same value, but not to `random.Random(a)`'s:
+    the value is hashed with a tag first, so a player cannot replay the run's own generator (or its own first
+    stream) for a guessed seed and so read a hidden market off the seed.
     """
 
+    def __init__(self, x: str) -> None:
+        self._opened = False
+        super().__init__(x)
+
     def seed(self, a: Any = _NO_SEED, version: int = 2) -> None:  # type: ignore[override]
+        if not self._opened:  # the seat's own seeding, from the run's seed
+            self._opened = True
+            super().seed(a, version)
+            return
         if a is _NO_SEED or a is None:
             raise ValueError("rng.seed() needs a value (an int, float or str): the system's would change every run")
-        super().seed(a, version)
+        if type(a) not in SEED_TYPES:  # exactly these: a subclass could make its repr, so its stream, vary
+            raise TypeError(f"rng.seed() takes an int, float, str, bytes or bytearray, not {type(a).__name__}")
+        super().seed(f"player reseeded with {type(a).__name__} {a!r}", version)
 
 
 class ActionHandle:

@@ -23,7 +23,9 @@ from evolver.cli.edge import (
 
 ReferenceSeedsOpt = Annotated[
     list[int] | None,
-    typer.Option("--seed", help="A seed to solve (default: the game's training and held-out seeds). Repeatable."),
+    typer.Option(
+        "--seed", min=0, help="A seed to solve (default: the game's training and held-out seeds). Repeatable."
+    ),
 ]
 
 
@@ -45,7 +47,7 @@ def reference(
 ) -> None:
     """A game's reference on each seed: the optimum (exact, or the best plan found: a lower bound), what a player
     that does nothing scores, and the game's reference player with its share of the optimum profit."""
-    from evolver.games import references
+    from evolver.games import REFERENCE_SEED_YEARS, references
     from simcore import load_scenario
 
     with user_errors():
@@ -54,6 +56,12 @@ def reference(
         if scenario.game is None:
             raise InputError(f"scenario {scenario.name!r} has no slot, so it is not a game; see `evolver games`")
         train, heldout = (seeds, []) if seeds else (scenario.game.train, scenario.game.heldout)
+        seed_years = (len(train) + len(heldout)) * (scenario.years if years is None else years)
+        if scenario.game.optimum is not None and seed_years > REFERENCE_SEED_YEARS:
+            raise InputError(
+                f"{seed_years:g} seed-years to solve (seeds x years): the solver's time grows with the days, so this "
+                f"command solves at most {REFERENCE_SEED_YEARS:g}; give fewer --seed or fewer --years"
+            )
         refs = references(scenario, train, heldout, years)
         write_json(json_path, lambda: report.references_data(refs))
         show(report.references_table(scenario.name, refs))

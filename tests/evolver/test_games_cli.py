@@ -59,3 +59,9 @@ def test_evaluate_shows_the_share_of_the_optimum_profit(tmp_path) -> None:
     result = ok("evaluate", "hidden_bots", player, "--seed", "1", "--seed", "3")
     assert f"share: {share * 100:.1f} % of the optimum profit" in result.output
     assert "share:" not in ok("evaluate", "vc_unlock", player).output  # no optimum known
+
+
+def test_reference_refuses_what_it_cannot_solve_soon() -> None:
+    result = invoke("reference", "ai3_plugins", "--years", "49")
+    assert result.exit_code == 2 and "49 seed-years" in result.output and "at most 20" in result.output
+    assert invoke("reference", "hidden_bots", "--seed", "-1").exit_code == 2

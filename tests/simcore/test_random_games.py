@@ -198,3 +198,32 @@ def test_the_deterministic_game_is_the_same_on_every_seed():
             p.dex.sellA(3)
 
     assert len({play("ai3_plugins", trader, seed=seed).score for seed in range(3)}) == 1
+
+
+def test_reseeding_the_players_rng_cannot_replay_the_runs_draws_to_find_the_seed():
+    """A hostile player guesses the seed by reseeding its rng with each candidate and drawing the pool's starting
+    reserves as the game does: the player's reseeded streams are not the run generator's, so no guess matches."""
+    found = {}
+
+    def guesser(i, v, r, s, p):
+        if i == 1:
+            first = s[0]["ai_liquidity"]
+            for guess in range(0, 2000):
+                p["rng"].seed(guess)
+                if abs(p["rng"].uniform(70, 130) - first) < 1e-9:
+                    found["guess"] = guess
+
+    for seed in (3, 1000):
+        found.clear()
+        play("hidden_bots", guesser, seed=seed, years=2 / 365)
+        assert "guess" not in found
+    assert simulate("hidden_bots", seed=3, years=0).v["dex_ai_il"] == random.Random(3).uniform(70, 130)
+
+
+@pytest.mark.parametrize("value", [object(), type("Big", (int,), {})(7), ["a"]])
+def test_the_players_rng_takes_only_plain_seeds(value):
+    from simcore.seat import PlayerRandom
+
+    rng = PlayerRandom("player:0")
+    with pytest.raises(TypeError, match=r"rng\.seed\(\) takes an int"):
+        rng.seed(value)
