@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+TRAIN, HELDOUT = (0, 1, 2, 3, 4), (1000, 1001, 1002, 1003, 1004)  # the games' default seeds
 HIDDEN = ("start_price", "dex_ai_il", "dex_usdc_il", "dex_k", "dex_ai_ip", "dex_usdc_ip",
           "buy_below", "buy_size", "sell_above", "sell_size")  # fmt: skip
 NOISE_HIDDEN = ("dex_fee", "noise_size")

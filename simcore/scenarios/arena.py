@@ -35,8 +35,8 @@ players = bots.BOTS
 graphs = bots.GRAPHS
 slot = arena_slot(SEATS)
 game = {
-    "train": (0, 1, 2, 3, 4),
-    "heldout": (1000, 1001, 1002, 1003, 1004),
+    "train": bots.TRAIN,
+    "heldout": bots.HELDOUT,
     "reference": references.threshold_reference,
     "tests": "head-to-head play: rivals share one hidden market, and each profits only from what the others leave",
 }

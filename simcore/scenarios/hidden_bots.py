@@ -13,8 +13,8 @@ players = bots.BOTS
 graphs = bots.GRAPHS
 slot = bots.slot(bots.GOAL.format(extra=""), bots.HIDDEN)
 game = {
-    "train": (0, 1, 2, 3, 4),
-    "heldout": (1000, 1001, 1002, 1003, 1004),
+    "train": bots.TRAIN,
+    "heldout": bots.HELDOUT,
     "optimum": optimum.exact_optimum,
     "reference": references.threshold_reference,
     "tests": "Inferring hidden bots' thresholds and sizes from the pool, then trading just at their thresholds.",

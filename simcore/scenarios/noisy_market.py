@@ -14,8 +14,8 @@ players = [*bots.BOTS, bots.NOISE]
 graphs = bots.GRAPHS
 slot = bots.slot(bots.GOAL.format(extra=", the fee and the noise trader's scale"), bots.HIDDEN + bots.NOISE_HIDDEN)
 game = {
-    "train": (0, 1, 2, 3, 4),
-    "heldout": (1000, 1001, 1002, 1003, 1004),
+    "train": bots.TRAIN,
+    "heldout": bots.HELDOUT,
     "optimum": optimum.lower_bound,
     "reference": references.threshold_reference,
     "tests": "Inferring hidden bots through a fee and random flows; the optimum (a lower bound) foresees the flows.",

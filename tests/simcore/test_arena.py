@@ -11,6 +11,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_seat import POOL, SLOT
 
 import simcore
 from simcore import InvalidAction, InvalidOutput, ScenarioError, SimulationError, SlotOutcome, play
@@ -18,15 +19,6 @@ from simcore.references import threshold_reference
 from simcore.seat import idle, play_match, rotation
 from simcore.slot import Slot
 
-POOL = {"type": "dex", "tokenA": "AI", "tokenB": "USDC", "liquidityA": 1000, "liquidityB": 1000}
-SLOT = {
-    "goal": "End with as much USDC as possible.",
-    "comp": "usdc",
-    "wallet": {"USDC": 100, "AI": 0},
-    "quote": "USDC",
-    "actions": {"dex": ("buyA", "sellA", "buyB", "sellB")},
-    "observe": {"price": "dex.pa"},
-}
 ACTIONS = ("buyA", "sellA", "buyB", "sellB")
 YEARS = 0.1
 
