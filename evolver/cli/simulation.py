@@ -146,6 +146,17 @@ def _show_outcome(evaluation: Evaluation, slot: simcore.Slot) -> None:
     typer.echo(report.outcome_line(evaluation, slot))
 
 
+def _training_seeds(scenario: str) -> list[int]:
+    """The scenario's game's training seeds; [0] for a scenario that is no game (the sandbox then says why)."""
+    import simcore
+
+    try:
+        game = simcore.load_scenario(scenario).game
+    except simcore.ScenarioError:
+        return [0]
+    return list(game.train) if game is not None else [0]
+
+
 def _show_share(scenario: simcore.Scenario, evaluation: Evaluation, years: float | None) -> None:
     """The score's share of the optimum profit on its seeds, when the game knows its optimum (as a job shows it)."""
     from evolver.comp import parse_comp
@@ -269,19 +280,22 @@ def evaluate(
     player: PlayerArg,
     seeds: Annotated[
         list[int] | None,
-        typer.Option("--seed", help="A seed to run on (default: 0). Repeatable; the score is the mean over seeds."),
+        typer.Option(
+            "--seed", help="A seed to run on (default: the game's training seeds). Repeatable; the score is the mean."
+        ),
     ] = None,
     years: YearsOpt = None,
     json_path: JsonOpt = None,
 ) -> None:
-    """Evaluate a player file in the scenario's slot, sandboxed: its status, score and metrics.
+    """Evaluate a player file in the scenario's slot, sandboxed: its status, score and metrics (and its share of
+    the optimum profit, when the game knows its optimum).
 
     Exit code: 0 when the status is ok; 1 when the player was evaluated and failed (a compile or runtime
     error, a broken rule, a limit: the candidate's result, shown with its line); 2 for a usage error.
     """
     with user_errors():
         check_outputs(json_path)
-        evaluation, loaded, slot = _run_player(scenario, player, seeds or [0], years)
+        evaluation, loaded, slot = _run_player(scenario, player, seeds or _training_seeds(scenario), years)
         if evaluation.ok:
             title = _run_title(loaded, player, years, evaluation.seeds)
             show(report.metrics_table(evaluation.metrics, title, evaluation.per_seed, evaluation.seeds))

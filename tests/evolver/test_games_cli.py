@@ -65,3 +65,13 @@ def test_reference_refuses_what_it_cannot_solve_soon() -> None:
     result = invoke("reference", "ai3_plugins", "--years", "49")
     assert result.exit_code == 2 and "49 seed-years" in result.output and "at most 20" in result.output
     assert invoke("reference", "hidden_bots", "--seed", "-1").exit_code == 2
+
+
+def test_evaluate_plays_the_games_training_seeds_by_default(tmp_path) -> None:
+    player = tmp_path / "player.py"
+    player.write_text(PLAYER)
+    out = tmp_path / "eval.json"
+    result = ok("evaluate", "hidden_bots", player, "--json", out)
+    assert "seeds 0, 1, 2, 3, 4" in result.output and "share:" in result.output
+    assert json.loads(out.read_text())["seeds"] == [0, 1, 2, 3, 4]
+    assert json.loads(ok("evaluate", "ai3_plugins", player, "--json", out) and out.read_text())["seeds"] == [0]
