@@ -421,12 +421,18 @@ class Engine:
             target=(target.code, target.score) if target else None,
             error=(parent.error or parent.status) if repairing else None,
             error_line=parent.error_line if repairing else None,
+            parent_seeds=self._training_results(parent.id) if parent and not repairing else (),
         )
         messages = render(step.op, job.scenario, context, goal=job.spec.goal, comp=job.comp.text)
         request = ProposalRequest(step.op, messages, context, seed=step.seed)
         payload = {"op": step.op, "messages": messages, "context": asdict(context), "seed": step.seed}
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=list).encode()).hexdigest()
         return request, digest
+
+    def _training_results(self, candidate_id: int) -> list[tuple[int, dict[str, float]]]:
+        """A candidate's metrics on each training seed (its held-out evaluation is never read here)."""
+        trained = [row for row in self.store.evaluations(candidate_id) if not row.heldout and row.status == "ok"]
+        return list(zip(trained[0].seeds, trained[0].per_seed, strict=True)) if trained else []
 
     def _store(self, step: Step, fields: dict, evaluation: Evaluation | None, heldout: Evaluation | None = None) -> int:
         """Writes the step's candidate with its training evaluation and its held-out one (one transaction, once)."""

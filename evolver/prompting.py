@@ -9,6 +9,7 @@ and the code to start from (improve), to beat (beat) or to fix (repair).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ PROMPTS = Path(__file__).resolve().parent / "prompts"
 
 Scored = tuple[str, float | None]  # a player's code and its score (None when it has none, e.g. a failed one)
 
+MAX_SEEDS_SHOWN = 12  # of a parent's results per training seed, a prompt shows at most this many
+
 REQUIRED = {"improve": ("parent_code",), "beat": ("target_code",), "repair": ("parent_code", "error")}
 """The context fields each op's template shows; a missing one is the caller's mistake."""
 
@@ -37,11 +40,13 @@ def context_for(
     target: Scored | None = None,
     error: str | None = None,
     error_line: int | None = None,
+    parent_seeds: Sequence[tuple[int, Mapping[str, float]]] = (),
 ) -> ProposalContext:
     """The structured context of one proposal: the slot's facts, plus the parent, the target and the last error.
 
     `parent` is the player to start from (improve, repair; for beat, the model's own best), `target` the one to
-    beat. A scenario without a slot raises simcore's ScenarioError.
+    beat, `parent_seeds` the parent's metrics on each training seed (never a held-out one). A scenario without a
+    slot raises simcore's ScenarioError.
     """
     slot = _slot(scenario)
     parent_code, parent_score = parent or (None, None)
@@ -61,6 +66,7 @@ def context_for(
         target_score=target_score,
         error=error,
         error_line=error_line,
+        parent_seeds=tuple((seed, dict(metrics)) for seed, metrics in parent_seeds),
     )
 
 
@@ -142,6 +148,7 @@ def _facts(scenario: Scenario, context: ProposalContext, goal: str, comp_text: s
             "function": comp.text.removeprefix("fn:") if comp.function else None,
         },
         "parent": _code(context.parent_code, context.parent_score),
+        "parent_seeds": _per_seed(context, comp.metric),
         "target": _code(context.target_code, context.target_score),
         "error": None if context.error is None else _error(context),
     }
@@ -150,6 +157,13 @@ def _facts(scenario: Scenario, context: ProposalContext, goal: str, comp_text: s
 def _code(code: str | None, score: float | None) -> dict[str, Any] | None:
     """A player as a template shows it: its code without trailing blank lines, and its score (or None)."""
     return None if code is None else {"code": code.rstrip(), "score": score}
+
+
+def _per_seed(context: ProposalContext, metric: str) -> list[dict[str, Any]]:
+    """The parent's results on its first MAX_SEEDS_SHOWN training seeds: the comp's metric, trades and refusals."""
+    shown = context.parent_seeds[:MAX_SEEDS_SHOWN]
+    return [{"seed": seed, **{name: metrics.get(name) for name in ("actions", "refused")}, "score": metrics.get(metric)}
+            for seed, metrics in shown]  # fmt: skip
 
 
 def _error(context: ProposalContext) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class ProposalContext:
     target_score: float | None = None
     error: str | None = None  # repair: what went wrong with the parent
     error_line: int | None = None
+    parent_seeds: tuple[tuple[int, dict[str, float]], ...] = ()  # the parent's metrics on each training seed
 
 
 @dataclass(frozen=True)

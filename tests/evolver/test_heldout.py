@@ -396,3 +396,19 @@ def _upgrade_with_data(url: str) -> None:
     assert [(e.seeds, e.heldout) for e in store.evaluations(new)] == [([0], False), ([9], True)]
     assert store.standings(1, "max", ("local:gp",))[0].gap == -1.0
     store.close()
+
+
+def test_an_improve_prompt_shows_its_parents_training_results_and_never_held_out_ones(store, pool) -> None:
+    job_id = Engine(store, Settings(broker_url=None), pool).execute(
+        JobSpec(scenario="hidden_bots", generations=3, attempts=1, seeds=(0, 1), heldout=(1000, 1001), years=0.3)
+    )
+    children = [c for c in store.lineage(job_id) if c.parent_id is not None and c.prompt]
+    assert children
+    for child in children:
+        text = child.prompt[-1]["content"]
+        trained, held = sorted(store.evaluations(child.parent_id), key=lambda row: row.heldout)
+        assert not trained.heldout and held.heldout
+        for seed, metrics in zip(trained.seeds, trained.per_seed, strict=True):
+            assert f"- seed {seed}: {metrics['usdc']:.10g}; " in text
+        assert not [seed for seed in held.seeds if f"seed {seed}" in text]
+        assert not [m for m in held.per_seed if f"{m['usdc']:.10g}" in text and m["usdc"] != 50]

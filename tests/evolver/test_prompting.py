@@ -200,3 +200,15 @@ def test_a_visible_random_variable_is_shown_as_drawn_per_run():
     scenario = load_scenario(module)
     system = render("init", scenario, context_for(scenario))[0]["content"]
     assert "drawn afresh for every run" in system and "`v['x']`: Shown" in system
+
+
+def test_improve_and_beat_show_the_parents_results_on_each_training_seed():
+    scenario = load_scenario("ai3_plugins")
+    seeds = [(seed, {"usdc": 50.0 + seed / 4, "actions": float(seed), "refused": 1.0}) for seed in range(20)]
+    parent = ("def fn(i, v, r, s, p):\n    pass\n", 51.0)
+    improve = render("improve", scenario, context_for(scenario, parent=parent, parent_seeds=seeds))[1]["content"]
+    assert "- seed 0: 50; 0 actions; 1 refused" in improve and "- seed 11: 52.75; 11 actions; 1 refused" in improve
+    assert "seed 12:" not in improve  # at most MAX_SEEDS_SHOWN rows
+    beat = render("beat", scenario, context_for(scenario, parent=parent, target=parent, parent_seeds=seeds[:1]))
+    assert "- seed 0: 50; 0 actions; 1 refused" in beat[1]["content"]
+    assert "On each seeded run" not in render("improve", scenario, context_for(scenario, parent=parent))[1]["content"]
