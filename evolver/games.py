@@ -136,6 +136,11 @@ def job_reference(refs: Sequence[SeedReference]) -> dict[str, Any] | None:
     }
 
 
+def seed_years(scenario: Scenario, train: Sequence[int], heldout: Sequence[int], years: float | None) -> float:
+    """The years the seeds simulate in all (seeds x years): what solving their optima costs grows with it."""
+    return (len(train) + len(heldout)) * (scenario.years if years is None else years)
+
+
 def job_reference_for(
     scenario: Scenario, comp: Comp, train: Sequence[int], heldout: Sequence[int], years: float | None
 ) -> dict[str, Any] | None:
@@ -144,8 +149,12 @@ def job_reference_for(
     when its seeds simulate more than REFERENCE_SEED_YEARS years in all."""
     game, slot = scenario.game, scenario.slot
     scored = slot is not None and (comp.metric, comp.direction) == (slot.comp, slot.direction)
-    seed_years = (len(train) + len(heldout)) * (years or scenario.years)
-    if game is None or game.optimum is None or not scored or seed_years > REFERENCE_SEED_YEARS:
+    if (
+        game is None
+        or game.optimum is None
+        or not scored
+        or seed_years(scenario, train, heldout, years) > REFERENCE_SEED_YEARS
+    ):
         return None
     return job_reference(references(scenario, train, heldout, years, player=False))
 

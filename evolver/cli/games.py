@@ -47,7 +47,7 @@ def reference(
 ) -> None:
     """A game's reference on each seed: the optimum (exact, or the best plan found: a lower bound), what a player
     that does nothing scores, and the game's reference player with its share of the optimum profit."""
-    from evolver.games import REFERENCE_SEED_YEARS, references
+    from evolver.games import REFERENCE_SEED_YEARS, references, seed_years
     from simcore import load_scenario
 
     with user_errors():
@@ -56,10 +56,10 @@ def reference(
         if scenario.game is None:
             raise InputError(f"scenario {scenario.name!r} has no slot, so it is not a game; see `evolver games`")
         train, heldout = (seeds, []) if seeds else (scenario.game.train, scenario.game.heldout)
-        seed_years = (len(train) + len(heldout)) * (scenario.years if years is None else years)
-        if scenario.game.optimum is not None and seed_years > REFERENCE_SEED_YEARS:
+        total = seed_years(scenario, train, heldout, years)
+        if scenario.game.optimum is not None and total > REFERENCE_SEED_YEARS:
             raise InputError(
-                f"{seed_years:g} seed-years to solve (seeds x years): the solver's time grows with the days, so this "
+                f"{total:g} seed-years to solve (seeds x years): the solver's time grows with the days, so this "
                 f"command solves at most {REFERENCE_SEED_YEARS:g}; give fewer --seed or fewer --years"
             )
         refs = references(scenario, train, heldout, years)
