@@ -6,8 +6,10 @@
   paid twice nor answered differently); no call is made once the job's cost budget is spent. A job made to
   replay another reuses that job's replies to the same prompts, paying nothing for them. A model that cannot
   be used at all (no key, unknown, unreachable) fails a job, and retires from a tournament.
-- `evaluate(step)`: the reply's code evaluated on the job's training seeds (what every choice is made on) and, if
-  it ran ok, on its held-out seeds (reported only), written as the step's candidate with both evaluations.
+- `evaluate(step)`: the reply's code (whole, or SEARCH/REPLACE blocks applied to the code the prompt showed)
+  evaluated on the job's training seeds (what every choice is made on, and what the next prompts show of it: the
+  sandbox's feedback) and, if it ran ok, on its held-out seeds (reported only), written as the step's candidate
+  with both evaluations and what the step chose (`choice`).
 
 Every write is keyed (the candidate by the step's key, the match by round and models, the reply by its step
 and prompt), so running an operation twice, from two processes or after a crash, changes nothing. `run` is the
@@ -27,7 +29,7 @@ from pydantic import ValidationError
 
 from evolver.comp import IMPROVED, Comp, parse_comp
 from evolver.errors import EvolverError, Interrupted, NoCode, ProviderError
-from evolver.extract import extract_code
+from evolver.extract import extract_edit
 from evolver.job import BUDGET, JobSpec
 from evolver.limits import Limiter, limiter_for
 from evolver.pinning import job_scenario, pin
@@ -38,7 +40,9 @@ from evolver.providers import get_provider
 from evolver.providers.base import ProposalRequest, Provider
 from evolver.settings import Settings
 from evolver.state import LIVE, interrupted
-from evolver.store import CandidateRow, JobRow, PlanRow, Standing, Store
+from evolver.store import CandidateRow, EvaluationRow, JobRow, PlanRow, Standing, Store
+from evolver.syntax import parse
+from evolver.tuning import Trial, skeleton, values
 from sandbox import Evaluation, MatchEvaluation
 from simcore import Scenario, load_scenario
 
@@ -50,8 +54,9 @@ class Evaluator(Protocol):
     """What evaluates code: a sandbox.SandboxPool."""
 
     def evaluate(
-        self, code: str, scenario: str, seeds: Sequence[int] = (0,), years: float | None = None
-    ) -> Evaluation: ...
+        self, code: str, scenario: str, seeds: Sequence[int] = (0,), years: float | None = None, *,
+        feedback: bool = False,
+    ) -> Evaluation: ...  # fmt: skip
 
     def evaluate_match(
         self, codes: Sequence[str], scenario: str, seeds: Sequence[int] = (0,), years: float | None = None
@@ -102,6 +107,7 @@ class Engine:
         self._jobs: dict[int, _Job] = {}
         self._providers: dict[str, Provider] = {}
         self._planned: dict[int, tuple[int, tuple[PlanRow, ...]]] = {}  # job -> (phase, the rows before it)
+        self._skeletons: dict[int, tuple[str, tuple[float, ...]] | None] = {}  # candidate -> skeleton, parameters
 
     # Submitting
 
@@ -254,19 +260,21 @@ class Engine:
             "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out, "cost": price, "latency_ms": reply.latency_ms,
             "replayed_from": reply.replayed_from,
         }  # fmt: skip
+        shown = request.context
         try:
-            code = extract_code(reply.text)
+            extracted = extract_edit(reply.text, shown.target_code if shown.parent_code is None else shown.parent_code)
         except NoCode as exc:
             return self._store(step, spend | {"code": exc.code or "", "status": "no_code", "error": str(exc),
-                                              "error_line": exc.line}, None)  # fmt: skip
+                                              "error_line": exc.line}, None, edit=exc.edit)  # fmt: skip
+        code, edit = extracted.code, extracted.edit
         spec = job.spec
         if self.evaluator is None:
             raise EvolverError("this engine has no sandbox to evaluate in (give it a sandbox.SandboxPool)")
-        evaluation = self.evaluator.evaluate(code, job.ref, spec.seeds, spec.years)
+        evaluation = self.evaluator.evaluate(code, job.ref, spec.seeds, spec.years, feedback=True)
         if not evaluation.ok:
             failure = {"code": code, "status": evaluation.status.value, "error": evaluation.error,
                        "error_line": evaluation.line}  # fmt: skip
-            return self._store(step, spend | failure, evaluation)
+            return self._store(step, spend | failure, evaluation, edit=edit)
         reference = self.store.candidate(step.reference_id) if step.reference_id else None
         improved = reference is None or job.comp.compare(reference.metrics, evaluation.metrics) == IMPROVED
         fields = {"code": code, "status": "ok", "score": job.comp.score(evaluation.metrics),
@@ -277,7 +285,7 @@ class Engine:
         if heldout is not None:  # after every choice above: nothing of it is compared, ranked or shown to a model
             fields |= {"heldout_status": heldout.status.value,
                        "heldout_score": job.comp.score(heldout.metrics) if heldout.ok else None}  # fmt: skip
-        return self._store(step, spend | fields, evaluation, heldout)
+        return self._store(step, spend | fields, evaluation, heldout, edit=edit)
 
     def _versus(self, job: _Job, code: str, target_id: int) -> dict[str, Any]:
         """An arena try against its target, head to head on the training seeds: both scores, and whether the try
@@ -410,18 +418,26 @@ class Engine:
         return self._providers[model]
 
     def _request(self, step: Step) -> tuple[ProposalRequest, str]:
-        """The step's request and its hash (messages and structured context: what any provider reads)."""
+        """The step's request and its hash (messages and structured context: what any provider reads). The context
+        has the parent's training results and feedback, and the step's inspirations (code and training score); a
+        repair of a failed diff asks for the whole code."""
         job = self._job(step.job_id)
         parent = self.store.candidate(step.parent_id) if step.parent_id else None
         target = self.store.candidate(step.target_id) if step.target_id else None
         repairing = step.op == "repair" and parent is not None
+        trained = self._training(parent.id) if parent and not repairing else None
+        inspirations = [self.store.candidate(candidate_id) for candidate_id in step.inspirations]
         context = context_for(
             job.scenario,
             parent=(parent.code, None if repairing else parent.score) if parent else None,
             target=(target.code, target.score) if target else None,
             error=(parent.error or parent.status) if repairing else None,
             error_line=parent.error_line if repairing else None,
-            parent_seeds=self._training_results(parent.id) if parent and not repairing else (),
+            parent_seeds=list(zip(trained.seeds, trained.per_seed, strict=True)) if trained else (),
+            parent_feedback=trained.feedback if trained else None,
+            inspirations=[(other.code, other.score) for other in inspirations if other is not None],
+            diffs=not (repairing and _failed_diff(parent)),
+            trials=self._trials(step, parent) if parent and not repairing else (),
         )
         messages = render(step.op, job.scenario, context, goal=job.spec.goal, comp=job.comp.text)
         request = ProposalRequest(step.op, messages, context, seed=step.seed)
@@ -429,20 +445,51 @@ class Engine:
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=list).encode()).hexdigest()
         return request, digest
 
-    def _training_results(self, candidate_id: int) -> list[tuple[int, dict[str, float]]]:
-        """A candidate's metrics on each training seed (its held-out evaluation is never read here)."""
-        trained = [row for row in self.store.evaluations(candidate_id) if not row.heldout and row.status == "ok"]
-        return list(zip(trained[0].seeds, trained[0].per_seed, strict=True)) if trained else []
+    def _trials(self, step: Step, parent: CandidateRow) -> tuple[Trial, ...]:
+        """The trials of the parent's skeleton (evolver/tuning.py): the parameters and training scores of the step's
+        model's candidates with that skeleton, of the phases before the step's, in a fixed order."""
+        own = self._skeleton(parent.id, parent.code)
+        if own is None:
+            return ()
+        trials = []
+        for candidate_id, code, score in self.store.scored_codes(step.job_id, step.model, step.phase):
+            found = self._skeleton(candidate_id, code)
+            if found is not None and found[0] == own[0]:
+                trials.append((found[1], score))
+        return tuple(trials)
 
-    def _store(self, step: Step, fields: dict, evaluation: Evaluation | None, heldout: Evaluation | None = None) -> int:
-        """Writes the step's candidate with its training evaluation and its held-out one (one transaction, once)."""
+    def _skeleton(self, candidate_id: int, code: str) -> tuple[str, tuple[float, ...]] | None:
+        """A candidate's skeleton and parameters (None for code that does not parse), computed once per process."""
+        if candidate_id not in self._skeletons:
+            try:
+                tree = parse(code)
+            except (SyntaxError, ValueError, MemoryError, RecursionError):
+                self._skeletons[candidate_id] = None
+            else:
+                self._skeletons[candidate_id] = (skeleton(tree), values(tree))
+        return self._skeletons[candidate_id]
+
+    def _training(self, candidate_id: int) -> EvaluationRow | None:
+        """A candidate's evaluation on the training seeds, if it ran ok (its held-out one is never read here)."""
+        trained = [row for row in self.store.evaluations(candidate_id) if not row.heldout and row.status == "ok"]
+        return trained[0] if trained else None
+
+    def _store(
+        self, step: Step, fields: dict, evaluation: Evaluation | None, heldout: Evaluation | None = None,
+        edit: str | None = None,
+    ) -> int:  # fmt: skip
+        """Writes the step's candidate with its training evaluation and its held-out one (one transaction, once),
+        and what the step chose: its parent, target, inspirations and why, and how the reply edited the code
+        (`edit`: "diff", "rewrite", None for no reply)."""
         spec = self._job(step.job_id).spec
         rows = [_evaluation_row(evaluation, spec.seeds or (), spec.years, fields.get("score"))] if evaluation else []
         if heldout is not None:
             rows.append(_evaluation_row(heldout, spec.heldout or (), spec.years, fields["heldout_score"], heldout=True))
+        choice = {"parent": step.parent_id, "target": step.target_id, "inspirations": list(step.inspirations),
+                  "why": step.why, "edit": edit}  # fmt: skip
         return self.store.add_candidate(
             key=step.key, job_id=step.job_id, model_id=step.model, generation=step.phase,
-            parent_id=step.parent_id, target_id=step.target_id, evaluations=rows, **fields,
+            parent_id=step.parent_id, target_id=step.target_id, choice=choice, evaluations=rows, **fields,
         )  # fmt: skip
 
 
@@ -461,12 +508,18 @@ def _with_game_seeds(spec: JobSpec, scenario: Scenario) -> JobSpec:
 def _evaluation_row(
     evaluation: Evaluation, seeds: Sequence[int], years: float | None, score: float | None, heldout: bool = False
 ) -> dict[str, Any]:
-    """An evaluation as the store's `evaluations` row takes it."""
+    """An evaluation as the store's `evaluations` row takes it (a held-out one without its feedback: never shown)."""
     return {
         "seeds": list(seeds), "years": years, "status": evaluation.status.value, "score": score,
         "metrics": evaluation.metrics, "per_seed": evaluation.per_seed, "timings": evaluation.timings,
         "heldout": heldout, "error": evaluation.error, "error_line": evaluation.line,
+        "feedback": None if heldout else evaluation.feedback,
     }  # fmt: skip
+
+
+def _failed_diff(candidate: CandidateRow | None) -> bool:
+    """Whether a candidate's reply was SEARCH/REPLACE blocks that gave no usable code."""
+    return candidate is not None and candidate.status == "no_code" and (candidate.choice or {}).get("edit") == "diff"
 
 
 def _nothing(current: Plan) -> Plan:

@@ -25,12 +25,13 @@ class NoCode(EvolverError):  # noqa: N818 - named for what it means, like simcor
     """A model's reply held no usable code; the reason is stored with the failed candidate.
 
     `code` is the code the reply did hold when it failed the checks (e.g. a syntax error at `line`), so it can
-    be stored and repaired; None when the reply held no code at all.
+    be stored and repaired; None when the reply held no code at all. `edit` says how the reply gave it: "diff"
+    (SEARCH/REPLACE blocks that did not apply, or made code that fails the checks) or "rewrite" (whole code).
     """
 
-    def __init__(self, reason: str, code: str | None = None, line: int | None = None) -> None:
+    def __init__(self, reason: str, code: str | None = None, line: int | None = None, edit: str = "rewrite") -> None:
         super().__init__(reason)
-        self.code, self.line = code, line
+        self.code, self.line, self.edit = code, line, edit
 
 
 class Interrupted(BaseException):

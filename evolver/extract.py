@@ -6,6 +6,19 @@ an assignment, a call, ...) to the end, less the prose after the code: the longe
 The checks: at most `max_bytes` UTF-8 bytes, `ast.parse` succeeds, and a top-level `def fn` can be called as
 `fn(i, v, r, s, p)` (the sandbox's own test). Nothing is compiled or run here: the sandbox does that, and refuses
 what its policy forbids.
+
+A reply to a prompt that offered code to edit (`extract_edit`) may instead hold SEARCH/REPLACE blocks, applied to
+that code in order:
+
+    <<<<<<< SEARCH
+    exact lines of the code
+    =======
+    the lines that replace them
+    >>>>>>> REPLACE
+
+Each SEARCH must match exactly one place (trailing whitespace aside). A malformed block or one that does not match
+falls back to a whole ```python block of the same reply (one without such blocks); without one, NoCode names the
+block, carrying the code it was to edit, so the next try repairs it with the whole code.
 """
 
 from __future__ import annotations
@@ -13,7 +26,8 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from evolver.errors import NoCode
 from evolver.syntax import parse
@@ -34,16 +48,114 @@ _CODE_LINE = re.compile(
 )
 
 
+_SEARCH = re.compile(r"^\s*<{5,}\s*SEARCH\s*$")
+_DIVIDER = re.compile(r"^\s*={5,}\s*$")
+_REPLACE = re.compile(r"^\s*>{5,}\s*REPLACE\s*$")
+EDITS = ("diff", "rewrite")  # how a reply gave its code: SEARCH/REPLACE blocks applied to the code shown, or whole
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """A reply's code, and how the reply gave it (one of EDITS)."""
+
+    code: str
+    edit: str
+
+
+class DiffError(ValueError):
+    """SEARCH/REPLACE blocks that cannot be applied; the message names the block and what to do."""
+
+
 def extract_code(text: str, max_bytes: int = MAX_SOURCE_BYTES) -> str:
     """The player's code in `text`, ending with one newline; NoCode with a short reason when there is none."""
-    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").split("\n")
+    lines = _lines(text)
     blocks = [_clean(body) for info, body in _fenced_blocks(lines) if info.lower() in PYTHON_FENCES]
     if blocks:
         return _first_good(blocks, max_bytes)
     return _fallback(lines, max_bytes)
 
 
-def _refusal(code: str, max_bytes: int) -> NoCode:
+def extract_edit(text: str, base: str | None, max_bytes: int = MAX_SOURCE_BYTES) -> Extracted:
+    """The player's code in a reply to a prompt that showed `base` to edit (None: nothing to edit): `base` with the
+    reply's SEARCH/REPLACE blocks applied ("diff"), or the whole code the reply gives ("rewrite", as
+    `extract_code`). Blocks that do not apply fall back to a whole fenced block without SEARCH/REPLACE lines; with
+    none, NoCode says which block failed, carrying `base`. Code the blocks make that fails the checks is refused as
+    a whole block's would be (NoCode with that code and its line)."""
+    lines = _lines(text)
+    if not any(_SEARCH.match(line) for line in lines):
+        return Extracted(extract_code(text, max_bytes), "rewrite")
+    try:
+        code = apply_diff(base, _diff_blocks(lines))
+    except DiffError as exc:
+        whole = [
+            _clean(body) for info, body in _fenced_blocks(lines)
+            if info.lower() in PYTHON_FENCES and not any(_SEARCH.match(line) for line in body.split("\n"))
+        ]  # fmt: skip
+        if whole:
+            return Extracted(_first_good(whole, max_bytes), "rewrite")
+        raise NoCode(f"{exc}; reply with the whole code in one ```python block", base, edit="diff") from None
+    if _problem(code, max_bytes) is not None:
+        raise _refusal(code, max_bytes, edit="diff")
+    return Extracted(code, "diff")
+
+
+def apply_diff(base: str | None, blocks: Sequence[tuple[list[str], list[str]]]) -> str:
+    """`base` with each (search lines, replace lines) block applied in order, cleaned as stored code; a DiffError
+    when there is no base, or a block's search lines are empty or do not match exactly one place (lines compared
+    without their trailing whitespace)."""
+    if base is None:
+        raise DiffError("the reply has SEARCH/REPLACE blocks, but this prompt gave no code to edit")
+    code = base.split("\n")
+    for number, (search, replace) in enumerate(blocks, 1):
+        which = f"SEARCH/REPLACE block {number} of {len(blocks)}"
+        if not search:
+            raise DiffError(f"{which} has no SEARCH lines: quote the lines it replaces")
+        wanted = [line.rstrip() for line in search]
+        stripped = [line.rstrip() for line in code]
+        found = [n for n in range(len(code) - len(wanted) + 1) if stripped[n : n + len(wanted)] == wanted]
+        if len(found) != 1:
+            where = "match no lines of the code" if not found else f"match {len(found)} places in the code"
+            hint = "copy them exactly, indentation included" if not found else "quote more lines, to match one"
+            raise DiffError(f"{which}: its SEARCH lines ({_quoted(search[0])}...) {where}; {hint}")
+        code[found[0] : found[0] + len(wanted)] = replace
+    return _clean("\n".join(code))
+
+
+def _diff_blocks(lines: list[str]) -> list[tuple[list[str], list[str]]]:
+    """The reply's SEARCH/REPLACE blocks as (search lines, replace lines); a DiffError names a malformed one."""
+    blocks: list[tuple[list[str], list[str]]] = []
+    part: list[str] | None = None  # the lines being read: the search part, then the replace part
+    search: list[str] = []
+    for line in lines:
+        if _SEARCH.match(line):
+            if part is not None:
+                raise DiffError(f"SEARCH/REPLACE block {len(blocks) + 1} is malformed: it has no `>>>>>>> REPLACE`")
+            part = search = []
+        elif part is None:
+            continue  # prose or fences between the blocks
+        elif _DIVIDER.match(line) and part is search:
+            part = []
+        elif _REPLACE.match(line):
+            if part is search:
+                raise DiffError(f"SEARCH/REPLACE block {len(blocks) + 1} is malformed: it has no `=======` line")
+            blocks.append((search, part))
+            part = None
+        else:
+            part.append(line)
+    if part is not None:
+        raise DiffError(f"SEARCH/REPLACE block {len(blocks) + 1} is malformed: it has no `>>>>>>> REPLACE`")
+    return blocks
+
+
+def _quoted(line: str) -> str:
+    return repr(textwrap.shorten(line.strip(), 40, placeholder="..."))
+
+
+def _lines(text: str) -> list[str]:
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").split("\n")
+
+
+def _refusal(code: str, max_bytes: int, edit: str = "rewrite") -> NoCode:
     """The NoCode for code that failed `_problem`, carrying the code and the syntax error's line if any."""
     try:
         parse(code)
@@ -52,7 +164,7 @@ def _refusal(code: str, max_bytes: int) -> NoCode:
         line = exc.lineno
     except (RecursionError, MemoryError, ValueError):
         line = None
-    return NoCode(str(_problem(code, max_bytes)), code, line)
+    return NoCode(str(_problem(code, max_bytes)), code, line, edit)
 
 
 def _problem(code: str, max_bytes: int) -> str | None:

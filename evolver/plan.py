@@ -24,12 +24,14 @@ model's best) changes only between phases. That is the whole of resuming: what i
 from __future__ import annotations
 
 import itertools
+import random
 import zlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from evolver.comp import IMPROVED, Comp
+from evolver.selection import Archive, choose
 from evolver.store import PlanRow
 
 
@@ -58,6 +60,8 @@ class Step:
     target_id: int | None  # beat: the champion to beat
     reference_id: int | None  # what the try must improve on: the target, else the turn's parent
     players: tuple[int, ...] = ()  # a market: the champions' candidate ids, in seat order
+    inspirations: tuple[int, ...] = ()  # other players shown with the parent (candidate ids, from the archive)
+    why: str = ""  # why the selection policy chose this parent and these inspirations (stored with the try)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +105,8 @@ class _Turn:
     target: Player | None
     label: str  # the model, or `challenger>defender`
     round: int | None = None  # a tournament's beat turns: the round of their match
+    inspirations: tuple[int, ...] = ()
+    why: str = ""
 
 
 def plan(
@@ -127,6 +133,7 @@ def plan(
     by_key = {row.key: row for row in rows}
     spent = sum(row.cost for row in rows)
     best: dict[str, Player] = {}
+    archives: dict[str, Archive] = {}
     matches: list[MatchResult] = []
     arena = kind == "tournament" and seats > 1
     phases = length if kind == "evolve" else 1 + (3 if arena else 2) * length
@@ -137,7 +144,7 @@ def plan(
             if pending:
                 return Plan(phase, phases, tuple(pending), tuple(matches), best, spent)
             continue
-        turns = _turns(kind, phase, models, best, comp, arena)
+        turns = [_chosen(turn, archives, seed, phase) for turn in _turns(kind, phase, models, best, comp, arena)]
         steps: list[Step] = []
         finished: list[tuple[_Turn, list[PlanRow]]] = []
         for turn in turns:
@@ -157,6 +164,8 @@ def plan(
         for _turn, tries in finished:  # the phase is over: what the next one builds on
             for row in tries:
                 _keep_best(best, row, comp)
+                if row.status == "ok" and row.score is not None:
+                    archives.setdefault(row.model_id, Archive(comp)).add(_player(row))
     return Plan(phases, phases, (), tuple(matches), best, spent)
 
 
@@ -237,6 +246,8 @@ def _replay(
                 attempt=attempt, seed=zlib.crc32(f"{seed}:{turn.label}:{phase}:{attempt}".encode()),
                 parent_id=parent, target_id=turn.target.id if turn.target else None,
                 reference_id=reference.id if reference else None,
+                inspirations=() if failed else turn.inspirations,
+                why="a repair of the failed try" if failed else turn.why,
             )  # fmt: skip
         tries.append(row)
         if row.status == "ok":
@@ -253,7 +264,22 @@ def _keep_best(best: dict[str, Player], row: PlanRow, comp: Comp) -> None:
         return
     own = best.get(row.model_id)
     if own is None or comp.compare(own.metrics, row.metrics) == IMPROVED:
-        best[row.model_id] = Player(row.id, row.model_id, row.metrics, row.score)
+        best[row.model_id] = _player(row)
+
+
+def _player(row: PlanRow) -> Player:
+    assert row.score is not None
+    return Player(row.id, row.model_id, row.metrics, row.score)
+
+
+def _chosen(turn: _Turn, archives: dict[str, Archive], seed: int, phase: int) -> _Turn:
+    """The turn with its parent and inspirations chosen by the selection policy from the model's archive (an init
+    has none; a beat keeps the model's best as its parent)."""
+    if turn.op == "init":
+        return turn
+    rng = random.Random(zlib.crc32(f"{seed}:{turn.label}:{phase}:choice".encode()))
+    choice = choose(archives.get(turn.model), turn.parent, rng, explore=turn.op != "beat")
+    return replace(turn, parent=choice.parent, inspirations=choice.inspirations, why=choice.why)
 
 
 def _match(turn: _Turn, tries: list[PlanRow], comp: Comp) -> MatchResult:

@@ -1,5 +1,8 @@
 """The work of one sandbox child: compile the player, play every seed, check what it left, report as JSON.
 
+Asked for `feedback`, the report also says what the runs showed (`simcore.feedback`): the refusals by reason over
+every seed, and the first seed's run in periods.
+
 Runs only in a freshly forked, isolated child. Everything the player can cause ends as a report with a
 status; the report is the only thing that leaves the process.
 
@@ -23,6 +26,7 @@ from sandbox.isolation import Seccomp, isolate
 from sandbox.outputs import OutputError, plain, readable
 from sandbox.policy import CompiledPlayer, PolicyError, PrintSink, compile_player, load_player, player_line
 from simcore import InvalidAction, InvalidOutput, InvariantViolation, Scenario, SimulationError, load_scenario
+from simcore.feedback import Feedback
 from simcore.seat import SlotOutcome, house_player, idle, play, play_match, rotation
 
 # Prebuilt, so they can be sent when nothing more can be allocated.
@@ -118,6 +122,7 @@ def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> di
     timings["compile_ms"] = (compiled_at - started) * 1e3
     invalids = Invalids()
     per_seed, first = [], {}
+    feedback = Feedback() if request.get("feedback") else None
     for index, seed in enumerate(request["seeds"]):
         try:  # SystemExit and the like are the player's doing too: any exception is a result
             if index:
@@ -129,6 +134,8 @@ def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> di
                 if request.get("detail"):
                     result = outcome.result
                     first["detail"] = readable({"v": result.v, "nvars": result.nvars, "stats": result.stats})
+            if feedback is not None:
+                feedback.add(seed, outcome)
             invalids.check()
         except BaseException as exc:
             timings["run_ms"] = (time.perf_counter() - compiled_at) * 1e3
@@ -138,6 +145,8 @@ def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> di
     timings["run_ms"] = (time.perf_counter() - compiled_at) * 1e3
     if invalids.first is not None:
         return failed(invalids.first)
+    if feedback is not None:
+        first["feedback"] = feedback.to_dict()
     return {"status": Status.OK, "metrics": per_seed, "stdout": sink.text, **first, **timings}
 
 

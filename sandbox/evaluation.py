@@ -65,6 +65,7 @@ class Evaluation:
     notes: Any = None
     timings: dict[str, float] = field(default_factory=dict)
     detail: dict[str, Any] | None = None  # the first seed's run (`v`, `nvars`, `stats`) when asked for
+    feedback: dict[str, Any] | None = None  # what the runs showed, when asked for (`simcore.feedback.Feedback`)
 
     @property
     def ok(self) -> bool:
@@ -84,6 +85,7 @@ class Evaluation:
             "notes": self.notes,
             "timings": self.timings,
             **({"detail": self.detail} if self.detail is not None else {}),
+            **({"feedback": self.feedback} if self.feedback is not None else {}),
         }
 
 

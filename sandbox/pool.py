@@ -143,11 +143,14 @@ class SandboxPool:
         years: float | None = None,
         limits: Limits | None = None,
         detail: bool = False,
+        feedback: bool = False,
     ) -> Evaluation:
         """Evaluate one player's code on each seed; raises SandboxError only for the caller's mistakes.
 
         With `detail`, the Evaluation also carries the first seed's run (`v`, `nvars` and daily `stats`) as
-        plain data, for tables and charts; allow for it in `limits.max_report_bytes` on long runs.
+        plain data, for tables and charts; allow for it in `limits.max_report_bytes` on long runs. With `feedback`,
+        an ok Evaluation carries what its runs showed (`simcore.feedback`: the refusals by reason, the first seed's
+        run in periods; a few kilobytes), for the next prompt.
         """
         limits = limits or Limits()
         seeds = _checked(seeds, years)
@@ -158,7 +161,7 @@ class SandboxPool:
             return Evaluation(Status.REJECTED_INPUT, seeds, error=rejected)
         request = {
             "code": code, "scenario": ref, "seeds": list(seeds), "years": years, "limits": asdict(limits),
-            "detail": detail,
+            "detail": detail, "feedback": feedback,
         }  # fmt: skip
         seen = self._ask(request)
         if seen is None:

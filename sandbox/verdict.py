@@ -13,6 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from sandbox.contract import PLAYER_FILENAME
 from sandbox.evaluation import Evaluation, Limits, Status
+from simcore.feedback import MAX_SEEN, PERIODS
+from simcore.seat import MAX_REFUSAL_KINDS
 from simcore.slot import MAX_SEATS
 
 
@@ -30,6 +32,38 @@ STACK_OVERFLOW = (
 )
 
 
+class _Refusal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=200)
+    count: int = Field(ge=1)
+    runs: int = Field(ge=1)
+    seed: int = Field(ge=0)
+    day: int = Field(ge=0)
+
+
+class _Period(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: tuple[int, int]
+    trades: dict[str, tuple[int, Metric, Metric]] = Field(max_length=64)
+    refused: int = Field(ge=0)
+    wallet: dict[str, Metric] = Field(max_length=64)
+    seen: dict[str, Metric] = Field(max_length=MAX_SEEN)
+
+
+class FeedbackReport(BaseModel):
+    """What the runs showed (`simcore.feedback.Feedback`), bounded like the rest of the report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs: int = Field(ge=1)
+    seed: int = Field(ge=0)
+    periods: list[_Period] = Field(max_length=PERIODS)
+    refusals: list[_Refusal] = Field(max_length=MAX_REFUSAL_KINDS)
+    others: int = Field(ge=0)
+
+
 class ChildReport(BaseModel):
     """What a sandbox child sends back, validated before anything of it is used (the child is not trusted)."""
 
@@ -43,6 +77,7 @@ class ChildReport(BaseModel):
     stdout: str = Field(default="", max_length=100_000)
     notes: Any = None
     detail: dict[str, Any] | None = None
+    feedback: FeedbackReport | None = None
     compile_ms: float = 0.0
     run_ms: float = 0.0
 
@@ -126,6 +161,7 @@ def _from_report(report: ChildReport, seeds: tuple[int, ...], comp: str, timings
         notes=report.notes,
         detail=report.detail,
         timings=timings,
+        feedback=None if report.feedback is None else report.feedback.model_dump(mode="json"),
     )
 
 

@@ -41,6 +41,7 @@ class Ledger:
         # of the first ticker, then of the second, for each trade
         self._taken: dict[str, list[float]] = {key: [] for key in markets}
         self._pairs = tuple(markets.items())
+        self.refusal = ""  # why the last refused trade was refused, e.g. "not enough USDC"
 
     def begin_turn(self) -> None:
         """Note where the markets stand as the player's turn begins (the background players moved them)."""
@@ -49,7 +50,8 @@ class Ledger:
             seen[key] = market.reserves()
 
     def trade(self, key: str, action: str, amount: float) -> float | None:
-        """Execute `action(amount)` on the market `key` and settle it; None if refused (nothing changes).
+        """Execute `action(amount)` on the market `key` and settle it; None if refused (nothing changes, and
+        `refusal` says why: the pool cannot fill it, it is too small to move the pool, or not enough of a token).
 
         Returns what the market's plugin would (AI3's signs): minus the wallet's change in the ticker the
         action does not name. An InvariantViolation (without saying which action: the caller adds that) if the
@@ -64,14 +66,17 @@ class Ledger:
         try:
             state = market.quote(action, amount)
         except PluginError:  # e.g. a buy that would drain a pool
+            self.refusal = "the pool cannot fill it"
             return None
         (held_a, held_b), now_a, now_b = seen, state[0], state[1]
         if (held_a > now_a) == (held_b > now_b) or held_a == now_a or held_b == now_b:
-            return None  # the market must give one ticker and take the other
+            self.refusal = "too small to move the pool"  # the market must give one ticker and take the other
+            return None
         a, b = market.tickers
         balances = self.balances
         balance_a, balance_b = balances[a] + _difference(held_a, now_a), balances[b] + _difference(held_b, now_b)
         if balance_a < 0 or balance_b < 0:
+            self.refusal = f"not enough {a if balance_a < 0 else b}"
             return None
         market.commit(state)
         reserves = (now_a, now_b)

@@ -20,9 +20,9 @@ invalid action, and an invalid action ends the run: the player may catch the exc
 soon as its `fn` returns, and every later action raises it again.
 
 A well-formed trade that the wallet cannot pay for, that the pool refuses, or that is too small to move the
-pool both ways is *refused*: nothing changes, it returns 0.0 and counts in the `refused` metric. An executed
-trade is settled exactly by the ledger (`simcore.ledger`) and returns what the plugin would (AI3's signs:
-`buyA` the token B paid in, `sellA` minus the token B paid out).
+pool both ways is *refused*: nothing changes, it returns 0.0 and counts in the `refused` metric (and by its
+reason in the outcome's `log`). An executed trade is settled exactly by the ledger (`simcore.ledger`) and returns
+what the plugin would (AI3's signs: `buyA` the token B paid in, `sellA` minus the token B paid out).
 
 An arena (a slot with `seats` > 1) seats several players in one run: `play_match(scenario, fns, seed, years,
 order)` plays them in the order given (a rotation across seeds is fair: `rotation`) and returns an outcome per
@@ -58,15 +58,31 @@ from simcore.views import PLAIN_SCALARS, FrozenMap, FrozenRows, freeze
 _NO_SEED = object()
 SEED_TYPES = (int, bool, float, str, bytes, bytearray)  # what `random.Random.seed` takes (None aside)
 MAX_SCRATCH_KEYS = 1000  # checked daily, so a flood of keys stops at once (the sandbox checks the rest at the end)
+MAX_REFUSAL_KINDS = 5  # reasons for refused actions a seat tells apart (the first ones met); all are counted
 Witness = Callable[[InvalidAction], None]  # told of every invalid action of a run's handles
+Trade = tuple[int, str, float, float]  # an executed action: (day, "dex.buyA", amount, what the action returned)
+
+
+@dataclass(frozen=True)
+class SeatLog:
+    """What a seat did, as it happened, for the feedback a model reads (`simcore.feedback`); nothing in it is scored.
+
+    `trades` are its executed actions in order; `refusals` maps each reason an action was refused for (`"dex.buyA:
+    not enough USDC"`) to `[count, first day]`, for the first MAX_REFUSAL_KINDS reasons met; `rows` are the
+    observations the player saw (its `s`), a row a day from day 0."""
+
+    key: str
+    trades: list[Trade]
+    refusals: dict[str, list[int]]
+    rows: list[Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
 class SlotOutcome:
     """One played run: finite `metrics`, the `score` (the comp's metric), the final `wallet` (each balance
     rounded down to a float) and `exact_wallet` (exactly), the player's `scratch` dict as it left it (not
-    validated here), and the engine's `result` (the slot's balances and action counts are in
-    `result.res[KEY]` and each stats row, KEY the seat's key)."""
+    validated here), the engine's `result` (the slot's balances and action counts are in `result.res[KEY]` and
+    each stats row, KEY the seat's key) and the seat's `log`."""
 
     metrics: dict[str, float]
     score: float
@@ -74,6 +90,7 @@ class SlotOutcome:
     scratch: dict[str, Any]
     result: Result
     exact_wallet: dict[str, Fraction]
+    log: SeatLog
 
 
 class PlayerRandom(random.Random):
@@ -199,6 +216,8 @@ class Seat:
         self.in_turn = self.acting = False
         self.failure: BaseException | None = None  # an invalid action or a failed trade: it ends the run, caught or not
         self.rows: list[Mapping[str, Any]] = []
+        self.trades: list[Trade] = []
+        self.refusals: dict[str, list[int]] = {}
         self.scratch: dict[str, Any] = {}
         self.rng = PlayerRandom(f"{self.key}:{seed}")
         self.readers = {name: _reader(spec, scenario.plugins) for name, spec in slot.observe.items()}
@@ -313,9 +332,10 @@ class Seat:
         try:
             result = self.ledger.trade(key, action, amount)
             if result is None:
-                self.refused += 1
+                self._refused(f"{what}: {self.ledger.refusal}")
                 return 0.0
             self.executed += 1
+            self.trades.append((self.day, what, amount, result))
             return result
         except BaseException as exc:
             # Whatever stops an action part-way (memory or the recursion limit running out, a broken invariant)
@@ -328,6 +348,15 @@ class Seat:
             self.acting = False
             if collecting:
                 gc.enable()
+
+    def _refused(self, reason: str) -> None:
+        """Counts a refused action, and by its reason while fewer than MAX_REFUSAL_KINDS reasons are known."""
+        self.refused += 1
+        known = self.refusals.get(reason)
+        if known is not None:
+            known[0] += 1
+        elif len(self.refusals) < MAX_REFUSAL_KINDS:
+            self.refusals[reason] = [1, self.day]
 
     def _fail(self, message: str) -> NoReturn:
         self.failure = InvalidAction(message)
@@ -344,7 +373,8 @@ class Seat:
         self._check_invariants(wallet, result.nvars)
         metrics = self._metrics(wallet, result.nvars)
         exact = {ticker: Fraction(balance, 1 << EXPONENT) for ticker, balance in self.ledger.balances.items()}
-        return SlotOutcome(metrics, metrics[self.slot.comp], dict(wallet), self.scratch, result, exact)
+        log = SeatLog(self.key, self.trades, self.refusals, self.rows)
+        return SlotOutcome(metrics, metrics[self.slot.comp], dict(wallet), self.scratch, result, exact, log)
 
     def _check_invariants(self, wallet: Mapping[str, float], nvars: Mapping[str, Any]) -> None:
         for name, check in self.slot.invariants.items():

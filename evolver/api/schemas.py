@@ -303,6 +303,12 @@ class CandidateDetail(CandidateOut):
     evaluations: list[EvaluationOut]
     prompt: list[dict[str, str]] | None = Field(description="The chat messages sent to the model.")
     reply: str | None
+    choice: dict[str, Any] | None = Field(
+        description="What the try was given: `parent` and `target` (candidate ids or null), `inspirations` (ids of "
+        "other players shown for ideas), `why` (the selection's reason), and `edit`: how the reply gave its code "
+        "(`diff`: SEARCH/REPLACE blocks applied to the code shown, `rewrite`: whole, null: no reply). Null for a "
+        "candidate stored before it was recorded."
+    )
 
 
 class LeaderRow(BaseModel):

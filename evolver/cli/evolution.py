@@ -102,11 +102,16 @@ def jobs() -> None:
 
 
 def _label(candidate: CandidateRow, parent: CandidateRow | None, reference: JobReference) -> Text:
-    """`#7 improve local:gp (gen 3) score 51 (+1.5) improved held-out 49.5 (gap -1.5)`, each score with its share
-    of the optimum profit where the job has a reference (`score 51 (63.2 %, +1.5)`), or the status and error."""
+    """`#7 improve local:gp (gen 3, diff, ideas #4 #5) score 51 (+1.5) improved held-out 49.5 (gap -1.5)`, each
+    score with its share of the optimum profit where the job has a reference (`score 51 (63.2 %, +1.5)`), or the
+    status and error; a reply's SEARCH/REPLACE edit and the inspirations it was shown are noted with the generation."""
     from evolver.cli.views import heldout_text, signed
 
-    text = Text(f"#{candidate.id} {candidate.op} {candidate.model_id} (gen {candidate.generation + 1}) ")
+    choice = candidate.choice or {}
+    notes = [f"gen {candidate.generation + 1}", *(["diff"] if choice.get("edit") == "diff" else [])]
+    if choice.get("inspirations"):
+        notes.append("ideas " + " ".join(f"#{other}" for other in choice["inspirations"]))
+    text = Text(f"#{candidate.id} {candidate.op} {candidate.model_id} ({', '.join(notes)}) ")
     if candidate.score is None:
         error = textwrap.shorten(report.printable(candidate.error or ""), ERROR_CHARS, placeholder=" …")
         text.append(f"{candidate.status}: {error}", style="red")
@@ -169,6 +174,8 @@ def show_candidate(
     console.print(_label(candidate, parent, reference))
     console.print(f"job {candidate.job_id}, tokens {candidate.tokens_in}/{candidate.tokens_out}, "
                   f"cost ${candidate.cost:.4f}, {candidate.latency_ms:.0f} ms")  # fmt: skip
+    if candidate.choice:
+        console.print(_choice_line(candidate.choice))
     for evaluation in evaluations:
         console.print(_evaluation_line(evaluation, reference.heldout if evaluation.heldout else reference.train))
     if candidate.code:
@@ -182,6 +189,16 @@ def show_candidate(
             show(report.metrics_table(evaluation.metrics, f"candidate {candidate.id}, held-out seeds"))
     if candidate.error:
         console.print(Text(f"{candidate.status}: {_error(candidate.error, candidate.error_line)}", style="red"))
+
+
+def _choice_line(choice: dict) -> Text:
+    """`chosen: parent #3, target #5, ideas from #4 #9 (why: ...); the reply edited by diff`."""
+    shown = [f"{name} #{choice[name]}" for name in ("parent", "target") if choice.get(name) is not None]
+    if choice.get("inspirations"):
+        shown.append("ideas from " + " ".join(f"#{other}" for other in choice["inspirations"]))
+    why = f" (why: {report.printable(choice['why'])})" if choice.get("why") else ""
+    edit = {"diff": "; the reply edited by diff", "rewrite": "; the reply rewrote the code"}.get(choice.get("edit"), "")
+    return Text(f"chosen: {', '.join(shown) or 'nothing to start from'}{why}{edit}")
 
 
 def _evaluation_line(evaluation: EvaluationRow, reference: SetReference | None) -> Text:

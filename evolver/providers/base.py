@@ -24,6 +24,8 @@ class ProposalContext:
     actions: dict[str, tuple[str, ...]]  # plugin key -> the actions the player may call, e.g. {"dex": ("buyA",)}
     wallet: dict[str, float]  # starting balances by ticker
     max_actions_per_day: int = 10
+    kinds: dict[str, str] = field(default_factory=dict)  # plugin key -> its type ("dex", ...), for the actions' plugins
+    trials: tuple[tuple[tuple[float, ...], float], ...] = ()  # the parent's skeleton's trials (evolver/tuning.py)
     parent_code: str | None = None  # improve / repair: the player to start from
     parent_score: float | None = None
     target_code: str | None = None  # beat: the player to beat
@@ -31,6 +33,10 @@ class ProposalContext:
     error: str | None = None  # repair: what went wrong with the parent
     error_line: int | None = None
     parent_seeds: tuple[tuple[int, dict[str, float]], ...] = ()  # the parent's metrics on each training seed
+    # what the parent's training runs showed (simcore.feedback): refusals by reason, its first seed's run in periods
+    parent_feedback: dict[str, Any] | None = None
+    inspirations: tuple[tuple[str, float | None], ...] = ()  # other players from the archive: code, training score
+    diffs: bool = False  # whether the reply may edit the code shown (parent, else target) by SEARCH/REPLACE blocks
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,13 @@ The *preamble* reads the market once a day into fixed names (`FEATURES`: the pri
 price history kept in the player's own `r`, the first price seen, the share of value held in the token).
 The *decision chain* is an if/elif chain of rules, each one condition and one trade, so at most one
 action is taken a day. Rule families: thresholds on the price against the first price seen, bands around
-a moving average, moving-average crossovers, momentum, DCA (buy every k days) and rebalancing to a target
-share of value; an optional first rule sells everything near the end of the year. Every tunable
-constant (levels, windows, sizes, days) is in the chain, so that is where mutation looks.
+a moving average, moving-average crossovers, momentum, DCA (buy every k days), rebalancing to a target
+share of value, and keeping a stock of tokens (an inventory target). On a constant-product pool two more
+families trade *to a price* (the helper `trade_to` works out the one trade that moves the pool there): a
+market maker's band around a price level, whose lower edge it sells down to while its stock is at least
+some level and whose upper edge it buys back up to while it is short, and pushing the price back to its
+moving average. An optional first rule sells everything near the end of the year. Every tunable constant
+(levels, bands, stocks, windows, sizes, days) is in the chain, so that is where mutation and tuning look.
 
 Every trade is safe by construction: amounts are wrapped in `max(..., MIN_AMOUNT)` so they are positive,
 and a trade the wallet cannot pay for is refused softly by the slot. Mutation may change any constant or
@@ -26,7 +30,7 @@ from evolver.errors import ProviderError
 from evolver.providers.base import ProposalContext
 from evolver.syntax import parse
 
-FEATURES = ("price", "wallet", "held", "cash", "hist", "ref", "worth", "share")
+FEATURES = ("price", "wallet", "held", "cash", "hist", "ref", "worth", "share", "units")
 """The names every grammar program's preamble assigns; a rule may use any of them."""
 
 MIN_AMOUNT = 0.01
@@ -50,6 +54,7 @@ class Market:
     sell: str | None
     token: str
     quote: str
+    pool: tuple[str, str] | None = None  # a constant-product pool's state keys: the token's reserve, the quote's
 
     def side(self, side: str) -> str | None:
         return self.buy if side == "buy" else self.sell
@@ -62,7 +67,10 @@ def market_of(context: ProposalContext) -> Market:
     if not tickers:
         raise ProviderError("local generators need the slot's wallet; the context has none")
     token = next((ticker for ticker in tickers if ticker != tickers[0]), tickers[0])
-    return Market(_signal(context.observables), key, buy, sell, token, tickers[0])
+    pool = None
+    if context.kinds.get(key) == "dex" and (buy, sell) in (("buyA", "sellA"), ("buyB", "sellB")):
+        pool = ("la", "lb") if buy == "buyA" else ("lb", "la")
+    return Market(_signal(context.observables), key, buy, sell, token, tickers[0], pool)
 
 
 def _signal(observables: tuple[str, ...]) -> str:
@@ -140,6 +148,42 @@ def _rebalance(rng: random.Random, side: str) -> Rule:
     return f"share > {target} + {band}", f"(held * price - {target} * worth) / price"
 
 
+def _level(rng: random.Random) -> str:
+    """A price level, scale-free: the first price seen times a log-uniform factor in [1/3, 3]."""
+    return f"ref * {float(f'{math.exp(rng.uniform(-math.log(3), math.log(3))):.3g}')}"
+
+
+def _stock(rng: random.Random) -> str:
+    """An inventory level in tokens, scale-free: a log-uniform share (2% to 100%) of the start's worth in tokens."""
+    return f"units * {_fraction(rng) * 2:.3g}"
+
+
+def _target(rng: random.Random, side: str) -> Rule:
+    """Hold the pool's price in a band around a level: at its lower edge while the stock is at least some level
+    (selling it down), at its upper edge while the stock is short (buying it back)."""
+    band = float(f"{math.exp(rng.uniform(math.log(1e-4), math.log(0.1))):.3g}")
+    return "True", f"{_level(rng)} * ((1 - {band}) if held >= {_stock(rng)} else (1 + {band}))"
+
+
+def _reversion(rng: random.Random, side: str) -> Rule:
+    """Push the price back to its moving average when it strays from it by more than a band."""
+    window, band = _windows(rng)[1], _uniform(rng, 1.0, 1.2)
+    if side == "sell":
+        return f"price > mean(hist, {window}) * {band}", f"mean(hist, {window}) * {band}"
+    return f"price < mean(hist, {window}) / {band}", f"mean(hist, {window}) / {band}"
+
+
+def _inventory(rng: random.Random, side: str) -> Rule:
+    """Keep a stock of tokens: buy up to it below it, sell down to it above it."""
+    stock = _stock(rng)
+    if side == "buy":
+        return f"held < {stock}", f"{stock} - held"
+    return f"held > {stock}", f"held - {stock}"
+
+
+PRICED = {"target": _target, "reversion": _reversion}
+"""Families whose rules move a constant-product pool's price to a level (the rule's second part is the level)."""
+
 FAMILIES: dict[str, Callable[[random.Random, str], Rule]] = {
     "threshold": _threshold,
     "band": _band,
@@ -147,7 +191,23 @@ FAMILIES: dict[str, Callable[[random.Random, str], Rule]] = {
     "momentum": _momentum,
     "dca": _dca,
     "rebalance": _rebalance,
+    "inventory": _inventory,
+    **PRICED,
 }
+
+
+WEIGHTS = {"target": 3.0, "reversion": 2.0}
+"""How much likelier than the others (1) a family is drawn: a market maker's rules, trading to a price, come first."""
+
+
+def _families(market: Market) -> list[str]:
+    """The families the market's rules can be drawn from: the PRICED ones only on a constant-product pool."""
+    return [name for name in FAMILIES if market.pool or name not in PRICED]
+
+
+def _family(market: Market, rng: random.Random) -> str:
+    names = _families(market)
+    return rng.choices(names, [WEIGHTS.get(name, 1.0) for name in names])[0]
 
 
 def _fraction(rng: random.Random) -> float:
@@ -174,7 +234,10 @@ def _branch(market: Market, side: str, condition: str, amount: str) -> str:
 def draw_rule(market: Market, rng: random.Random, side: str | None = None, family: str | None = None) -> ast.If:
     """One rule of the decision chain, drawn from the grammar (a random side and family unless given)."""
     side = side or rng.choice([s for s in SIDES if market.side(s)])
-    condition, amount = FAMILIES[family or rng.choice(list(FAMILIES))](rng, side)
+    family = family if family in _families(market) else _family(market, rng)
+    condition, amount = FAMILIES[family](rng, side)
+    if family in PRICED:
+        return _statement(f"if {condition}:\n    trade_to(p[{market.key!r}], {amount}, held, cash)\n")
     if not amount or rng.random() < 0.2:
         amount = _amount(rng, side)
     return _statement(_branch(market, side, condition, amount))
@@ -198,6 +261,19 @@ def change(xs, n):
 """
 HELPER_NAMES = ("mean", "change")
 
+TRADE_TO = """
+def trade_to(market, price, held, cash):
+    pool = market.v
+    token, quote = pool[{token!r}], pool[{quote!r}]
+    move = (token * quote / price) ** 0.5 - token
+    if move > 0 and held > 0:
+        market.{sell}(max(min(held, move), {floor}))
+    elif move < 0 and cash > 0:
+        market.{buy}(max(min(-move, token * cash / (quote + cash) * 0.999), {floor}))
+"""
+"""For a constant-product pool: the one trade that moves its price to `price` (a fee aside), as far as the wallet
+allows. The grammar's rules of the PRICED families call it."""
+
 PREAMBLE = """
 price = v[{signal!r}]
 wallet = v["wallet"]
@@ -209,13 +285,15 @@ ref = r.get("ref", price)
 r["ref"] = ref
 worth = held * price + cash
 share = held * price / worth if worth > 0 else 0
+units = r.get("units", worth / price)
+r["units"] = units
 """
 HISTORY = 100  # days of prices kept in `r`, so the scratch dict stays small on long runs
 
 
 def draw_program(market: Market, rng: random.Random) -> ast.Module:
     """A fresh program: the preamble and a decision chain of a buy rule and a sell rule (often of one family)."""
-    family = rng.choice(list(FAMILIES))
+    family = _family(market, rng)
     rules = [
         draw_rule(market, rng, side, family if rng.random() < 0.7 else None) for side in SIDES if market.side(side)
     ]
@@ -226,7 +304,11 @@ def draw_program(market: Market, rng: random.Random) -> ast.Module:
     assert isinstance(fn, ast.FunctionDef)
     preamble = PREAMBLE.format(signal=market.signal, token=market.token, quote=market.quote, history=HISTORY)
     fn.body = [*parse(preamble).body, chain, *fn.body]
-    return ast.fix_missing_locations(ast.Module(body=[*parse(HELPERS).body, fn], type_ignores=[]))
+    helpers = HELPERS
+    if market.pool:
+        token, quote = market.pool
+        helpers += TRADE_TO.format(token=token, quote=quote, buy=market.buy, sell=market.sell, floor=MIN_AMOUNT)
+    return ast.fix_missing_locations(ast.Module(body=[*parse(helpers).body, fn], type_ignores=[]))
 
 
 def _statement(source: str) -> ast.If:
@@ -277,9 +359,10 @@ def grammar_chain(tree: ast.Module) -> ast.If | None:
 
 
 def action_of(rule: ast.If) -> str | None:
-    """The action a rule takes (`buyA`, `sellA`, ...): the first method its body calls."""
-    calls = (node for statement in rule.body for node in ast.walk(statement) if isinstance(node, ast.Call))
-    return next((call.func.attr for call in calls if isinstance(call.func, ast.Attribute)), None)
+    """The action a rule takes (`buyA`, `sellA`, `trade_to`, ...): the first method or helper its body calls."""
+    calls = (node.func for statement in rule.body for node in ast.walk(statement) if isinstance(node, ast.Call))
+    named = (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None) for func in calls)
+    return next((name for name in named if name not in ("max", "min")), None)
 
 
 def find_fn(tree: ast.Module) -> ast.FunctionDef | None:

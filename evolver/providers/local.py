@@ -4,16 +4,18 @@ Both need no key and no network: they read the request's structured context (the
 actions and wallet, the parent and target code) and its seed, never the rendered messages. The reply's
 text is the code in a ```python block, extracted by the caller exactly as from a language model.
 
-`local:gp` draws a first player from the grammar (op `init`), mutates the parent's AST to improve it
-(`mutate`), and recombines the parent with the target, then half the time mutates, to beat it
-(`crossover`; a beat without a parent mutates the target). A repair, or code that does not parse to a
-program defining `fn`, gets a fresh draw: mutating a broken program rarely mends it. `local:random`
-always draws fresh, ignoring parents.
+`local:gp` draws a first player from the grammar (op `init`). To improve it, it tunes the parent's constants
+within its structure (`tune`: evolver/tuning.py, from the trials of the parent's skeleton the engine passes in
+the context), changes its structure by mutating its AST (`mutate`), or now and then draws a fresh program; to
+beat a target it recombines the parent with the target, then half the time mutates (`crossover`; a beat without
+a parent mutates the target). A repair, or code that does not parse to a program defining `fn`, gets a fresh
+draw: mutating a broken program rarely mends it. `local:random` always draws fresh, ignoring parents.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import hashlib
 import random
 import time
@@ -24,8 +26,11 @@ from evolver.providers.base import ProposalContext, ProposalRequest, Reply
 from evolver.providers.grammar import Market, draw_program, find_fn, market_of
 from evolver.providers.mutation import BOLD, OPERATORS, crossover, mutate
 from evolver.syntax import parse
+from evolver.tuning import set_values, suggest, values, warm_up
 
 MODELS = ("local:gp", "local:random")
+TUNE_SHARE = 0.5  # how often an improve tunes a parent whose skeleton had its global search
+FRESH = 0.15  # how often an improve draws a fresh program instead: new structures keep entering the archive
 
 
 class LocalProvider:
@@ -64,6 +69,14 @@ class LocalProvider:
         if request.op == "repair" or context.error:
             return None, "init"
         parent, target = _program(context.parent_code), _program(context.target_code)
+        fresh = FRESH if parent is None or not _held_still(context) else 0.5  # an idle parent has little to offer
+        if parent is not None and target is None and rng.random() < fresh:
+            return None, "init"
+        if parent is not None and target is None and _tuning(parent, context, rng):
+            tuned = copy.deepcopy(parent)
+            first = context.trials[0][0] if context.trials else values(parent)
+            set_values(tuned, suggest(first, context.trials, context.direction, rng.randrange(2**32)))
+            return tuned, "tune"
         child = crossover(parent, target, rng) if parent is not None and target is not None else None
         if child is not None:  # mutated half the time, and never by new rules, so what it took mostly stays
             return (mutate(child, rng) if rng.random() < 0.5 else None) or child, "crossover"
@@ -71,6 +84,16 @@ class LocalProvider:
         operators = BOLD if parent is not None and _held_still(context) else OPERATORS
         mutated = mutate(base, rng, partial(draw_program, market), operators) if base is not None else None
         return (mutated, "mutate") if mutated is not None else (None, "init")
+
+
+def _tuning(parent: ast.Module, context: ProposalContext, rng: random.Random) -> bool:
+    """Whether to tune the parent's parameters rather than change its structure: always until its skeleton has had
+    its global search, then TUNE_SHARE of the time (never for a parent without parameters or one that did nothing:
+    there is nothing to tune)."""
+    dimensions = len(values(parent))
+    if not dimensions or _held_still(context):
+        return False
+    return len(context.trials) < warm_up(dimensions) or rng.random() < TUNE_SHARE
 
 
 def _held_still(context: ProposalContext) -> bool:

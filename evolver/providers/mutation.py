@@ -25,15 +25,21 @@ _STRICTNESS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.G
 _DIRECTION = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}
 _NOISE = (0.03, 0.1, 0.3, 1.0)  # log-normal sigmas: fine tuning most of the time, sometimes a jump
 MAX_TRIES = 20
+FIXED = (0, 1, -1, MIN_AMOUNT)  # numbers that are arithmetic (`held > 0`, `1 - band`) or the trade floor, never tuned
 
 
 def _is_parameter(node: ast.AST) -> TypeGuard[ast.Constant]:
-    """A numeric literal worth tuning: not a zero (guards like `held > 0`) nor the grammar's trade floor."""
-    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value not in (0, MIN_AMOUNT)
+    """A numeric literal worth tuning: not a zero (guards like `held > 0`), a one (`1 - band`) nor the trade floor."""
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value not in FIXED
 
 
 def _constants(tree: ast.AST) -> list[ast.Constant]:
     return [node for node in ast.walk(tree) if _is_parameter(node)]
+
+
+def parameters(tree: ast.Module) -> list[ast.Constant]:
+    """A program's tunable constants, in a fixed order: those of a grammar program's decision chain, else all."""
+    return _constants(_searched(tree))
 
 
 def _is_guard(node: ast.Compare) -> bool:

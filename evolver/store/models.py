@@ -138,6 +138,8 @@ class Candidate(Base):
     # an arena's beat: its score and the target's, playing against each other in the same runs (training seeds)
     versus_score: Mapped[float | None] = mapped_column(Float)
     versus_target_score: Mapped[float | None] = mapped_column(Float)
+    # what the selection chose for the try and how the reply edited the code: parent, target, inspirations, why, edit
+    choice: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Evaluation(Base):
@@ -161,6 +163,8 @@ class Evaluation(Base):
     heldout: Mapped[bool] = mapped_column(default=False, server_default=false())
     error: Mapped[str | None] = mapped_column(Text)  # why the run stopped, when it did not run ok
     error_line: Mapped[int | None]  # the player's line, where there is one
+    # training only: the refusals by reason and the first seed's run in periods, for prompts (simcore.feedback)
+    feedback: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Match(Base):

@@ -69,6 +69,9 @@ class CandidateRow:
     heldout_status: str | None = None  # that evaluation's status; None: none was made (no seeds, or failed training)
     versus_score: float | None = None  # an arena's beat: its score playing against its target, in the same runs
     versus_target_score: float | None = None  # and the target's
+    # {"parent", "target", "inspirations", "why", "edit"}: what the try was given and how its reply edited the code
+    # ("diff": SEARCH/REPLACE blocks, "rewrite": the whole code, None: no reply); None: stored before 0007
+    choice: dict[str, Any] | None = None
 
     @property
     def gap(self) -> float | None:
@@ -130,6 +133,7 @@ class EvaluationRow:
     heldout: bool = False  # on the job's held-out seeds
     error: str | None = None  # why it did not run ok
     error_line: int | None = None
+    feedback: dict[str, Any] | None = None  # training only: what the runs showed (`simcore.feedback`), for prompts
 
 
 @dataclass(frozen=True)

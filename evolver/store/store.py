@@ -38,7 +38,7 @@ from simcore.slot import DIRECTIONS
 
 JOB_STATUSES = ("pending", "running", "done", "failed", "stopped", "interrupted")
 JOB_KINDS = ("evolve", "tournament")
-CANDIDATE_OPS = (*OPS, "mutate", "crossover")
+CANDIDATE_OPS = (*OPS, "mutate", "crossover", "tune")
 OK = "ok"  # the evaluation status of a candidate that ran and scored
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"  # evolver/migrations/, package data
 _UPGRADE_LOCK = 0x65766F6C  # a PostgreSQL advisory lock key ("evol"): concurrent upgrades run one at a time
@@ -199,11 +199,13 @@ class Store:
         heldout_status: str | None = None,
         versus_score: float | None = None,
         versus_target_score: float | None = None,
+        choice: Mapping[str, Any] | None = None,
         evaluations: Sequence[Mapping[str, Any]] = (),
     ) -> int:
         """Stores a candidate once per `key` and returns its id; a repeated key returns the first one's id unchanged.
 
         `code` is the extracted player fn ("" when the reply had none: status "no_code", the reason in `error`).
+        `choice` is what the try was given and how its reply edited the code (`CandidateRow.choice`).
         `evaluations` (each the keywords of `add_evaluation` but the candidate: its training evaluation, and its
         held-out one) are written in the same transaction.
         """
@@ -236,6 +238,7 @@ class Store:
             "heldout_status": heldout_status,
             "versus_score": _score(versus_score),
             "versus_target_score": _score(versus_target_score),
+            "choice": None if choice is None else dict(choice),
         }
         with self._transaction() as connection:
             _add_model(connection, model_id)
@@ -248,7 +251,7 @@ class Store:
     def add_evaluation(self, *, candidate_id: int, **fields: Any) -> int:
         """Stores a candidate's evaluation on `seeds` once (the same seeds in the same order) and returns its id;
         `fields` are `seeds`, `years`, `status`, `score`, `metrics`, `per_seed` and `timings`, and optionally
-        `heldout`, `error` and `error_line`."""
+        `heldout`, `error`, `error_line` and `feedback`."""
         with self._transaction() as connection:
             return _add_evaluation(connection, candidate_id, **fields)
 
@@ -470,6 +473,18 @@ class Store:
                 PlanRow(**{**row._mapping, "has_code": bool(row.has_code)}) for row in connection.execute(statement)
             ]
 
+    def scored_codes(self, job_id: int, model_id: str, before_phase: int) -> list[tuple[int, str, float]]:
+        """(id, code, training score) of the model's candidates that scored in the job's phases before `before_phase`,
+        in phase and key order (the same in every process, whichever wrote first)."""
+        statement = (
+            select(Candidate.id, Candidate.code, Candidate.score)
+            .where(Candidate.job_id == job_id, Candidate.model_id == model_id, Candidate.generation < before_phase,
+                   Candidate.status == OK, Candidate.score.is_not(None))
+            .order_by(Candidate.generation, Candidate.key)
+        )  # fmt: skip
+        with self._transaction() as connection:
+            return [(row.id, row.code, row.score) for row in connection.execute(statement)]
+
     def standings(self, job_id: int, direction: str, models: Sequence[str]) -> list[Standing]:
         """Each of `models` in the job: its best score and candidate, its calls and its cost, read from the index
         `ix_candidates_standing` alone (no code or text): one seek per model for its best, one pass for the sums."""
@@ -557,6 +572,7 @@ def _add_evaluation(
     heldout: bool = False,
     error: str | None = None,
     error_line: int | None = None,
+    feedback: Mapping[str, Any] | None = None,
 ) -> int:
     seeds = [_seed(seed) for seed in seeds]
     seeds_key = json.dumps(seeds, separators=(",", ":"))
@@ -564,6 +580,7 @@ def _add_evaluation(
         "candidate_id": candidate_id, "seeds": seeds, "seeds_key": seeds_key, "years": years, "status": status,
         "score": _score(score), "metrics": dict(metrics), "per_seed": list(per_seed), "timings": dict(timings),
         "created_at": utcnow(), "heldout": heldout, "error": error, "error_line": error_line,
+        "feedback": None if feedback is None else dict(feedback),
     }  # fmt: skip
     _insert_or_ignore(connection, Evaluation, values, ["candidate_id", "seeds_key"])
     found = select(Evaluation.id).where(Evaluation.candidate_id == candidate_id, Evaluation.seeds_key == seeds_key)

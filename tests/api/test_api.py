@@ -239,6 +239,8 @@ def test_a_candidate_comes_in_full_with_its_parent_and_the_diff(client, store, f
     assert (data["parent"]["id"], data["parent"]["score"]) == (parent.id, parent.score)
     assert "code" not in data["parent"]
     assert data["target"] is None
+    choice = data["choice"]  # what the step was given, and how the reply gave its code
+    assert choice == child.choice and (choice["parent"], choice["edit"]) == (parent.id, "rewrite")
     diff = data["diff"]
     assert diff.startswith(f"--- #{parent.id}\n+++ #{child.id}\n")
     removed = {line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")}

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from evolver.errors import NoCode
-from evolver.extract import extract_code
+from evolver.extract import Extracted, extract_code, extract_edit
 
 SAMPLE = json.loads((Path(__file__).parents[1] / "sandbox" / "data" / "redteam_sample.json").read_text())
 CONTROLS = {control["id"]: control["code"] for control in SAMPLE["controls"]}
@@ -131,3 +131,81 @@ def test_a_leading_bom_is_stripped_and_not_counted():
 @pytest.mark.parametrize("reply", ["", "I cannot write that strategy.", "Buy low, sell high.\n\nThat is the plan."])
 def test_prose_only_has_no_code_block(reply):
     assert refused(reply) == "no code block"
+
+
+# SEARCH/REPLACE edits of the code a prompt showed (`extract_edit`)
+
+BASE = "def fn(i, v, r, s, p):\n    if v['price'] < 0.5:\n        p['dex'].buyA(5)\n    return 0\n"
+
+
+def block(search: str, replace: str) -> str:
+    return f"<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+
+def test_diff_blocks_are_applied_in_order():
+    reply = (
+        "Two changes:\n```python\n"
+        + block("    if v['price'] < 0.5:   \n", "    if v['price'] < 0.6:\n")  # trailing spaces do not matter
+        + "```\nand\n```\n"
+        + block("        p['dex'].buyA(5)\n", "        p['dex'].buyA(7)\n        r['n'] = r.get('n', 0) + 1\n")
+        + "```"
+    )
+    assert extract_edit(reply, BASE) == Extracted(
+        "def fn(i, v, r, s, p):\n    if v['price'] < 0.6:\n        p['dex'].buyA(7)\n"
+        "        r['n'] = r.get('n', 0) + 1\n    return 0\n",
+        "diff",
+    )
+    second = block("    if v['price'] < 0.6:\n", "    if v['price'] < 0.7:\n")  # edits what the first block made
+    assert "0.7" in extract_edit(block("    if v['price'] < 0.5:\n", "    if v['price'] < 0.6:\n") + second, BASE).code
+    assert extract_edit(block("    return 0\n", ""), BASE).code == BASE.replace("    return 0\n", "")
+
+
+def test_whole_code_is_a_rewrite_whatever_was_shown():
+    assert extract_edit(f"```python\n{PLAYER}```", BASE) == Extracted(PLAYER, "rewrite")
+    assert extract_edit(f"```python\n{PLAYER}```", None) == Extracted(PLAYER, "rewrite")
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (block("    if v['price'] < 0.9:\n", "x\n"),
+         "block 1 of 1: its SEARCH lines (\"if v['price'] < 0.9:\"...) match no lines of the code; copy them exactly, "
+         "indentation included"),
+        (block("if v['price'] < 0.5:\n", "x\n"), "match no lines of the code"),  # indentation counts
+        (block("    if v['price'] < 0.5:\n", "x\n") + block("    return 1\n", "x\n"), "block 2 of 2"),
+        (block("", "x\n"), "block 1 of 1 has no SEARCH lines"),
+        ("<<<<<<< SEARCH\n    return 0\n>>>>>>> REPLACE\n", "block 1 is malformed: it has no `=======` line"),
+        ("<<<<<<< SEARCH\n    return 0\n=======\n    return 1\n", "block 1 is malformed: it has no `>>>>>>> REPLACE`"),
+    ],
+)  # fmt: skip
+def test_a_diff_that_does_not_apply_names_its_block_and_carries_the_code_it_was_to_edit(reply, reason):
+    with pytest.raises(NoCode) as caught:
+        extract_edit(reply, BASE)
+    assert reason in str(caught.value) and str(caught.value).endswith(
+        "reply with the whole code in one ```python block"
+    )
+    assert (caught.value.code, caught.value.line, caught.value.edit) == (BASE, None, "diff")
+
+
+def test_a_search_matching_twice_is_refused():
+    twice = BASE + "\n\ndef helper():\n    return 0\n"
+    with pytest.raises(NoCode, match="match 2 places in the code; quote more lines, to match one"):
+        extract_edit(block("    return 0\n", "    return 1\n"), twice)
+
+
+def test_a_diff_that_does_not_apply_falls_back_to_a_whole_block_of_the_same_reply():
+    reply = block("    if v['price'] < 0.9:\n", "x\n") + f"\nOr all of it:\n```python\n{PLAYER}```"
+    assert extract_edit(reply, BASE) == Extracted(PLAYER, "rewrite")
+    fenced_diff = "```python\n" + block("    nothing\n", "x\n") + "```"  # a block holding the diff is not whole code
+    with pytest.raises(NoCode, match="block 1 of 1"):
+        extract_edit(fenced_diff, BASE)
+
+
+def test_code_a_diff_breaks_is_refused_with_its_line_and_a_diff_with_nothing_to_edit_carries_no_code():
+    with pytest.raises(NoCode) as caught:
+        extract_edit(block("    return 0\n", "    return (\n"), BASE)
+    assert str(caught.value).startswith("the code does not parse: line 4")
+    assert (caught.value.code, caught.value.line, caught.value.edit) == (BASE.replace("0\n", "(\n"), 4, "diff")
+    with pytest.raises(NoCode, match="this prompt gave no code to edit") as caught:
+        extract_edit(block("    return 0\n", "    return 1\n"), None)
+    assert caught.value.code is None

@@ -156,9 +156,11 @@ class Counting:
     def __init__(self, pool: SandboxPool) -> None:
         self.pool, self.calls, self.workers = pool, 0, 1
 
-    def evaluate(self, code: str, scenario: str, seeds: Sequence[int] = (0,), years: float | None = None) -> Evaluation:
+    def evaluate(
+        self, code: str, scenario: str, seeds: Sequence[int] = (0,), years: float | None = None, feedback: bool = False
+    ) -> Evaluation:
         self.calls += 1
-        return self.pool.evaluate(code, scenario, seeds, years)
+        return self.pool.evaluate(code, scenario, seeds, years, feedback=feedback)
 
 
 def test_a_player_that_fails_only_on_held_out_seeds_stays_ok_and_a_repeated_step_evaluates_once(
@@ -228,8 +230,10 @@ class Poisoned:
         self.pool, self.heldout, self.workers = pool, tuple(heldout), 1
         self.count = itertools.count()
 
-    def evaluate(self, code: str, scenario: str, seeds: Sequence[int] = (0,), years: float | None = None) -> Evaluation:
-        honest = self.pool.evaluate(code, scenario, seeds, years)
+    def evaluate(
+        self, code: str, scenario: str, seeds: Sequence[int] = (0,), years: float | None = None, feedback: bool = False
+    ) -> Evaluation:
+        honest = self.pool.evaluate(code, scenario, seeds, years, feedback=feedback)
         if tuple(seeds) != self.heldout:
             return honest
         n = next(self.count)

@@ -9,14 +9,21 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 import simcore
+from evolver.engine import Engine
 from evolver.errors import ProviderError
+from evolver.job import JobSpec
 from evolver.providers.base import ProposalContext, ProposalRequest, Reply
 from evolver.providers.grammar import grammar_chain
 from evolver.providers.local import LocalProvider
+from evolver.settings import Settings
+from evolver.store import Store
+from evolver.syntax import parse
+from evolver.tuning import skeleton, values
 from sandbox import SandboxPool
 from sandbox.contract import FN_ARGUMENTS
 from sandbox.policy import compile_player
@@ -37,7 +44,7 @@ def context() -> ProposalContext:
     observables = (*loaded.variables, *slot.observe, "wallet")
     return ProposalContext(
         SCENARIO, slot.goal, slot.comp, slot.direction, observables, dict(slot.actions), dict(slot.wallet),
-        slot.max_actions_per_day,
+        slot.max_actions_per_day, kinds={"dex": "dex"},
     )  # fmt: skip
 
 
@@ -74,15 +81,27 @@ def inits(context: ProposalContext) -> list[str]:
     return [generate(GP, context, seed) for seed in range(201)]
 
 
+def tuned(context: ProposalContext, parent: str, trials: int = 100) -> ProposalContext:
+    """An improve's context for a parent whose skeleton has had `trials` trials (all of the parent's parameters)."""
+    return replace(context, parent_code=parent, trials=((values(parse(parent)), 50.0),) * trials)
+
+
 @pytest.fixture(scope="module")
 def programs(context: ProposalContext, inits: list[str]) -> dict[str, list[tuple[str, Reply]]]:
-    """200 (parent, reply) pairs per op: fresh draws, mutations of those, crossovers with the next draw."""
+    """(parent, reply) pairs by the op gp chose: 200 fresh draws; 200 improves of those draws, first tunings of
+    their constants, and 200 more once their skeletons are tuned (tunings, mutations and fresh draws); 200
+    crossovers with the next draw."""
     pairs = list(itertools.pairwise(inits))
-    return {
-        "init": [(parent, propose(GP, context, seed)) for seed, (parent, _) in enumerate(pairs)],
-        "mutate": [(parent, propose(GP, context, 7, parent=parent)) for parent, _ in pairs],
-        "crossover": [(parent, propose(GP, context, 7, parent=parent, target=target)) for parent, target in pairs],
-    }
+    made = [(parent, propose(GP, context, seed)) for seed, (parent, _) in enumerate(pairs)]
+    made += [(parent, propose(GP, context, 7, parent=parent)) for parent, _ in pairs]
+    made += [
+        (parent, GP.propose(ProposalRequest("improve", (), tuned(context, parent), seed=7))) for parent, _ in pairs
+    ]
+    made += [(parent, propose(GP, context, 7, parent=parent, target=target)) for parent, target in pairs]
+    grouped: dict[str, list[tuple[str, Reply]]] = {}
+    for parent, reply in made:
+        grouped.setdefault(reply.op or "", []).append((parent, reply))
+    return grouped
 
 
 def test_unknown_local_model_names_the_two() -> None:
@@ -92,16 +111,16 @@ def test_unknown_local_model_names_the_two() -> None:
 
 def test_a_reply_is_free_and_says_its_op(context: ProposalContext, inits: list[str]) -> None:
     reply = propose(GP, context, 3, parent=inits[0])
-    assert (reply.model, reply.op, reply.tokens_in, reply.tokens_out, reply.requests) == ("local:gp", "mutate", 0, 0, 0)
+    assert (reply.model, reply.op, reply.tokens_in, reply.tokens_out, reply.requests) == ("local:gp", "tune", 0, 0, 0)
     assert 0 < reply.latency_ms < 1000
     assert propose(RANDOM, context, 3, parent=inits[0]).op == "init"
 
 
-@pytest.mark.parametrize(("op", "distinct"), [("init", 40), ("mutate", 35), ("crossover", 20)])
+@pytest.mark.parametrize(("op", "distinct"), [("init", 40), ("tune", 35), ("crossover", 20)])
 def test_the_same_request_gives_the_same_code_and_seeds_differ(
     context: ProposalContext, inits: list[str], op: str, distinct: int
 ) -> None:
-    parents = {"init": {}, "mutate": {"parent": inits[0]}, "crossover": {"parent": inits[0], "target": inits[1]}}[op]
+    parents = {"init": {}, "tune": {"parent": inits[0]}, "crossover": {"parent": inits[0], "target": inits[1]}}[op]
     codes = [generate(GP, context, seed, **parents) for seed in range(40)]
     assert codes == [generate(GP, context, seed, **parents) for seed in range(40)]
     assert len(set(codes)) >= distinct  # two parents offer few ways to mix them; a small change may recur
@@ -113,7 +132,16 @@ def test_random_ignores_parents_and_seeds_differ(context: ProposalContext, inits
     assert len(set(codes)) == 40
 
 
-@pytest.mark.parametrize("op", ["init", "mutate", "crossover"])
+def test_an_improve_tunes_a_new_skeleton_then_also_mutates_and_draws_afresh(
+    programs: dict[str, list[tuple[str, Reply]]],
+) -> None:
+    assert len(programs["tune"]) > 220 and len(programs["mutate"]) > 60 and len(programs["init"]) > 220
+    for parent, reply in programs["tune"]:  # the parent's structure, other constants
+        child = parse(code_of(reply))
+        assert skeleton(child) == skeleton(parse(parent)) and values(child) != values(parse(parent))
+
+
+@pytest.mark.parametrize("op", ["init", "tune", "mutate", "crossover"])
 def test_every_generated_program_passes_the_policy(programs: dict[str, list[tuple[str, Reply]]], op: str) -> None:
     for _, reply in programs[op]:
         assert reply.op == op
@@ -140,27 +168,30 @@ def test_mutation_keeps_the_structure_and_changes_the_code(programs: dict[str, l
         assert child != parent
         defs = [[node.name for node in ast.walk(ast.parse(code)) if isinstance(node, ast.FunctionDef)]
                 for code in (parent, child)]  # fmt: skip
-        assert defs[0] == defs[1] == ["mean", "change", "fn"]
+        assert defs[0] == defs[1] and defs[0][-1] == "fn"
         assert grammar_chain(ast.parse(child)) is not None  # the preamble is untouched
         changed_numbers += numbers(child) != numbers(parent)
-    assert changed_numbers > 150  # constants are the workhorse
+    assert changed_numbers > len(programs["mutate"]) * 3 // 4  # constants are the workhorse
 
 
 def test_crossover_takes_material_from_both_parents(
     programs: dict[str, list[tuple[str, Reply]]], inits: list[str]
 ) -> None:
-    mixed = 0
-    for k, (parent, reply) in enumerate(programs["crossover"]):
-        child, target = set(numbers(code_of(reply))), inits[k + 1]
+    mixed, targets = 0, dict(itertools.pairwise(inits))
+    for parent, reply in programs["crossover"]:
+        child, target = set(numbers(code_of(reply))), targets[parent]
         mixed += bool(child & (set(numbers(parent)) - set(numbers(target)))) and bool(
             child & (set(numbers(target)) - set(numbers(parent)))
         )
-    assert mixed > 170  # half the children are mutated after the crossover, which may move what was taken
+    # half the children are mutated after the crossover, which may move what was taken
+    assert mixed > len(programs["crossover"]) * 0.85
 
 
 def test_gp_mutates_code_outside_the_grammar(context: ProposalContext) -> None:
-    replies = [propose(GP, context, seed, parent=FOREIGN) for seed in range(20)]
-    assert {reply.op for reply in replies} == {"mutate"}
+    assert {propose(GP, context, seed, parent=FOREIGN).op for seed in range(10)} <= {"tune", "init"}
+    replies = [GP.propose(ProposalRequest("improve", (), tuned(context, FOREIGN), seed=seed)) for seed in range(60)]
+    replies = [reply for reply in replies if reply.op != "init"]
+    assert {reply.op for reply in replies} == {"tune", "mutate"}
     for reply in replies:
         code = code_of(reply)
         assert code != FOREIGN and "p['dex'].buyA(" in code
@@ -191,24 +222,24 @@ def test_the_grammar_reads_the_slot_not_ai3(context: ProposalContext) -> None:
         RANDOM.propose(ProposalRequest("init", (), replace(context, actions={"dex": ("swap",)})))
 
 
-def best_of(provider: LocalProvider, context: ProposalContext, pool: SandboxPool, run: int) -> float:
-    """A keep-the-best search of 120 evaluations in batches of 20: a batch of fresh draws (the same for both
-    models: same seeds), then mutations of the best so far (local:random ignores the parent and draws afresh)."""
-    best, best_code = float("-inf"), None
-    for batch in range(6):
-        seeds = range(1000 * run + 20 * batch, 1000 * run + 20 * batch + 20)
-        codes = [generate(provider, context, seed, parent=best_code) for seed in seeds]
-        for code, evaluation in zip(codes, pool.evaluate_many([(code, SCENARIO) for code in codes]), strict=True):
-            if evaluation.ok and evaluation.score is not None and evaluation.score > best:
-                best, best_code = evaluation.score, code
-    return best
+def best_of(model: str, pool: SandboxPool, folder: Path, run: int) -> float:
+    """The best score of a real job of `model`: 100 evaluations (one try a turn) on ai3_plugins."""
+    settings = Settings(database_url=f"sqlite:///{folder / f'{model[6:]}-{run}.db'}")
+    store = Store(settings.database_url)
+    store.upgrade()
+    spec = JobSpec(scenario=SCENARIO, models=(model,), generations=100, attempts=1, seed=run, heldout=())
+    job_id = Engine(store, settings, pool).execute(spec)
+    best = store.best(job_id, "max")
+    store.close()
+    assert best is not None and best.score is not None
+    return best.score
 
 
-def test_gp_search_beats_random_search_on_the_same_budget(context: ProposalContext, pool: SandboxPool) -> None:
-    """The bench's property, small. In 20 runs like these gp ended higher in 12, by 5% on average; with 300
-    evaluations, in 10 of 10, by 17%. Two runs keep the test quick, so it checks their sum."""
-    gp = [best_of(GP, context, pool, run) for run in (0, 1)]
-    baseline = [best_of(RANDOM, context, pool, run) for run in (0, 1)]
+def test_gp_search_beats_random_search_on_the_same_budget(pool: SandboxPool, tmp_path: Path) -> None:
+    """The bench's property (bench/search.py), small: over two jobs of 100 evaluations, gp's best players make
+    more than random search's (the bench's medians at 100: 46 % of the optimum profit against 29 %)."""
+    gp = [best_of("local:gp", pool, tmp_path, run) for run in (0, 1)]
+    baseline = [best_of("local:random", pool, tmp_path, run) for run in (0, 1)]
     assert sum(gp) > sum(baseline) and min(baseline) > 50.0, (gp, baseline)
 
 

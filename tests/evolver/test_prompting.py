@@ -1,13 +1,24 @@
 """The prompts: the context built from a slot, and the messages rendered from the real templates in evolver/prompts/."""
 
+import functools
+import re
 import types
+from dataclasses import replace
 
 import jinja2
 import pytest
 
-from evolver.prompting import PROMPTS, context_for, environment, render
-from evolver.providers.base import OPS
-from simcore import ScenarioError, load_scenario
+from evolver.prompting import (
+    MAX_PROMPT_TOKENS,
+    MAX_SEEDS_SHOWN,
+    PROMPTS,
+    context_for,
+    environment,
+    estimate_tokens,
+    render,
+)
+from evolver.providers.base import OPS, ProposalContext
+from simcore import Scenario, ScenarioError, load_scenario
 
 PARENT = "def fn(i, v, r, s, p):\n    r['n'] = r.get('n', 0) + 1\n    return 100 / (r['n'] - 3)\n"
 TARGET = "def fn(i, v, r, s, p):\n    if v['price'] < 0.4:\n        p['dex'].buyA(5)\n"
@@ -212,3 +223,127 @@ def test_improve_and_beat_show_the_parents_results_on_each_training_seed():
     beat = render("beat", scenario, context_for(scenario, parent=parent, target=parent, parent_seeds=seeds[:1]))
     assert "- seed 0: 50; 0 actions; 1 refused" in beat[1]["content"]
     assert "On each seeded run" not in render("improve", scenario, context_for(scenario, parent=parent))[1]["content"]
+
+
+# Feedback: the parent's refusals and its run in periods, inspirations, diffs, and the budget (issue 15)
+
+FEEDBACK = {
+    "runs": 3,
+    "seed": 4,
+    "refusals": [{"reason": "dex.buyA: not enough USDC", "count": 17, "runs": 2, "seed": 4, "day": 40}],
+    "others": 3,
+    "periods": [
+        {"days": [1, 30], "trades": {"dex.buyA": [3, 15.0, 16.25], "dex.sellA": [1, 5.0, 6.5]}, "refused": 0,
+         "wallet": {"USDC": 40.25, "AI": 10.0}, "seen": {"price": 1.23456789, "ai_liquidity": 1234.5678}},
+        {"days": [31, 60], "trades": {}, "refused": 2, "wallet": {"USDC": 40.25, "AI": 10.0}, "seen": {"price": 0.9}},
+        {"days": [61, 61], "trades": {"dex.buyB": [1, 2.0, 2.2]}, "refused": 1, "wallet": {"USDC": 42.25, "AI": 7.8},
+         "seen": {}},
+    ],
+}  # fmt: skip
+
+
+def test_improve_and_beat_show_the_parents_refusals_its_run_in_periods_and_inspirations():
+    scenario = load_scenario("ai3_plugins")
+    parent, other = ("def fn(i, v, r, s, p):\n    pass\n", 51.0), ("def fn(i, v, r, s, p):\n    return 1\n", None)
+    context = context_for(scenario, parent=parent, parent_feedback=FEEDBACK, inspirations=[(TARGET, 61.75), other])
+    expected = (
+        "Its refused actions on those runs, by reason:\n"
+        "- dex.buyA: not enough USDC: 17 times, on 2 of 3 runs (first on day 40 of seed 4)\n"
+        "- other reasons: 3 times\n\n"
+        "Its run on seed 4, period by period (actions taken; refused; wallet at the end; what it saw on the last "
+        "day):\n"
+        "- days 1-30: dex.buyA x3: 15 AI for 16.25 USDC; dex.sellA x1: 5 AI for 6.5 USDC; 0 refused; wallet USDC "
+        "40.25, AI 10; price 1.235, ai_liquidity 1235\n"
+        "- days 31-60: no actions; 2 refused; wallet USDC 40.25, AI 10; price 0.9\n"
+        "- day 61: dex.buyB x1: 2 USDC for 2.2 AI; 1 refused; wallet USDC 42.25, AI 7.8\n\n"
+        "Other players from the archive, for ideas:\n"
+        f"One that scores 61.75:\n```python\n{TARGET.rstrip()}\n```\n"
+        f"One not scored:\n```python\n{other[0].rstrip()}\n```\n\n"
+    )
+    for op, shown in (("improve", context), ("beat", replace(context, target_code=TARGET, target_score=61.75))):
+        user = render(op, scenario, shown)[1]["content"]
+        assert expected in user, op
+        assert "Error:" not in user  # improve and beat show nothing of errors
+    alone = render("beat", scenario, context_for(scenario, target=(TARGET, 1.0), parent_feedback=FEEDBACK))[1]
+    assert "Its refused" not in alone["content"]  # a beat without its own best has no parent's runs to show
+    assert "SEARCH/REPLACE blocks that edit the player to beat above" in alone["content"]
+
+
+def test_every_op_with_code_to_start_from_offers_diffs_and_init_and_a_failed_diff_do_not():
+    scenario = load_scenario("ai3_plugins")
+    offer = "<<<<<<< SEARCH\nexact lines from the current code\n=======\nthe new lines\n>>>>>>> REPLACE\n"
+    edits = {"improve": "your best player", "beat": "your own best player", "repair": "the failed player"}
+    for op, edited in edits.items():
+        user = render(op, scenario, full_context(scenario))[1]["content"]
+        assert f"SEARCH/REPLACE blocks that edit {edited} above; nothing else. A block is:\n{offer}" in user
+    whole = "Reply with exactly ONE ```python code block defining `fn(i, v, r, s, p)`, and nothing else."
+    assert render("init", scenario, context_for(scenario))[1]["content"].endswith(whole)
+    failed = context_for(scenario, parent=(PARENT, None), error="SEARCH/REPLACE block 1 ...", diffs=False)
+    assert render("repair", scenario, failed)[1]["content"].endswith(whole)
+
+
+def long_code(tag: str, lines: int) -> str:
+    body = "".join(f"    r['{tag}{k}'] = v['price'] * {k} + 0.123456789  # keep {tag}\n" for k in range(lines))
+    return f"def fn(i, v, r, s, p):\n{body}"
+
+
+def worst_case(parent_lines: int, inspiration_lines: int = 150) -> ProposalContext:
+    """Many seeds, every refusal kind a seat keeps, twelve busy periods, three long inspirations."""
+    seeds = [(seed, {"usdc": 50.123456789 + seed, "actions": 365.0, "refused": 99.0}) for seed in range(1000)]
+    reasons = [
+        f"dex.{action}: not enough {ticker}" for action in ("buyA", "sellA", "buyB") for ticker in ("AI", "USDC")
+    ]
+    refusals = [{"reason": reason, "count": 99, "runs": 1000, "seed": 0, "day": 1} for reason in reasons[:5]]
+    trades = {f"dex.{action}": [10, 123.456789, 234.567891] for action in ("buyA", "sellA", "buyB", "sellB")}
+    seen = {name: 1234.56789 for name in ("price", "ai_liquidity", "usdc_liquidity", "total_buy", "total_sell")}
+    periods = [
+        {"days": [30 * k + 1, 30 * k + 30], "trades": trades, "refused": 9, "wallet": {"USDC": 1.5, "AI": 2.5},
+         "seen": seen}
+        for k in range(12)
+    ]  # fmt: skip
+    feedback = {"runs": 1000, "seed": 0, "refusals": refusals, "others": 12345, "periods": periods}
+    inspirations = [(long_code(f"i{n}", inspiration_lines), 40.0 + n) for n in range(3)]
+    return context_for(
+        ai3(), parent=(long_code("p", parent_lines), 51.0), target=(long_code("t", parent_lines), 52.0),
+        parent_seeds=seeds, parent_feedback=feedback, inspirations=inspirations,
+    )  # fmt: skip
+
+
+@functools.cache
+def ai3() -> Scenario:
+    return load_scenario("ai3_plugins")
+
+
+@functools.cache
+def shown(op: str, parent_lines: int) -> tuple[int, int, int, int]:
+    """The worst case's prompt: its estimated tokens, and how many inspirations, periods and seeds' rows it shows."""
+    system, user = (message["content"] for message in render(op, ai3(), worst_case(parent_lines)))
+    tokens = estimate_tokens(system) + estimate_tokens(user)
+    return tokens, user.count("One that scores"), len(re.findall(r"^- days? \d", user, re.M)), user.count("\n- seed ")
+
+
+@pytest.mark.parametrize("op", ["improve", "beat"])
+def test_a_worst_case_prompt_keeps_to_the_budget_trimming_in_the_stated_order(op):
+    """Longer and longer players to start from (and to beat): the prompt keeps to the budget by dropping the
+    inspirations first, then merging the run's periods, then the seeds' rows; only when the code alone is over
+    the budget is it over, with nothing of the feedback left."""
+    assert render(op, ai3(), worst_case(10, 10))[1]["content"].count("One that scores") == 3  # all of it fits
+    sizes = range(0, 700, 20)
+    for lines in sizes:
+        tokens, inspirations, periods, seeds = shown(op, lines)
+        assert tokens <= MAX_PROMPT_TOKENS or (inspirations, periods, seeds) == (0, 0, 0), lines
+        assert periods == 12 or inspirations == 0, lines  # no period merged while an inspiration is shown
+        assert seeds == MAX_SEEDS_SHOWN or periods == 0, lines  # no seed dropped while a period is shown
+    states = [shown(op, lines)[1:] for lines in sizes]
+    assert (3, 12, MAX_SEEDS_SHOWN) not in states  # the inspirations are too long to show all three
+    assert any(0 < inspirations < 3 for inspirations, _, _ in states)
+    assert any(0 < periods < 12 for _, periods, _ in states)
+    assert shown(op, sizes[-1])[0] > MAX_PROMPT_TOKENS  # the code alone is over the budget
+    # the seeds' rows go last: between the last size showing periods and the first showing no seed, some are shown
+    band = range(max(n for n in sizes if shown(op, n)[2]), min(n for n in sizes if not shown(op, n)[3]))
+    assert any(0 < shown(op, n)[3] < MAX_SEEDS_SHOWN and shown(op, n)[0] <= MAX_PROMPT_TOKENS for n in band)
+
+
+def test_tokens_are_estimated_on_the_high_side():
+    assert estimate_tokens("") == 0 and estimate_tokens("a" * 400) == 100
+    assert estimate_tokens("p['dex'].buyA(5)") == 11  # a word or a mark each

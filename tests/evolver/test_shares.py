@@ -111,7 +111,7 @@ def test_every_score_of_a_job_is_shown_with_its_share(tmp_path: Path, monkeypatc
     url = f"sqlite:///{tmp_path / 'shares.db'}"
     monkeypatch.setenv("EVOLVER_DATABASE_URL", url)
     monkeypatch.setenv("COLUMNS", "300")  # the lineage tree and the tables on one line per row
-    assert invoke("evolve", "hidden_bots", "--generations", "4", *RUN).exit_code == 0
+    assert invoke("evolve", "hidden_bots", "--generations", "8", *RUN).exit_code == 0
     tournament = ("--model", "local:gp", "--model", "local:random", "--rounds", "1", "--attempts", "1")
     assert invoke("tournament", "hidden_bots", *tournament, *RUN).exit_code == 0
     store = Store(url)

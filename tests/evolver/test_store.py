@@ -315,6 +315,23 @@ def test_a_candidate_and_its_training_and_held_out_evaluations_are_written_toget
         add(store, job, "c", score=2.0, heldout_score=math.inf)
 
 
+def test_a_candidates_choice_and_its_training_feedback_round_trip(store: Store) -> None:
+    job = new_job(store)
+    feedback = {"runs": 2, "seed": 0, "periods": [{"days": [1, 30], "trades": {"dex.buyA": [1, 5.0, 5.1]},
+                "refused": 2, "wallet": {"USDC": 44.9}, "seen": {"price": 1.02}}],
+                "refusals": [{"reason": "dex.sellA: not enough AI", "count": 2, "runs": 2, "seed": 0, "day": 1}],
+                "others": 0}  # fmt: skip
+    training = {"seeds": [0, 1], "years": None, "status": "ok", "score": 2.0, "metrics": {}, "per_seed": [],
+                "timings": {}, "feedback": feedback}  # fmt: skip
+    choice = {"parent": None, "target": None, "inspirations": [3, 4], "why": "novel", "edit": "diff"}
+    candidate_id = add(store, job, "a", score=2.0, choice=choice, evaluations=[training])
+    assert store.candidate(candidate_id).choice == choice  # type: ignore[union-attr]
+    assert [row.feedback for row in store.evaluations(candidate_id)] == [feedback]
+    bare = add(store, job, "b")
+    assert store.candidate(bare).choice is None and evaluate(store, bare, [0]) is not None  # type: ignore[union-attr]
+    assert [row.feedback for row in store.evaluations(bare)] == [None]
+
+
 def test_refused_writes_leave_nothing_behind(store: Store, url: str) -> None:
     job = new_job(store)
     with pytest.raises(StoreError, match="refused the operation"):

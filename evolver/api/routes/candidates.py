@@ -67,7 +67,7 @@ def get_candidate(candidate_id: CandidateId, store: StoreDep) -> CandidateDetail
         **CandidateOut.of(candidate, reference).model_dump(), code=candidate.code, code_hash=candidate.code_hash,
         metrics=jsonable(candidate.metrics), parent=parent and CandidateOut.of(parent, reference),
         target=target and CandidateOut.of(target, reference), diff=code_diff(parent, candidate) if parent else None,
-        evaluations=evaluations, prompt=candidate.prompt, reply=candidate.reply,
+        evaluations=evaluations, prompt=candidate.prompt, reply=candidate.reply, choice=candidate.choice,
     )  # fmt: skip
 
 

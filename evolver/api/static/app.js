@@ -435,6 +435,11 @@ function candidate(c) {
   ];
   const target = c.target && `#${c.target.id} (${c.target.model}, ${score(c.target)})`;
   if (c.target) rows.push(["target", link(c.target, "target", target)]);
+  const choice = c.choice || {};  // what the selection gave the try, and how its reply edited the code
+  if (choice.inspirations?.length) {
+    rows.push(["ideas from", choice.inspirations.map((id) => `#${id}`).join(" ") + (choice.why ? ` (${choice.why})` : "")]);
+  }
+  if (choice.edit) rows.push(["edit", choice.edit === "diff" ? "SEARCH/REPLACE blocks on the code shown" : "whole code"]);
   const heldMetrics = held && Object.keys(held.metrics).length ? held.metrics : null;
   const metrics = Object.entries(c.metrics).map(([key, value]) => h("tr", {}, h("td", {}, key), num(fmt(value)),
     heldMetrics && num(fmt(heldMetrics[key]))));
