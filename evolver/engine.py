@@ -107,7 +107,8 @@ class Engine:
         self._jobs: dict[int, _Job] = {}
         self._providers: dict[str, Provider] = {}
         self._planned: dict[int, tuple[int, tuple[PlanRow, ...]]] = {}  # job -> (phase, the rows before it)
-        self._skeletons: dict[int, tuple[str, tuple[float, ...]] | None] = {}  # candidate -> skeleton, parameters
+        self._parameters: dict[int, tuple[float, ...]] = {}  # candidate -> its parameters (evolver/tuning.py)
+        self._requests: dict[str, tuple[ProposalRequest, str]] = {}  # step key -> its request, until it is stored
 
     # Submitting
 
@@ -418,6 +419,13 @@ class Engine:
         return self._providers[model]
 
     def _request(self, step: Step) -> tuple[ProposalRequest, str]:
+        """The step's request and its hash, built once per process for `propose` and `evaluate` (it reads only
+        finished phases and the step's own parent and target, which never change)."""
+        if step.key not in self._requests:
+            self._requests[step.key] = self._build_request(step)
+        return self._requests[step.key]
+
+    def _build_request(self, step: Step) -> tuple[ProposalRequest, str]:
         """The step's request and its hash (messages and structured context: what any provider reads). The context
         has the parent's training results and feedback, and the step's inspirations (code and training score); a
         repair of a failed diff asks for the whole code."""
@@ -448,26 +456,16 @@ class Engine:
     def _trials(self, step: Step, parent: CandidateRow) -> tuple[Trial, ...]:
         """The trials of the parent's skeleton (evolver/tuning.py): the parameters and training scores of the step's
         model's candidates with that skeleton, of the phases before the step's, in a fixed order."""
-        own = self._skeleton(parent.id, parent.code)
-        if own is None:
+        if parent.skeleton is None:
             return ()
-        trials = []
-        for candidate_id, code, score in self.store.scored_codes(step.job_id, step.model, step.phase):
-            found = self._skeleton(candidate_id, code)
-            if found is not None and found[0] == own[0]:
-                trials.append((found[1], score))
-        return tuple(trials)
+        trials = self.store.trials(step.job_id, step.model, parent.skeleton, step.phase)
+        return tuple((self._values(candidate_id, code), score) for candidate_id, code, score in trials)
 
-    def _skeleton(self, candidate_id: int, code: str) -> tuple[str, tuple[float, ...]] | None:
-        """A candidate's skeleton and parameters (None for code that does not parse), computed once per process."""
-        if candidate_id not in self._skeletons:
-            try:
-                tree = parse(code)
-            except (SyntaxError, ValueError, MemoryError, RecursionError):
-                self._skeletons[candidate_id] = None
-            else:
-                self._skeletons[candidate_id] = (skeleton(tree), values(tree))
-        return self._skeletons[candidate_id]
+    def _values(self, candidate_id: int, code: str) -> tuple[float, ...]:
+        """A stored candidate's parameters (its code parsed once per process)."""
+        if candidate_id not in self._parameters:
+            self._parameters[candidate_id] = values(parse(code))
+        return self._parameters[candidate_id]
 
     def _training(self, candidate_id: int) -> EvaluationRow | None:
         """A candidate's evaluation on the training seeds, if it ran ok (its held-out one is never read here)."""
@@ -481,6 +479,7 @@ class Engine:
         """Writes the step's candidate with its training evaluation and its held-out one (one transaction, once),
         and what the step chose: its parent, target, inspirations and why, and how the reply edited the code
         (`edit`: "diff", "rewrite", None for no reply)."""
+        self._requests.pop(step.key, None)
         spec = self._job(step.job_id).spec
         rows = [_evaluation_row(evaluation, spec.seeds or (), spec.years, fields.get("score"))] if evaluation else []
         if heldout is not None:
@@ -489,7 +488,8 @@ class Engine:
                   "why": step.why, "edit": edit}  # fmt: skip
         return self.store.add_candidate(
             key=step.key, job_id=step.job_id, model_id=step.model, generation=step.phase,
-            parent_id=step.parent_id, target_id=step.target_id, choice=choice, evaluations=rows, **fields,
+            parent_id=step.parent_id, target_id=step.target_id, choice=choice, skeleton=_skeleton(fields["code"]),
+            evaluations=rows, **fields,
         )  # fmt: skip
 
 
@@ -515,6 +515,14 @@ def _evaluation_row(
         "heldout": heldout, "error": evaluation.error, "error_line": evaluation.line,
         "feedback": None if heldout else evaluation.feedback,
     }  # fmt: skip
+
+
+def _skeleton(code: str) -> str | None:
+    """The code's skeleton (evolver/tuning.py), or None when it is not a program that parses."""
+    try:
+        return skeleton(parse(code)) if code else None
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
 
 
 def _failed_diff(candidate: CandidateRow | None) -> bool:

@@ -144,16 +144,17 @@ def plan(
             if pending:
                 return Plan(phase, phases, tuple(pending), tuple(matches), best, spent)
             continue
-        turns = [_chosen(turn, archives, seed, phase) for turn in _turns(kind, phase, models, best, comp, arena)]
         steps: list[Step] = []
         finished: list[tuple[_Turn, list[PlanRow]]] = []
-        for turn in turns:
+        for turn in _turns(kind, phase, models, best, comp, arena):
             gone = retired.get(turn.model, phases)
             if gone < phase:
                 continue
             tries, step = _replay(turn, job_id, phase, seed, attempts, by_key)
-            if step is not None and gone > phase:
-                steps.append(step)
+            if step is not None and gone > phase:  # only a try to make needs its parent chosen
+                chosen = _replay(_chosen(turn, archives, seed, phase), job_id, phase, seed, attempts, by_key)[1]
+                assert chosen is not None
+                steps.append(chosen)
             else:
                 finished.append((turn, tries))
         for turn, tries in finished:

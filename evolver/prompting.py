@@ -79,6 +79,8 @@ def context_for(
         actions=dict(slot.actions),
         wallet=dict(slot.wallet),
         max_actions_per_day=slot.max_actions_per_day,
+        days=day_count(scenario.years),
+        observed=tuple(slot.observe),
         kinds={key: scenario.plugins[key].kind for key in slot.actions},
         parent_code=parent_code,
         parent_score=parent_score,

@@ -25,7 +25,7 @@ from evolver.comp import IMPROVED, Comp
 if TYPE_CHECKING:
     from evolver.plan import Player
 
-EXPLOIT = 0.5  # the chance that a turn builds on the model's best rather than on another elite
+EXPLOIT = 0.85  # the chance that a turn builds on the model's best rather than on another elite
 MAX_INSPIRATIONS = 3
 
 Cell = tuple[int, int]

@@ -7,21 +7,22 @@ skeleton's trials (parameters and training score), so each of its proposals is o
 counted in its budget like any other. It keeps no state: the same trials and seed give the same proposal.
 
 The first `warm_up` trials of a skeleton are proposed by Optuna's TPE sampler over ranges around the skeleton's
-first parameters (a global search); after that, by a (1+1) evolution strategy around the best trial, whose step
-is replayed from the trials (doubled after a trial that improved on the best so far, shrunk after one that did
-not), so a search that has found the right region narrows in on an edge (a price just at a bot's threshold)
-as far as the floats allow.
+first parameters (a global search); after that, by CMA-ES (the `cmaes` package) started at the best of those, in
+the log of each parameter's magnitude, so it learns which parameters move together (a band's level and width) and
+narrows in on an edge (a price just at a bot's threshold). CMA-ES keeps a state; it is rebuilt on every call by
+replaying it: with its own fixed seed it asks the same points again, each answered by the trial that evaluated it,
+until it asks one no trial answers: that is the proposal.
 """
 
 from __future__ import annotations
 
 import ast
-import copy
 import hashlib
 import math
-import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from evolver.providers.mutation import FIXED, parameters
 
@@ -31,18 +32,22 @@ if TYPE_CHECKING:
 Trial = tuple[tuple[float, ...], float]  # a skeleton's parameters and the training score they made
 
 SPAN = 3.0  # a float parameter's global range: [first / SPAN, first * SPAN] (log-uniform)
-STEP, MAX_STEP, MIN_STEP = 0.1, 0.5, 1e-9  # the local step: log-normal sigma, start and bounds
-GROW, SHRINK = 2.0, 0.8
-RESTART = 8  # after this many trials per parameter without a better one, the step starts over at its largest
+SIGMA = 0.3  # CMA-ES's first step, in the log of each parameter's magnitude
 DIGITS = 12  # significant digits a tuned float keeps in the code
 
 
 def skeleton(tree: ast.Module) -> str:
-    """The digest of the program with its parameters blanked (their types kept: an int stays a different slot)."""
-    blank = copy.deepcopy(tree)
-    for node in parameters(blank):
+    """The digest of the program with its parameters blanked (their types kept: an int stays a different slot). The
+    tree is blanked in place while it is dumped, then given its values back."""
+    nodes = parameters(tree)
+    kept = [node.value for node in nodes]
+    for node in nodes:
         node.value = "int" if type(node.value) is int else "float"
-    return hashlib.sha256(ast.dump(blank).encode()).hexdigest()
+    try:
+        return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+    finally:
+        for node, value in zip(nodes, kept, strict=True):
+            node.value = value
 
 
 def values(tree: ast.Module) -> tuple[float, ...]:
@@ -59,10 +64,15 @@ def set_values(tree: ast.Module, new: Sequence[float]) -> None:
             if written in (0, 1, -1):
                 written = 2 if value > 0 else -2
         else:
-            written = float(f"{value:.{DIGITS}g}")
-            if written in FIXED:
-                written = written * (1 + 10 ** (1 - DIGITS)) or 10.0**-DIGITS
+            written = _written(value)
         node.value = written
+
+
+def _written(value: float) -> float:
+    """A float parameter as the code keeps it: DIGITS significant digits, and off the numbers that are not
+    parameters."""
+    written = float(f"{value:.{DIGITS}g}")
+    return written * (1 + 10 ** (1 - DIGITS)) or 10.0**-DIGITS if written in FIXED else written
 
 
 def warm_up(dimensions: int) -> int:
@@ -123,38 +133,35 @@ def _signed(magnitude: float, first: float) -> float:
 
 
 def _local(first: Sequence[float], trials: Sequence[Trial], direction: str, seed: int) -> tuple[float, ...]:
-    """A (1+1)-ES step from the best trial, its sigma replayed over the trials after the warm-up."""
+    """CMA-ES from the best trial of the warm-up, replayed: its asks are the same every time (its own seed), each
+    answered from the trials, and the first it asks that no trial answers is the proposal (one of them, by `seed`,
+    when a generation has several)."""
+    from cmaes import CMA
+
     sign = 1.0 if direction == "max" else -1.0
     start = warm_up(len(first))
-    best, best_score = max(trials[:start], key=lambda trial: sign * trial[1])
-    sigma, failures = STEP, 0
-    for params, score in trials[start:]:
-        if sign * score > sign * best_score:
-            best, best_score, sigma, failures = params, score, min(sigma * GROW, MAX_STEP), 0
-        else:
-            failures += 1
-            sigma = MAX_STEP if failures % (RESTART * len(first)) == 0 else max(sigma * SHRINK, MIN_STEP)
-    rng = random.Random(seed)
-    tried = {params for params, _ in trials}
-    for _ in range(20):
-        proposal = _step(best, sigma, rng)
-        if proposal not in tried:
-            return proposal
-        sigma = min(sigma * GROW, MAX_STEP)
-    return proposal
+    best = max(trials[:start], key=lambda trial: sign * trial[1])[0]
+    answers = dict(trials)
+    optimizer = CMA(mean=np.array([_encode(v) for v in best]), sigma=SIGMA, seed=0)
+    while True:
+        asked = [optimizer.ask() for _ in range(optimizer.population_size)]
+        decoded = [_decode(x, best) for x in asked]
+        open_ = [params for params in decoded if params not in answers]
+        if open_:
+            return open_[seed % len(open_)]
+        optimizer.tell([(x, -sign * answers[params]) for x, params in zip(asked, decoded, strict=True)])
 
 
-def _step(best: Sequence[float], sigma: float, rng: random.Random) -> tuple[float, ...]:
-    """`best` with one parameter (or, one time in four, each) moved by log-normal noise of `sigma`."""
-    moved = range(len(best)) if rng.random() < 0.25 else [rng.randrange(len(best))]
-    proposal = list(best)
-    for k in moved:
-        value = best[k]
+def _encode(value: float) -> float:
+    return math.log(abs(value)) if value else 0.0
+
+
+def _decode(x: Sequence[float], like: Sequence[float]) -> tuple[float, ...]:
+    decoded = []
+    for z, value in zip(x, like, strict=True):
+        magnitude = math.exp(min(max(z, -700.0), 700.0))
         if type(value) is int:
-            shift = round(rng.gauss(0, max(1.0, sigma * abs(value))))
-            proposal[k] = value + (shift or rng.choice((-1, 1)))
-            if value > 0:
-                proposal[k] = max(2, proposal[k])
+            decoded.append(max(2, round(magnitude)) if value > 0 else min(-2, -round(magnitude)))
         else:
-            proposal[k] = value * math.exp(rng.gauss(0, sigma))
-    return tuple(proposal)
+            decoded.append(_written(magnitude if value > 0 else -magnitude))
+    return tuple(decoded)

@@ -46,6 +46,7 @@ MARKER = "EVOLVER_README_TEST_RUN"  # in every block's environment: finds what a
 TOP = "(top)"  # before the first `##` heading
 HTTP = "The web page and the HTTP API"
 TOURNAMENTS = "Tournaments"
+SEARCH = "How the search climbs: tuning, the archive and feedback"
 GAMES = "Games: random markets, held-out seeds, arenas and references"
 QUEUE = "The queue: Celery workers over Redis"
 FAILURES = "When a model fails, a run is stopped, or the store is older"
@@ -75,6 +76,9 @@ BLOCKS: dict[tuple[str, str], tuple[str, ...]] = {
         '"status": "done"',
     ),
     (TOURNAMENTS, TOURNAMENT): ("tournament 2: done", "rating"),
+    (SEARCH, "evolver evolve ai3_plugins --generations 40 --attempts 1"): (
+        *("job 2: done", " tune local:gp", "ideas #", "chosen: parent #", "why: "),
+    ),
     (GAMES, "evolver games"): (
         *("hidden_bots", "randomised hidden arena", "exact", "job 2: done", "tournament 3: done", "bt"),
     ),
@@ -332,7 +336,7 @@ def test_every_readme_block_is_run_or_exempt():
             assert commands == EXEMPT[block.key][0], f"line {block.line}: an exempt block changed: {commands}"
     gone = sorted((set(BLOCKS) | set(EXEMPT)) - set(keys))
     assert not gone, f"blocks no longer in the README: {gone}; remove them from BLOCKS or EXEMPT"
-    tested = {TOP, HTTP, TOURNAMENTS, GAMES, QUEUE, FAILURES, CLI, SCENARIO}  # the sections with a test below
+    tested = {TOP, HTTP, TOURNAMENTS, SEARCH, GAMES, QUEUE, FAILURES, CLI, SCENARIO}  # the sections with a test below
     assert {section for section, _ in BLOCKS} == tested
 
 
@@ -361,6 +365,11 @@ def test_the_http_example_waits_for_the_server_and_stops_it(folder):
 @pytest.mark.integration
 def test_the_tournament(folder):
     run_section(TOURNAMENTS, folder, environment(folder))
+
+
+@pytest.mark.integration
+def test_how_the_search_climbs(folder):
+    run_section(SEARCH, folder, environment(folder))
 
 
 @pytest.mark.integration

@@ -30,7 +30,7 @@ from evolver.errors import ProviderError
 from evolver.providers.base import ProposalContext
 from evolver.syntax import parse
 
-FEATURES = ("price", "wallet", "held", "cash", "hist", "ref", "worth", "share", "units")
+FEATURES = ("price", "wallet", "held", "cash", "hist", "ref", "worth", "share", "units", "last")
 """The names every grammar program's preamble assigns; a rule may use any of them."""
 
 MIN_AMOUNT = 0.01
@@ -54,7 +54,9 @@ class Market:
     sell: str | None
     token: str
     quote: str
+    days: int = 365  # the run's last day
     pool: tuple[str, str] | None = None  # a constant-product pool's state keys: the token's reserve, the quote's
+    watched: tuple[str, ...] = ()  # the other numbers it observes, on a pool: what a bracket (`edge`) may watch
 
     def side(self, side: str) -> str | None:
         return self.buy if side == "buy" else self.sell
@@ -70,7 +72,9 @@ def market_of(context: ProposalContext) -> Market:
     pool = None
     if context.kinds.get(key) == "dex" and (buy, sell) in (("buyA", "sellA"), ("buyB", "sellB")):
         pool = ("la", "lb") if buy == "buyA" else ("lb", "la")
-    return Market(_signal(context.observables), key, buy, sell, token, tickers[0], pool)
+    signal = _signal(context.observables)
+    watched = tuple(name for name in context.observed if name != signal) if pool else ()
+    return Market(signal, key, buy, sell, token, tickers[0], context.days, pool, watched)
 
 
 def _signal(observables: tuple[str, ...]) -> str:
@@ -158,14 +162,18 @@ def _stock(rng: random.Random) -> str:
     return f"units * {_fraction(rng) * 2:.3g}"
 
 
-def _target(rng: random.Random, side: str) -> Rule:
+def _target(rng: random.Random, side: str, market: Market) -> Rule:
     """Hold the pool's price in a band around a level: at its lower edge while the stock is at least some level
-    (selling it down), at its upper edge while the stock is short (buying it back)."""
-    band = float(f"{math.exp(rng.uniform(math.log(1e-4), math.log(0.1))):.3g}")
-    return "True", f"{_level(rng)} * ((1 - {band}) if held >= {_stock(rng)} else (1 + {band}))"
+    (selling it down), at its upper edge while the stock is short (buying it back). The level is a price, or half
+    the time the price at which an observed number starts to rise (`edge`: a threshold learned from the run)."""
+    band = float(f"{math.exp(rng.uniform(math.log(1e-4), math.log(0.1))):.3g}")  # one constant for both edges
+    level = _level(rng)
+    if market.watched and rng.random() < 0.5:
+        level = f"edge(r, {rng.choice(market.watched)!r}, {level}, {_uniform(rng, 1.01, 1.2)})"
+    return "True", f"{level} * (1 + {band} * (-1 if held >= {_stock(rng)} else 1))"
 
 
-def _reversion(rng: random.Random, side: str) -> Rule:
+def _reversion(rng: random.Random, side: str, market: Market) -> Rule:
     """Push the price back to its moving average when it strays from it by more than a band."""
     window, band = _windows(rng)[1], _uniform(rng, 1.0, 1.2)
     if side == "sell":
@@ -181,7 +189,7 @@ def _inventory(rng: random.Random, side: str) -> Rule:
     return f"held > {stock}", f"held - {stock}"
 
 
-PRICED = {"target": _target, "reversion": _reversion}
+PRICED: dict[str, Callable[[random.Random, str, Market], Rule]] = {"target": _target, "reversion": _reversion}
 """Families whose rules move a constant-product pool's price to a level (the rule's second part is the level)."""
 
 FAMILIES: dict[str, Callable[[random.Random, str], Rule]] = {
@@ -192,7 +200,6 @@ FAMILIES: dict[str, Callable[[random.Random, str], Rule]] = {
     "dca": _dca,
     "rebalance": _rebalance,
     "inventory": _inventory,
-    **PRICED,
 }
 
 
@@ -202,7 +209,7 @@ WEIGHTS = {"target": 3.0, "reversion": 2.0}
 
 def _families(market: Market) -> list[str]:
     """The families the market's rules can be drawn from: the PRICED ones only on a constant-product pool."""
-    return [name for name in FAMILIES if market.pool or name not in PRICED]
+    return [*FAMILIES, *(PRICED if market.pool else ())]
 
 
 def _family(market: Market, rng: random.Random) -> str:
@@ -235,20 +242,22 @@ def draw_rule(market: Market, rng: random.Random, side: str | None = None, famil
     """One rule of the decision chain, drawn from the grammar (a random side and family unless given)."""
     side = side or rng.choice([s for s in SIDES if market.side(s)])
     family = family if family in _families(market) else _family(market, rng)
-    condition, amount = FAMILIES[family](rng, side)
     if family in PRICED:
-        return _statement(f"if {condition}:\n    trade_to(p[{market.key!r}], {amount}, held, cash)\n")
+        condition, level = PRICED[family](rng, side, market)
+        return _statement(f"if {condition}:\n    trade_to(p[{market.key!r}], {level}, held, cash)\n")
+    condition, amount = FAMILIES[family](rng, side)
     if not amount or rng.random() < 0.2:
         amount = _amount(rng, side)
     return _statement(_branch(market, side, condition, amount))
 
 
 def _liquidation(market: Market, rng: random.Random) -> ast.If | None:
-    """Sell everything from a late day on, so the year ends in the quote (what a balance comp scores)."""
+    """Sell everything in the run's last days, so it ends in the quote (what a balance comp scores); the days are
+    counted back from the last one, so tuning them never moves the sale out of the run."""
     if not market.sell or rng.random() < 0.2:
         return None
     trade = f"p[{market.key!r}].{market.sell}(max(held, {MIN_AMOUNT}))"
-    return _statement(f"if i >= {rng.randint(330, 364)} and held > 0:\n    {trade}\n")
+    return _statement(f"if i >= last - {rng.randint(2, 35)} and held > 0:\n    {trade}\n")
 
 
 HELPERS = """
@@ -274,6 +283,33 @@ def trade_to(market, price, held, cash):
 """For a constant-product pool: the one trade that moves its price to `price` (a fee aside), as far as the wallet
 allows. The grammar's rules of the PRICED families call it."""
 
+BRACKETS = """
+def track(r, key, now):
+    if not isinstance(now, (int, float)):
+        return
+    left, was = r.get('left', 0), r.get('was_' + key)
+    if left and was is not None:
+        if now > was:
+            r['hi_' + key] = max(r.get('hi_' + key, 0), left)
+        else:
+            r['lo_' + key] = min(r.get('lo_' + key, left), left)
+    r['was_' + key] = now
+
+def edge(r, key, guess, step):
+    hi, lo = r.get('hi_' + key, 0), r.get('lo_' + key, 0)
+    if hi and lo and hi < lo:
+        return (hi + lo) / 2
+    if hi:
+        return hi * step
+    if lo:
+        return lo / step
+    return guess
+"""
+"""A threshold learned from the run, for any observed number: `track` notes, each day, whether the number rose
+since the day before, against the pool's price the player left then (`r['left']`, set after its trade); `edge` is
+the price at which it starts to rise: the middle of the bracket between the highest price after which it rose and
+the lowest after which it did not, or a `step` beyond the one end seen, or the `guess` before either."""
+
 PREAMBLE = """
 price = v[{signal!r}]
 wallet = v["wallet"]
@@ -287,6 +323,7 @@ worth = held * price + cash
 share = held * price / worth if worth > 0 else 0
 units = r.get("units", worth / price)
 r["units"] = units
+last = {days}
 """
 HISTORY = 100  # days of prices kept in `r`, so the scratch dict stays small on long runs
 
@@ -299,16 +336,52 @@ def draw_program(market: Market, rng: random.Random) -> ast.Module:
     ]
     rng.shuffle(rules)
     liquidation = _liquidation(market, rng)
-    chain = chain_of([liquidation, *rules] if liquidation else rules)
+    chain = chain_of(_live([liquidation, *rules] if liquidation else rules))
     fn = parse("def fn(i, v, r, s, p):\n    return 0\n").body[0]
     assert isinstance(fn, ast.FunctionDef)
-    preamble = PREAMBLE.format(signal=market.signal, token=market.token, quote=market.quote, history=HISTORY)
+    preamble = PREAMBLE.format(
+        signal=market.signal, token=market.token, quote=market.quote, history=HISTORY, days=market.days
+    )
     fn.body = [*parse(preamble).body, chain, *fn.body]
     helpers = HELPERS
     if market.pool:
         token, quote = market.pool
         helpers += TRADE_TO.format(token=token, quote=quote, buy=market.buy, sell=market.sell, floor=MIN_AMOUNT)
-    return ast.fix_missing_locations(ast.Module(body=[*parse(helpers).body, fn], type_ignores=[]))
+        helpers += BRACKETS
+        left = f"r['left'] = p[{market.key!r}].v[{quote!r}] / p[{market.key!r}].v[{token!r}]\n"
+        fn.body = [*fn.body[:-1], *parse(left).body, fn.body[-1]]
+    return watch_edges(ast.Module(body=[*parse(helpers).body, fn], type_ignores=[]))
+
+
+def watch_edges(tree: ast.Module) -> ast.Module:
+    """The program with a `track` line, just before its decision chain, for each number an `edge` of the chain
+    reads, and no other: what a fresh draw, a mutation or a crossover must keep true of a grammar program."""
+    fn, chain = find_fn(tree), grammar_chain(tree)
+    if fn is None or chain is None:
+        return tree
+    keys = dict.fromkeys(
+        call.args[1].value for call in ast.walk(chain) if isinstance(call, ast.Call)
+        and getattr(call.func, "id", None) == "edge" and len(call.args) > 1 and isinstance(call.args[1], ast.Constant)
+    )  # fmt: skip
+    kept = [node for node in fn.body if not _tracking(node)]
+    at = kept.index(chain)
+    watching = parse("".join(f"track(r, {key!r}, v[{key!r}])\n" for key in keys)).body if keys else []
+    fn.body = [*kept[:at], *watching, *kept[at:]]
+    return ast.fix_missing_locations(tree)
+
+
+def _tracking(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", "") == "track"
+    )
+
+
+def _live(rules: list[ast.If]) -> list[ast.If]:
+    """The rules up to the first that always fires (`if True:`): the ones after it never would."""
+    always = next((k for k, rule in enumerate(rules) if isinstance(rule.test, ast.Constant) and rule.test.value), None)
+    return rules if always is None else rules[: always + 1]
 
 
 def _statement(source: str) -> ast.If:

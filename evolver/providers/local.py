@@ -23,7 +23,7 @@ from functools import partial
 
 from evolver.errors import ProviderError
 from evolver.providers.base import ProposalContext, ProposalRequest, Reply
-from evolver.providers.grammar import Market, draw_program, find_fn, market_of
+from evolver.providers.grammar import Market, draw_program, find_fn, market_of, watch_edges
 from evolver.providers.mutation import BOLD, OPERATORS, crossover, mutate
 from evolver.syntax import parse
 from evolver.tuning import set_values, suggest, values, warm_up
@@ -31,6 +31,7 @@ from evolver.tuning import set_values, suggest, values, warm_up
 MODELS = ("local:gp", "local:random")
 TUNE_SHARE = 0.5  # how often an improve tunes a parent whose skeleton had its global search
 FRESH = 0.15  # how often an improve draws a fresh program instead: new structures keep entering the archive
+IDLE_FRESH = 0.5  # and how often when the parent did nothing: its rules have little to offer
 
 
 class LocalProvider:
@@ -50,7 +51,7 @@ class LocalProvider:
         market = market_of(request.context)
         rng = random.Random(self._seed(request))
         tree, op = self._search(request, market, rng) if self.model_id == "local:gp" else (None, "init")
-        code = ast.unparse(tree or draw_program(market, rng)) + "\n"
+        code = ast.unparse(watch_edges(tree) if tree else draw_program(market, rng)) + "\n"
         latency = (time.perf_counter() - started) * 1e3
         return Reply(f"```python\n{code}```\n", self.model_id, latency_ms=latency, requests=0, op=op)
 
@@ -69,7 +70,7 @@ class LocalProvider:
         if request.op == "repair" or context.error:
             return None, "init"
         parent, target = _program(context.parent_code), _program(context.target_code)
-        fresh = FRESH if parent is None or not _held_still(context) else 0.5  # an idle parent has little to offer
+        fresh = IDLE_FRESH if parent is not None and _held_still(context) else FRESH
         if parent is not None and target is None and rng.random() < fresh:
             return None, "init"
         if parent is not None and target is None and _tuning(parent, context, rng):

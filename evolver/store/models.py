@@ -107,6 +107,7 @@ class Candidate(Base):
             "ix_candidates_standing",
             *("job_id", "model_id", "status", "score", "id", "cost", "replayed_from", "heldout_score"),
         ),
+        Index("ix_candidates_skeleton", "job_id", "model_id", "skeleton"),  # a skeleton's trials (evolver/tuning.py)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,6 +141,7 @@ class Candidate(Base):
     versus_target_score: Mapped[float | None] = mapped_column(Float)
     # what the selection chose for the try and how the reply edited the code: parent, target, inspirations, why, edit
     choice: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    skeleton: Mapped[str | None] = mapped_column(String(64))  # the code's, for tuning (None: it does not parse)
 
 
 class Evaluation(Base):

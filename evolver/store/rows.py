@@ -72,6 +72,7 @@ class CandidateRow:
     # {"parent", "target", "inspirations", "why", "edit"}: what the try was given and how its reply edited the code
     # ("diff": SEARCH/REPLACE blocks, "rewrite": the whole code, None: no reply); None: stored before 0007
     choice: dict[str, Any] | None = None
+    skeleton: str | None = None  # its code with its tunable constants blanked (evolver/tuning.py); None: no program
 
     @property
     def gap(self) -> float | None:

@@ -200,12 +200,14 @@ class Store:
         versus_score: float | None = None,
         versus_target_score: float | None = None,
         choice: Mapping[str, Any] | None = None,
+        skeleton: str | None = None,
         evaluations: Sequence[Mapping[str, Any]] = (),
     ) -> int:
         """Stores a candidate once per `key` and returns its id; a repeated key returns the first one's id unchanged.
 
         `code` is the extracted player fn ("" when the reply had none: status "no_code", the reason in `error`).
-        `choice` is what the try was given and how its reply edited the code (`CandidateRow.choice`).
+        `choice` is what the try was given and how its reply edited the code (`CandidateRow.choice`); `skeleton` the
+        code's with its tunable constants blanked (evolver/tuning.py), what its trials are found by.
         `evaluations` (each the keywords of `add_evaluation` but the candidate: its training evaluation, and its
         held-out one) are written in the same transaction.
         """
@@ -239,6 +241,7 @@ class Store:
             "versus_score": _score(versus_score),
             "versus_target_score": _score(versus_target_score),
             "choice": None if choice is None else dict(choice),
+            "skeleton": skeleton,
         }
         with self._transaction() as connection:
             _add_model(connection, model_id)
@@ -473,13 +476,13 @@ class Store:
                 PlanRow(**{**row._mapping, "has_code": bool(row.has_code)}) for row in connection.execute(statement)
             ]
 
-    def scored_codes(self, job_id: int, model_id: str, before_phase: int) -> list[tuple[int, str, float]]:
-        """(id, code, training score) of the model's candidates that scored in the job's phases before `before_phase`,
-        in phase and key order (the same in every process, whichever wrote first)."""
+    def trials(self, job_id: int, model_id: str, skeleton: str, before_phase: int) -> list[tuple[int, str, float]]:
+        """(id, code, training score) of the model's candidates of `skeleton` that scored in the job's phases before
+        `before_phase`, in phase and key order (the same in every process, whichever wrote first)."""
         statement = (
             select(Candidate.id, Candidate.code, Candidate.score)
-            .where(Candidate.job_id == job_id, Candidate.model_id == model_id, Candidate.generation < before_phase,
-                   Candidate.status == OK, Candidate.score.is_not(None))
+            .where(Candidate.job_id == job_id, Candidate.model_id == model_id, Candidate.skeleton == skeleton,
+                   Candidate.generation < before_phase, Candidate.status == OK, Candidate.score.is_not(None))
             .order_by(Candidate.generation, Candidate.key)
         )  # fmt: skip
         with self._transaction() as connection:

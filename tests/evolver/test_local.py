@@ -44,7 +44,7 @@ def context() -> ProposalContext:
     observables = (*loaded.variables, *slot.observe, "wallet")
     return ProposalContext(
         SCENARIO, slot.goal, slot.comp, slot.direction, observables, dict(slot.actions), dict(slot.wallet),
-        slot.max_actions_per_day, kinds={"dex": "dex"},
+        slot.max_actions_per_day, kinds={"dex": "dex"}, observed=tuple(slot.observe),
     )  # fmt: skip
 
 
@@ -155,10 +155,13 @@ def test_a_sample_evaluates_ok_with_at_most_one_trade_a_day(
     pool: SandboxPool, programs: dict[str, list[tuple[str, Reply]]]
 ) -> None:
     sample = [code_of(reply) for op in programs for _, reply in programs[op][:7]]
+    ops = [op for op in programs for _ in programs[op][:7]]
     evaluations = pool.evaluate_many([(code, SCENARIO) for code in sample])
     assert [evaluation.status.value for evaluation in evaluations] == ["ok"] * len(sample)
     assert all(evaluation.metrics["actions"] + evaluation.metrics["refused"] <= 365 for evaluation in evaluations)
-    assert len({evaluation.score for evaluation in evaluations}) > len(sample) // 2
+    # new structures behave differently; a tuning moves constants, often within a plateau of one behaviour
+    varied = [evaluation.score for evaluation, op in zip(evaluations, ops, strict=True) if op != "tune"]
+    assert len(set(varied)) > len(varied) // 2
 
 
 def test_mutation_keeps_the_structure_and_changes_the_code(programs: dict[str, list[tuple[str, Reply]]]) -> None:

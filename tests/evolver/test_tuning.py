@@ -7,8 +7,13 @@ import math
 
 import pytest
 
+from evolver.engine import Engine
+from evolver.job import JobSpec
+from evolver.settings import Settings
+from evolver.store import Store
 from evolver.syntax import parse
 from evolver.tuning import set_values, skeleton, suggest, values, warm_up
+from sandbox import SandboxPool
 
 PLAYER = """
 def fn(i, v, r, s, p):
@@ -69,3 +74,24 @@ def test_minimising_climbs_down() -> None:
         proposal = suggest(first, trials, "min", seed=n)
         trials.append((proposal, (proposal[0] - 3) ** 2))
     assert math.isclose(min(score for _, score in trials), 0, abs_tol=1e-3)
+
+
+def test_every_tuning_is_an_evaluated_candidate_of_its_parents_skeleton(store: Store, pool: SandboxPool) -> None:
+    """The tuner's proposals are the job's own tries: counted in its generations, stored, and built on the trials
+    of the parent's skeleton that the store held before the try's phase."""
+    spec = JobSpec(scenario="ai3_plugins", generations=24, attempts=1, seed=3, heldout=())
+    job_id = Engine(store, Settings(), pool).execute(spec)
+    lineage = store.lineage(job_id)
+    assert len(lineage) == 24  # one evaluation a generation, tunings included
+    by_id = {candidate.id: candidate for candidate in lineage}
+    tuned = [candidate for candidate in lineage if candidate.op == "tune"]
+    assert len(tuned) >= 8
+    for candidate in tuned:
+        parent = by_id[candidate.parent_id]  # type: ignore[index]
+        mine, theirs = parse(candidate.code), parse(parent.code)
+        assert candidate.skeleton == parent.skeleton == skeleton(mine) == skeleton(theirs)  # as stored
+        assert values(mine) != values(theirs)
+        assert [row.heldout for row in store.evaluations(candidate.id)] == [False]
+        earlier = store.trials(job_id, "local:gp", skeleton(theirs), candidate.generation)
+        assert parent.id in [candidate_id for candidate_id, _, _ in earlier]
+        assert all(by_id[candidate_id].generation < candidate.generation for candidate_id, _, _ in earlier)

@@ -128,7 +128,8 @@ def through_the_queue(env: dict[str, str], pool: SandboxPool, tmp_path: Path, ar
 
 
 def test_a_job_runs_through_the_queue_as_it_runs_in_process(env, pool, tmp_path):
-    _, job_id = through_the_queue(env, pool, tmp_path, JOB, JOB_SPEC)
+    store, job_id = through_the_queue(env, pool, tmp_path, JOB, JOB_SPEC)
+    assert "tune" in {c.op for c in store.lineage(job_id)}  # proposals made from the trials the store held then
     watched = invoke("watch", str(job_id), "--interval", "0.1")
     assert watched.exit_code == 0 and "done" in watched.output and "local:random" in watched.output
 
