@@ -90,4 +90,4 @@ def choose(archive: Archive | None, best: Player | None, rng: random.Random, exp
 def _cell(player: Player) -> str:
     busy, refused = descriptor(player.metrics)
     actions = "no actions" if busy == 0 else f"{4 ** (busy - 1)}-{4**busy - 1} actions"
-    return f"{actions}, {refused * 25}-{refused * 25 + 25}% refused"
+    return f"{actions}, {refused}/4-{refused + 1}/4 of tries refused"

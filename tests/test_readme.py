@@ -70,7 +70,7 @@ TOURNAMENT = (
 
 # (section, first line without its comment) -> what the block must print, besides exiting 0.
 BLOCKS: dict[tuple[str, str], tuple[str, ...]] = {
-    (TOP, "evolver jobs"): ("#13 mutate", "wrote player.py", "job 2: done"),
+    (TOP, "evolver jobs"): ("#13 ", "chosen: parent #", "wrote player.py", "job 2: done"),
     (HTTP, 'export EVOLVER_API_TOKEN=$(python3 -c "import secrets; print(secrets.token_urlsafe(32))")'): (
         '"id":2',
         '"status": "done"',

@@ -30,7 +30,7 @@ from evolver.tuning import set_values, suggest, values, warm_up
 
 MODELS = ("local:gp", "local:random")
 TUNE_SHARE = 0.5  # how often an improve tunes a parent whose skeleton had its global search
-FRESH = 0.15  # how often an improve draws a fresh program instead: new structures keep entering the archive
+FRESH = 0.4  # how often an improve draws a fresh program instead: new structures keep entering the archive
 IDLE_FRESH = 0.5  # and how often when the parent did nothing: its rules have little to offer
 
 

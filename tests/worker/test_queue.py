@@ -32,10 +32,10 @@ from sandbox import SandboxPool
 
 pytestmark = pytest.mark.integration
 
-JOB = ("evolve", "ai3_plugins", "--model", "local:gp", "--model", "local:random", "--generations", "4",
+JOB = ("evolve", "ai3_plugins", "--model", "local:gp", "--model", "local:random", "--generations", "5",
        "--attempts", "2", "--seed", "0", "--seed", "1", "--heldout-seed", "2")  # fmt: skip
 JOB_SPEC = JobSpec(
-    scenario="ai3_plugins", models=("local:gp", "local:random"), generations=4, attempts=2, seeds=(0, 1), heldout=(2,)
+    scenario="ai3_plugins", models=("local:gp", "local:random"), generations=5, attempts=2, seeds=(0, 1), heldout=(2,)
 )
 TOURNAMENT = ("tournament", "noisy_market", "--model", "local:gp", "--model", "local:random", "--rounds", "2",
               "--attempts", "2", "--seed", "0", "--seed", "1", "--heldout-seed", "5", "--heldout-seed", "6",
