@@ -7,20 +7,14 @@ is refused six ways; every count, reason and day is known in advance, and the am
 import itertools
 
 import pytest
+from test_seat import SLOT as SEAT_SLOT
 
 import simcore
 from simcore import play
 from simcore.feedback import PERIODS, Feedback, periods
 from simcore.seat import MAX_REFUSAL_KINDS
 
-SLOT = {
-    "goal": "End with as much USDC as possible.",
-    "comp": "usdc",
-    "wallet": {"USDC": 100, "AI": 0},
-    "quote": "USDC",
-    "actions": {"dex": ("buyA", "sellA", "buyB", "sellB")},
-    "observe": {"price": "dex.pa", "state": lambda r, p: {"not": "a number"}},
-}
+SLOT = {**SEAT_SLOT, "observe": {"price": "dex.pa", "state": lambda r, p: {"not": "a number"}}}  # one not a number
 DAYS = 12
 BUY = 1e6 / 990 - 1000  # the USDC 10 AI cost from the 1000/1000 pool (and what selling them back pays)
 REASONS = {  # reason -> (count, first day), in the order they are first met
