@@ -80,7 +80,7 @@ def context_for(
         wallet=dict(slot.wallet),
         max_actions_per_day=slot.max_actions_per_day,
         days=day_count(scenario.years),
-        observed=tuple(slot.observe),
+        observed=tuple(key for key, path in slot.observe.items() if path.split(".")[0] not in scenario.plugins),
         kinds={key: scenario.plugins[key].kind for key in slot.actions},
         parent_code=parent_code,
         parent_score=parent_score,

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-TRAIN, HELDOUT = (0, 1, 2, 3, 4), (1000, 1001, 1002, 1003, 1004)  # the games' default seeds
+# The games' default seeds. Ten to train on: with five, three of them markets with little to earn, a search
+# overfitted its selection to the other two (a median held-out share of 63 % at 1000 evaluations; with ten, 73 %).
+TRAIN, HELDOUT = tuple(range(10)), (1000, 1001, 1002, 1003, 1004)
 HIDDEN = ("start_price", "dex_ai_il", "dex_usdc_il", "dex_k", "dex_ai_ip", "dex_usdc_ip",
           "buy_below", "buy_size", "sell_above", "sell_size")  # fmt: skip
 NOISE_HIDDEN = ("dex_fee", "noise_size")

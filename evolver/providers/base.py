@@ -25,7 +25,7 @@ class ProposalContext:
     wallet: dict[str, float]  # starting balances by ticker
     max_actions_per_day: int = 10
     days: int = 365  # the run's last day (the player's `i` runs 1..days)
-    observed: tuple[str, ...] = ()  # of the observables, the slot's own observations (not the scenario's variables)
+    observed: tuple[str, ...] = ()  # the slot's own observations that are not a plugin's state (a pool's reserves)
     kinds: dict[str, str] = field(default_factory=dict)  # plugin key -> its type ("dex", ...), for the actions' plugins
     trials: tuple[tuple[tuple[float, ...], float], ...] = ()  # the parent's skeleton's trials (evolver/tuning.py)
     parent_code: str | None = None  # improve / repair: the player to start from

@@ -165,12 +165,15 @@ def _stock(rng: random.Random) -> str:
 def _target(rng: random.Random, side: str, market: Market) -> Rule:
     """Hold the pool's price in a band around a level: at its lower edge while the stock is at least some level
     (selling it down), at its upper edge while the stock is short (buying it back). The level is a price, or half
-    the time the price at which an observed number starts to rise (`edge`: a threshold learned from the run)."""
-    band = float(f"{math.exp(rng.uniform(math.log(1e-4), math.log(0.1))):.3g}")  # one constant for both edges
-    level = _level(rng)
+    the time the price at or below which an observed number rises (`edge`: a threshold learned from the run); half
+    the time the upper edge is above another learned price too, one at or above which a number rises."""
+    width = float(f"{math.exp(rng.uniform(math.log(1e-4), math.log(0.1))):.3g}")  # one constant for both edges
+    level, high = _level(rng), "0"
     if market.watched and rng.random() < 0.5:
         level = f"edge(r, {rng.choice(market.watched)!r}, {level}, {_uniform(rng, 1.01, 1.2)})"
-    return "True", f"{level} * (1 + {band} * (-1 if held >= {_stock(rng)} else 1))"
+    if market.watched and rng.random() < 0.5:
+        high = f"edge_above(r, {rng.choice(market.watched)!r}, {_level(rng)}, {_uniform(rng, 1.01, 1.2)})"
+    return "True", f"band({level}, {high}, {width}, held < {_stock(rng)})"
 
 
 def _reversion(rng: random.Random, side: str, market: Market) -> Rule:
@@ -284,16 +287,25 @@ def trade_to(market, price, held, cash):
 allows. The grammar's rules of the PRICED families call it."""
 
 BRACKETS = """
-def track(r, key, now):
-    if not isinstance(now, (int, float)):
-        return
-    left, was = r.get('left', 0), r.get('was_' + key)
-    if left and was is not None:
-        if now > was:
-            r['hi_' + key] = max(r.get('hi_' + key, 0), left)
-        else:
-            r['lo_' + key] = min(r.get('lo_' + key, left), left)
-    r['was_' + key] = now
+def track(r, v, keys):
+    left = r.get('left', 0)
+    now = {key: v[key] for key in keys if isinstance(v[key], (int, float))}
+    moved = [key for key in now if now[key] != r.get('was_' + key, now[key])]
+    for key in now:
+        was = r.get('was_' + key)
+        if left and was is not None:
+            if now[key] > was:
+                r['hi_' + key] = max(r.get('hi_' + key, 0), left)
+                if moved == [key]:
+                    r['top_' + key] = min(r.get('top_' + key, left), left)
+                    if r.get('bot_' + key, 0) >= left:
+                        r['bot_' + key] = 0
+            else:
+                r['lo_' + key] = min(r.get('lo_' + key, left), left)
+                r['bot_' + key] = max(r.get('bot_' + key, 0), left)
+                if r.get('top_' + key, 0) and r['top_' + key] <= left:
+                    r['top_' + key] = 0
+        r['was_' + key] = now[key]
 
 def edge(r, key, guess, step):
     hi, lo = r.get('hi_' + key, 0), r.get('lo_' + key, 0)
@@ -304,11 +316,28 @@ def edge(r, key, guess, step):
     if lo:
         return lo / step
     return guess
+
+def edge_above(r, key, guess, step):
+    hi, lo = r.get('top_' + key, 0), r.get('bot_' + key, 0)
+    if hi and lo and lo < hi:
+        return (hi + lo) / 2
+    if hi:
+        return hi / step
+    if lo:
+        return lo * step
+    return guess
+
+def band(low, high, width, short):
+    return max(low, high) * (1 + width) if short else low * (1 - width)
 """
-"""A threshold learned from the run, for any observed number: `track` notes, each day, whether the number rose
-since the day before, against the pool's price the player left then (`r['left']`, set after its trade); `edge` is
-the price at which it starts to rise: the middle of the bracket between the highest price after which it rose and
-the lowest after which it did not, or a `step` beyond the one end seen, or the `guess` before either."""
+"""Thresholds learned from the run, for any observed numbers: `track` notes, each day, which of them rose since
+the day before, against the pool's price the player left then (`r['left']`, set after its trade). `edge` is the
+price at or below which a number rises (a buyer's threshold): the middle of the bracket between the highest price
+after which it rose and the lowest after which it did not, or a `step` beyond the one end seen, or the `guess`
+before either. `edge_above` is the price at or above which it rises (a seller's): a rise is credited to a price
+only on a day when no other tracked number moved, since another trade that day may have moved the price it saw
+(and a bound the newest day contradicts is dropped). `band` is a market maker's band: its lower edge below `low`
+while selling, its upper edge above the higher of `low` and `high` while short of stock."""
 
 PREAMBLE = """
 price = v[{signal!r}]
@@ -353,19 +382,22 @@ def draw_program(market: Market, rng: random.Random) -> ast.Module:
     return watch_edges(ast.Module(body=[*parse(helpers).body, fn], type_ignores=[]))
 
 
+EDGES = ("edge", "edge_above")
+
+
 def watch_edges(tree: ast.Module) -> ast.Module:
-    """The program with a `track` line, just before its decision chain, for each number an `edge` of the chain
-    reads, and no other: what a fresh draw, a mutation or a crossover must keep true of a grammar program."""
+    """The program with one `track` line, just before its decision chain, of the numbers the chain's edges read
+    (none without edges): what a fresh draw, a mutation or a crossover must keep true of a grammar program."""
     fn, chain = find_fn(tree), grammar_chain(tree)
     if fn is None or chain is None:
         return tree
-    keys = dict.fromkeys(
+    keys = tuple(dict.fromkeys(
         call.args[1].value for call in ast.walk(chain) if isinstance(call, ast.Call)
-        and getattr(call.func, "id", None) == "edge" and len(call.args) > 1 and isinstance(call.args[1], ast.Constant)
-    )  # fmt: skip
+        and getattr(call.func, "id", None) in EDGES and len(call.args) > 1 and isinstance(call.args[1], ast.Constant)
+    ))  # fmt: skip
     kept = [node for node in fn.body if not _tracking(node)]
     at = kept.index(chain)
-    watching = parse("".join(f"track(r, {key!r}, v[{key!r}])\n" for key in keys)).body if keys else []
+    watching = parse(f"track(r, v, {keys!r})\n").body if keys else []
     fn.body = [*kept[:at], *watching, *kept[at:]]
     return ast.fix_missing_locations(tree)
 

@@ -72,6 +72,6 @@ def test_evaluate_plays_the_games_training_seeds_by_default(tmp_path) -> None:
     player.write_text(PLAYER)
     out = tmp_path / "eval.json"
     result = ok("evaluate", "hidden_bots", player, "--json", out)
-    assert "seeds 0, 1, 2, 3, 4" in result.output and "share:" in result.output
-    assert json.loads(out.read_text())["seeds"] == [0, 1, 2, 3, 4]
+    assert "seeds 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 " in result.output and "share:" in result.output
+    assert json.loads(out.read_text())["seeds"] == list(range(10))
     assert json.loads(ok("evaluate", "ai3_plugins", player, "--json", out) and out.read_text())["seeds"] == [0]

@@ -109,9 +109,12 @@ def test_unknown_local_model_names_the_two() -> None:
 
 
 def test_a_reply_is_free_and_says_its_op(context: ProposalContext, inits: list[str]) -> None:
-    reply = propose(GP, context, 3, parent=inits[0])
-    assert (reply.model, reply.op, reply.tokens_in, reply.tokens_out, reply.requests) == ("local:gp", "tune", 0, 0, 0)
-    assert 0 < reply.latency_ms < 1000
+    replies = [propose(GP, context, seed, parent=inits[0]) for seed in range(10)]
+    assert {(reply.model, reply.tokens_in, reply.tokens_out, reply.requests) for reply in replies} == {
+        ("local:gp", 0, 0, 0)
+    }
+    assert {reply.op for reply in replies} == {"tune", "init"}  # a first improve tunes, or draws afresh (FRESH)
+    assert all(0 < reply.latency_ms < 1000 for reply in replies)
     assert propose(RANDOM, context, 3, parent=inits[0]).op == "init"
 
 
@@ -134,7 +137,7 @@ def test_random_ignores_parents_and_seeds_differ(context: ProposalContext, inits
 def test_an_improve_tunes_a_new_skeleton_then_also_mutates_and_draws_afresh(
     programs: dict[str, list[tuple[str, Reply]]],
 ) -> None:
-    assert len(programs["tune"]) > 180 and len(programs["mutate"]) > 40 and len(programs["init"]) > 220
+    assert len(programs["tune"]) > 150 and len(programs["mutate"]) > 40 and len(programs["init"]) > 220
     for parent, reply in programs["tune"]:  # the parent's structure, other constants
         child = parse(code_of(reply))
         assert skeleton(child) == skeleton(parse(parent)) and values(child) != values(parse(parent))

@@ -64,7 +64,7 @@ def test_a_job_stores_its_seeds_reference_as_the_games_references_give_it(store:
     assert reference.train.share(60.0) == pytest.approx(expected(60.0, SEEDS, 0.5))
     defaults = store.job(engine.submit(JobSpec(scenario="hidden_bots", heldout=())))
     assert defaults is not None and defaults.reference is not None
-    assert defaults.reference["train"]["seeds"] == [0, 1, 2, 3, 4] and "heldout" not in defaults.reference
+    assert defaults.reference["train"]["seeds"] == list(range(10)) and "heldout" not in defaults.reference
     assert JobReference.read(defaults.reference).heldout is None
 
 

@@ -247,8 +247,8 @@ def test_the_references_need_nothing_a_sandboxed_player_lacks(fn, scenario):
     ("name", "train", "heldout", "exact"),
     [
         ("ai3_plugins", (0,), (), True),
-        ("hidden_bots", (0, 1, 2, 3, 4), (1000, 1001, 1002, 1003, 1004), True),
-        ("noisy_market", (0, 1, 2, 3, 4), (1000, 1001, 1002, 1003, 1004), False),
+        ("hidden_bots", tuple(range(10)), (1000, 1001, 1002, 1003, 1004), True),
+        ("noisy_market", tuple(range(10)), (1000, 1001, 1002, 1003, 1004), False),
     ],
 )
 def test_the_games_declare_their_seeds_optimum_and_reference(name, train, heldout, exact):
