@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from evolver.games import GameInfo, JobReference, SeedReference, SetReference
     from sandbox.evaluation import Evaluation
     from simcore import FuzzResult, Scenario, Slot
+    from simcore.netlists import NetlistInfo
 
 SIGNIFICANT = 6
 MISSING = "—"
@@ -63,10 +64,18 @@ def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], ri
     return table
 
 
-def scenarios_table(scenarios: Iterable[Scenario]) -> Table:
-    """The built-in scenarios by name, with the first line of each one's description."""
-    rows = [(s.name, s.description) for s in scenarios]
+def scenarios_table(scenarios: Iterable[Scenario], netlists: Iterable[NetlistInfo] = ()) -> Table:
+    """The built-in scenarios by name, with the first line of each one's description, then the netlists."""
+    rows = [(s.name, s.description) for s in scenarios] + [(n.name, f"(netlist) {n.description}") for n in netlists]
     return _table("Built-in scenarios", ("scenario", "description"), rows, right=())
+
+
+def netlist_table(frame: pd.DataFrame, kpis: Sequence[str], title: str, rows: int = 12) -> Table:
+    """A netlist run's KPIs on at most `rows` of its logged days, evenly spread from the first to the last."""
+    last = len(frame) - 1
+    picked = sorted({round(k * last / (rows - 1)) for k in range(rows)}) if last > 0 else [0]
+    cells = [(frame["Day"].iat[k], *(frame[kpi].iat[k] for kpi in kpis)) for k in picked]
+    return _table(title, ("day", *kpis), cells, right=range(len(kpis) + 1))
 
 
 def percent(share: float | None) -> str:

@@ -8,6 +8,8 @@ result, not a mistake: its status and error go to stdout and the exit code is 1.
 from __future__ import annotations
 
 import functools
+import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     import simcore
     from sandbox.evaluation import Evaluation
     from simcore.fuzz import CaseSpec
+    from simcore.netlists import NetlistInfo
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, int | float]:
@@ -182,7 +185,7 @@ def scenarios() -> None:
 
     with user_errors():
         loaded = [simcore.load_scenario(name) for name in simcore.builtin_names()]
-    show(report.scenarios_table(loaded))
+    show(report.scenarios_table(loaded, _netlists().values()))
 
 
 @app.command("simulate", rich_help_panel=SIMULATION)
@@ -214,6 +217,16 @@ def simulate(
 
     with user_errors():
         fixed = parse_overrides(overrides)
+        netlist = _netlists().get(scenario)
+        if netlist is not None:
+            unused = {"--set": fixed, "--runs": runs is not None, "--player": player is not None, "--seed": seed}
+            if any(unused.values()):
+                raise InputError(
+                    f"{scenario} is a netlist with no variables, randomness or slot: leave out "
+                    + ", ".join(option for option, used in unused.items() if used)
+                )
+            _simulate_netlist(netlist, years, json_path, csv_path, plot_path)
+            return
         if player is not None:
             if runs is not None:
                 raise InputError("--player runs one sandboxed simulation; leave out --runs to use it")
@@ -240,6 +253,35 @@ def simulate(
         title = f"{loaded.name}: {runs} runs of {length}, seed {seed}"
         show(report.summary_table(mc.summary(), title))
         _write_outputs(json_path, mc.to_dict, csv_path, lambda: mc.table)
+
+
+def _netlists() -> dict[str, NetlistInfo]:
+    from simcore.netlists import NETLISTS
+
+    return NETLISTS
+
+
+def _simulate_netlist(
+    netlist: NetlistInfo, years: float | None, json_path: Path | None, csv_path: Path | None, plot_path: Path | None
+) -> None:
+    """`simulate` of a built-in netlist: its KPIs on a dozen days of the run, and the files asked for (every logged
+    day, TokenSPICE's columns)."""
+    check_outputs(json_path, csv_path, plot_path)
+    if years is not None and not (years >= 0 and math.isfinite(years)):
+        raise InputError(f"--years must be a number of years, at least 0; got {years:g}")
+    started = time.perf_counter()
+    frame = netlist.run(days=netlist.days) if years is None else netlist.run(years=years)
+    seconds = time.perf_counter() - started
+    length = f"{netlist.days:g} days" if years is None else _years(years)
+    title = f"{netlist.name}: {length} in {seconds:.2f} s, {len(frame)} days logged"
+    show(report.netlist_table(frame, netlist.kpis, title))
+    write_json(json_path, lambda: {"netlist": netlist.name, "rows": report.jsonable(frame.to_dict("records"))})
+    write_csv(csv_path, lambda: frame)
+    if plot_path is not None:
+        from evolver import charts
+
+        charts.write_chart(plot_path, frame.assign(i=frame["Day"]), netlist.graphs, netlist.title)
+        wrote(plot_path)
 
 
 def _simulate_player(
