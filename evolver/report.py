@@ -78,6 +78,12 @@ def netlist_table(frame: pd.DataFrame, kpis: Sequence[str], title: str, rows: in
     return _table(title, ("day", *kpis), cells, right=range(len(kpis) + 1))
 
 
+def components_table(rows: Iterable[Sequence[Any]]) -> Table:
+    """The component library: kind, version, hash, parameters, KPIs and what it is."""
+    columns = ("component", "version", "hash", "parameters (default, bounds)", "kpis", "what it is")
+    return _table("Components", columns, rows, right=(1,))
+
+
 def percent(share: float | None) -> str:
     """A share as a percentage to one decimal (`63.2 %`), or a dash."""
     return MISSING if share is None else f"{share * 100:.1f} %"
