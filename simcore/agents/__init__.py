@@ -3,10 +3,9 @@
 Pure computation, like the rest of simcore; the built-in netlists are in `simcore.netlists`.
 """
 
-from simcore.agents.agent import Agent
 from simcore.agents.grants import GrantGivingAgent, GrantTakingAgent
 from simcore.agents.minter import FuncMinterAgent, RampedExpSchedule
-from simcore.agents.netlist import Netlist, max_ticks, run
+from simcore.agents.netlist import Agent, Netlist, max_ticks, run
 from simcore.agents.router import RouterAgent
 from simcore.agents.wallet import OCEAN, USD, Wallet, WalletError
 from simcore.agents.windows import RevenueWindows, TrailingSums

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from simcore.agents.agent import Agent
-from simcore.agents.netlist import Netlist, ticks_lasting
+from simcore.agents.netlist import Agent, Netlist, ticks_lasting
 from simcore.agents.wallet import OCEAN, USD
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simcore.agents.agent import Agent
-from simcore.agents.netlist import S_PER_YEAR, Netlist, ticks_lasting
+from simcore.agents.netlist import S_PER_YEAR, Agent, Netlist, ticks_lasting
 from simcore.agents.wallet import OCEAN
 
 BITCOIN_NUM_HALF_LIVES = 34  # after this many half-lives the minter mints all that is left

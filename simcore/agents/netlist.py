@@ -1,4 +1,4 @@
-"""A netlist and its run, as TokenSPICE's engine runs one (`engine/SimEngine.py`, `engine/SimStateBase.py`).
+"""Agents, a netlist of them and its run, as TokenSPICE runs one (`engine/SimEngine.py`, `AgentBase.py`).
 
 A netlist is a set of agents wired together, updated in a fixed order once a tick, and its KPIs, recorded at the
 end of every tick. The run (spec §2) executes ticks 0, 1, … up to and including `max_ticks` and logs one row at
@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from simcore.agents.agent import Agent
+from simcore.agents.wallet import Wallet
 from simcore.errors import SimulationError
 
 if TYPE_CHECKING:
@@ -26,6 +26,21 @@ S_PER_MONTH = 30 * S_PER_DAY
 S_PER_YEAR = 365 * S_PER_DAY
 
 ENGINE_COLUMNS = ("Tick", "Second", "Min", "Hour", "Day", "Month", "Year")
+
+
+class Agent(ABC):
+    """An agent of a netlist; `Agent(name, USD=…, OCEAN=…)` starts it with those balances."""
+
+    def __init__(self, name: str, **balances: float) -> None:
+        self.name = name
+        self.wallet = Wallet(**balances)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {self.wallet!r})"
+
+    @abstractmethod
+    def take_step(self, state: Netlist) -> None:
+        """Do this tick's work; `state.tick` is the tick being run."""
 
 
 class Netlist(ABC):

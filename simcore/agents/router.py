@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from simcore.agents.agent import Agent
-from simcore.agents.netlist import Netlist
+from simcore.agents.netlist import Agent, Netlist
 from simcore.agents.wallet import OCEAN, USD
 
 
