@@ -36,24 +36,23 @@ def wallet_graph(slot: Slot) -> dict[str, Any]:
 
 
 def slot_graphs(scenario: Scenario) -> list[dict[str, Any]]:
-    """The panels drawn below the scenario's for a run with an evolved player: its markets' liquidity (if the
-    slot trades on a DEX), then its wallet."""
+    """The panels drawn below the scenario's for a run with an evolved player: its markets (the columns each
+    market's protocol names, `Market.lines`), then its wallet."""
     assert scenario.slot is not None, "only a scenario with a slot has a player to draw"
-    liquidity = liquidity_graph(scenario)
-    return [*([liquidity] if liquidity else []), wallet_graph(scenario.slot)]
+    markets = markets_graph(scenario)
+    return [*([markets] if markets else []), wallet_graph(scenario.slot)]
 
 
-def liquidity_graph(scenario: Scenario) -> dict[str, Any] | None:
-    """A panel "DEX liquidity": both reserves of each pool the slot trades on (the `KEY.la`/`KEY.lb` columns)."""
-    from simcore.plugins.dex import DexSpec
+def markets_graph(scenario: Scenario) -> dict[str, Any] | None:
+    """A panel "Markets": the lines each market the slot trades on names (a pool's reserves, a curve's supply and
+    reserve, a book's price), or None when they name none."""
+    from simcore.markets import market_type
 
-    lines = []
+    plugins, lines = scenario.plugins, []
     for key in scenario.slot.actions if scenario.slot else ():
-        spec = scenario.plugins.get(key)
-        if isinstance(spec, DexSpec):
-            a, b = spec.tickers()
-            lines += [{"label": f"{key} {a}", "key": f"{key}.la"}, {"label": f"{key} {b}", "key": f"{key}.lb"}]
-    return {"key": "liquidity", "name": "DEX liquidity", "lines": lines} if lines else None
+        market = market_type(key, plugins[key])
+        lines += market.lines(key, market.tickers_of(plugins[key], plugins))
+    return {"key": "markets", "name": "Markets", "lines": lines} if lines else None
 
 
 def _plot_line(axes: Axes, frame: pd.DataFrame, graph: str, line: Mapping[str, Any]) -> None:

@@ -28,7 +28,7 @@ import jinja2
 from evolver.comp import parse_comp
 from evolver.providers.base import OPS, ProposalContext
 from simcore import Scenario, ScenarioError, Slot, compute, day_count
-from simcore.plugins import DexSpec
+from simcore.markets import market_type
 from simcore.seat import MAX_SCRATCH_KEYS
 from simcore.variables import readers_of
 
@@ -41,6 +41,7 @@ MAX_SEEDS_SHOWN = 12  # of a parent's results per training seed, a prompt shows 
 MAX_INSPIRATIONS = 3  # other players from the archive a prompt shows at most
 MAX_PROMPT_TOKENS = 12_000  # the system and user messages together, as `estimate_tokens` counts them
 _PIECES = re.compile(r"\w+|[^\w\s]")
+_VARIABLE = re.compile(r"`v\['(\w+)'\]`")  # a variable a market's summary names, as the player reads it
 
 REQUIRED = {"improve": ("parent_code",), "beat": ("target_code",), "repair": ("parent_code", "error")}
 """The context fields each op's template shows; a missing one is the caller's mistake."""
@@ -274,16 +275,16 @@ def _period(scenario: Scenario, period: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _trade(scenario: Scenario, what: str, count: float, amount: float, other: float) -> str:
-    """`dex.buyA x3: 15 AI for 16.2 USDC`: the action, how often, the amount it names and what the other side
-    moved (a dex's `buyA`/`sellA` name token A, `buyB`/`sellB` token B)."""
+    """`dex.buyA x3: 15 AI for 16.2 USDC`: the action, how often, the amount it names and what it returned, in the
+    tickers its market says they count (`Market.units`)."""
     key, _, action = what.partition(".")
-    spec = scenario.plugins.get(key)
     shown = f"{what} x{count:g}: {_brief(amount)}"
-    if not isinstance(spec, DexSpec):
+    spec = scenario.plugins.get(key)
+    market = None if spec is None else type(spec).market
+    if market is None:
         return shown
-    a, b = spec.tickers()
-    named, other_side = (a, b) if action.endswith("A") else (b, a)
-    return f"{shown} {named} for {_brief(other)} {other_side}"
+    named, returned = market.units(action, market.tickers_of(spec, scenario.plugins))
+    return f"{shown} {named}" + (f" for {_brief(other)} {returned}" if returned else "")
 
 
 def _editable(op: str, context: ProposalContext) -> str | None:
@@ -352,13 +353,20 @@ def _observations(scenario: Scenario, context: ProposalContext) -> list[dict[str
 
 
 def _markets(scenario: Scenario, context: ProposalContext) -> list[dict[str, Any]]:
-    """The plugins the player may act on, with their kind, tickers (for a dex: token A and token B) and actions."""
+    """The markets the player may act on, described by their protocol (`simcore.markets`): what each is (its
+    `summary`, a hidden variable it names replaced by a hint to infer it) and its actions with their parameters."""
+    plugins, hidden = scenario.plugins, _slot(scenario).hidden
     markets = []
     for key, actions in context.actions.items():
-        spec = scenario.plugins[key]
-        tickers = spec.tickers() if isinstance(spec, DexSpec) else ()
-        fee_hidden = f"{key}_fee" in _slot(scenario).hidden
-        markets.append(
-            {"key": key, "kind": spec.kind, "tickers": tickers, "actions": actions, "fee_hidden": fee_hidden}
+        market = market_type(key, plugins[key])
+        a, b = market.tickers_of(plugins[key], plugins)
+        summary = _VARIABLE.sub(
+            lambda found: "(hidden: infer it from play)" if found[1] in hidden else found[0],
+            market.summary.format(key=key, a=a, b=b),
         )
+        described = [
+            {"name": name, "params": market.actions[name].params, "doc": market.actions[name].doc.format(a=a, b=b)}
+            for name in actions
+        ]
+        markets.append({"key": key, "kind": plugins[key].kind, "summary": summary, "actions": described})
     return markets

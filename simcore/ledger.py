@@ -3,8 +3,9 @@
 Balances are kept in exact units (`simcore.exact`); the player sees each rounded down to a float, so what it
 sees it can spend. A trade is quoted on values, then settled from what the market's reserves gave up and took
 in, exactly: the wallet gains what left the market and pays what entered it, never the market's own account of
-the trade. A trade executes only when the market moves both ways (the wallet gets something and pays something)
-and the wallet can pay.
+the trade. A trade executes only when the wallet can pay and, on a swap market (a pool, a curve), when the market
+moves both ways (the wallet gets something and pays something); a custody market (an order book) takes deposits
+and gives back what it owes the seat (`collect`, at each turn and at the end of the run).
 
 Conservation is audited in exact terms, for every token: the markets plus the wallet, less what the background
 players moved into the markets, equal what there was at the start. What moves a market between the player's
@@ -23,9 +24,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from simcore.errors import InvariantViolation, PluginError
+from simcore.errors import InvariantViolation
 from simcore.exact import as_float, floor_float, units
-from simcore.markets import Market, Reserves
+from simcore.markets import Market, Quote, RefusedError, Reserves
 
 
 class Ledger:
@@ -49,28 +50,46 @@ class Ledger:
         for key, market in self._pairs:
             seen[key] = market.reserves()
 
-    def trade(self, key: str, action: str, amount: float) -> float | None:
-        """Execute `action(amount)` on the market `key` and settle it; None if refused (nothing changes, and
-        `refusal` says why: the pool cannot fill it, it is too small to move the pool, or not enough of a token).
+    def trade(self, key: str, action: str, args: tuple[float, ...]) -> float | None:
+        """Execute `action(*args)` on the market `key` and settle it; None if refused (nothing changes, and
+        `refusal` says why: the market will not fill it, it moves a swap market only one way, or the wallet lacks
+        a token).
 
-        Returns what the market's plugin would (AI3's signs): minus the wallet's change in the ticker the
-        action does not name. An InvariantViolation (without saying which action: the caller adds that) if the
-        market moved since the turn began or its last trade, or did not settle at its quote.
+        Returns what the market says the action returns (for a dex AI3's: minus the wallet's change in the ticker
+        the action does not name). An InvariantViolation (without saying which action: the caller adds that) if
+        the market moved since the turn began or its last trade, did not settle at its quote or broke its own
+        invariant.
         """
         market = self.markets[key]
-        seen = self._seen[key]
-        if market.reserves() != seen:
+        if market.reserves() != self._seen[key]:
             raise InvariantViolation(
-                f"invariant 'conservation' broken: {key} moved outside a trade: {_moved(market, seen)}"
+                f"invariant 'conservation' broken: {key} moved outside a trade: {_moved(market, self._seen[key])}"
             )
         try:
-            state = market.quote(action, amount)
-        except PluginError:  # e.g. a buy that would drain a pool
-            self.refusal = "the pool cannot fill it"
+            quote = market.quote(action, args)
+        except RefusedError as exc:
+            self.refusal = str(exc)
             return None
-        (held_a, held_b), now_a, now_b = seen, state[0], state[1]
-        if (held_a > now_a) == (held_b > now_b) or held_a == now_a or held_b == now_b:
-            self.refusal = "too small to move the pool"  # the market must give one ticker and take the other
+        return self._settle(key, market, quote)
+
+    def collect(self) -> None:
+        """Take back what each custody market owes the seat (an order book's fills and expired reservations)."""
+        for key, market in self._pairs:
+            quote = market.collect()
+            if quote is not None:
+                seen = self._seen[key]
+                if any(now > held for held, now in zip(seen, quote.reserves, strict=True)):
+                    raise InvariantViolation(f"invariant 'conservation' broken: {key} took from the wallet to pay it")
+                self._settle(key, market, quote)
+
+    def _settle(self, key: str, market: Market, quote: Quote) -> float | None:
+        """Commit a quoted trade and move the wallet by exactly what the market's reserves gave up and took in."""
+        (held_a, held_b), (now_a, now_b) = self._seen[key], quote.reserves
+        if market.swap and ((held_a > now_a) == (held_b > now_b) or held_a == now_a or held_b == now_b):
+            self.refusal = "too small to move the market"  # a swap must give one ticker and take the other
+            return None
+        if held_a == now_a and held_b == now_b:
+            self.refusal = "it moves nothing"
             return None
         a, b = market.tickers
         balances = self.balances
@@ -78,15 +97,18 @@ class Ledger:
         if balance_a < 0 or balance_b < 0:
             self.refusal = f"not enough {a if balance_a < 0 else b}"
             return None
-        market.commit(state)
+        market.commit(quote)
         reserves = (now_a, now_b)
         if market.reserves() != reserves:
             raise InvariantViolation(f"invariant 'conservation' broken: {key} settled at {_moved(market, reserves)}")
+        problem = market.audit()
+        if problem is not None:
+            raise InvariantViolation(f"invariant {key!r} broken: {problem}")
         balances[a], balances[b] = balance_a, balance_b
         self.view[a], self.view[b] = floor_float(balance_a), floor_float(balance_b)
         self._seen[key] = reserves
         self._taken[key] += (held_a, -now_a, held_b, -now_b)
-        return now_b - held_b if action[-1] == "A" else now_a - held_a  # the other side's change: AI3's result
+        return quote.result
 
     def end_turn(self) -> None:
         """The audit at the end of the player's turn: only its settled trades moved the markets."""
@@ -97,8 +119,10 @@ class Ledger:
                 raise InvariantViolation(f"invariant 'conservation' broken: {key} moved outside a trade: {moved}")
 
     def close(self, where: str) -> None:
-        """The audit at the end of the run: the wallet changed by exactly what the trades took out of the
-        markets, and no balance is negative."""
+        """The end of the run: what custody markets still owe the seat comes back, then the audit: the wallet
+        changed by exactly what the trades took out of the markets, and no balance is negative."""
+        self.begin_turn()
+        self.collect()
         for ticker, balance in self.balances.items():
             taken = []
             for key, market in self._pairs:

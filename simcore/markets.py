@@ -1,66 +1,123 @@
-"""The markets a slot can trade on: an adapter per tradeable plugin kind, seen by the seat through one shape.
+"""The market protocol: what a plugin implements to be traded from a slot, so any market is one plugin file.
 
-A market trades two tickers (`tickers`), tells what it holds of each (`reserves()`), quotes an action on values
-without changing anything (`quote`: the state it would take, its reserves first; a PluginError when it refuses),
-takes a quoted state (`commit`) and prices one ticker in another. The ledger settles the wallet from the change
-in `reserves`, so a market cannot pay out what it did not give up.
+A plugin kind is a slot market when its spec names a `Market` subclass (`PluginSpec.market`). The market trades
+two tickers (`tickers_of`) and tells what it holds of each for the seat (`reserves()`): a pool its liquidity, a
+bonding curve its reserve and minus the supply it has minted, an order book what the seat has deposited in it.
+A trade is quoted on values without changing anything (`quote`: the reserves it would leave, the state to commit
+and what the action returns; `RefusedError` when the market will not fill it), then committed. The ledger settles the
+wallet from the change in `reserves` alone, exactly, so a market cannot pay out what it did not give up:
+
+- a *swap* market (`swap = True`: a pool, a curve) must give one ticker and take the other in every trade;
+- a *custody* market (an order book) takes deposits and gives them back (`collect`, at each of the seat's turns and
+  at the end of the run, returns what it owes the seat), and between the seat's turns moves what it holds for it
+  by the market's own rules (a clearing).
+
+Conservation is the ledger's, for every market: the wallet gains exactly what left the market for the seat and
+pays exactly what entered it. A market may add its own invariant (`audit`), e.g. a curve's reserve is the area
+under its price up to its supply. Prompts and charts describe a market from its class: `summary`, each `Action`'s
+parameters and doc, `units` (what an action's amount and result count) and `lines` (the stats columns worth drawing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from operator import itemgetter
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from simcore.checks import listed
-from simcore.errors import ScenarioError
-from simcore.plugins.base import PluginSpec
-from simcore.plugins.dex import Dex, DexSpec
+from simcore.errors import PluginError, ScenarioError
 
-Reserves = tuple[float, ...]  # what a market holds, in the order of its `tickers`
+if TYPE_CHECKING:
+    from simcore.plugins.base import Plugin, PluginSpec
+
+Reserves = tuple[float, float]  # what a market holds for the seat, in the order of its `tickers`
 
 
-class DexMarket:
-    """A constant-product pool: it holds `la` of token A and `lb` of token B."""
+class RefusedError(PluginError):
+    """A market will not fill a well-formed trade; the message is the short reason a player is told."""
 
-    spec_type: ClassVar[type[PluginSpec]] = DexSpec
-    actions: ClassVar[tuple[str, ...]] = ("buyA", "sellA", "buyB", "sellB")
 
-    def __init__(self, dex: Dex) -> None:
-        self.plugin = dex
-        self.tickers = (dex.a, dex.b)
-        self.reserves: Callable[[], Reserves] = partial(itemgetter("la", "lb"), dex.v)  # read in C: every turn
+@dataclass(frozen=True)
+class Action:
+    """One action of a market: its parameters' names (each a number in (0, max_amount]) and what it does, in a
+    model's words with `{a}` and `{b}` for the market's tickers."""
 
-    @staticmethod
-    def tickers_of(spec: DexSpec) -> tuple[str, ...]:
-        """The tickers a declared pool trades, known before any run."""
-        return spec.tickers()
+    params: tuple[str, ...]
+    doc: str
 
-    def quote(self, action: str, amount: float) -> tuple[float, ...]:
-        """The state after `action(amount)`, its reserves first, computed without changing the pool (the dex's
-        fair quote: no rounding in the trader's favour); a PluginError if the pool refuses."""
-        return self.plugin.quote(action, amount)
 
-    def commit(self, state: tuple[float, ...]) -> None:
-        """Set the pool to a state `quote` gave."""
-        self.plugin.commit(*state)
+@dataclass(frozen=True)
+class Quote:
+    """A trade as a market would make it: the `reserves` it leaves, the `state` `commit` takes and the `result`
+    the action returns to the player."""
+
+    reserves: Reserves
+    state: Any
+    result: float
+
+
+class Market:
+    """A tradeable plugin as one seat sees it; subclasses set the class attributes and implement the methods."""
+
+    actions: ClassVar[Mapping[str, Action]]
+    swap: ClassVar[bool] = True
+    summary: ClassVar[str]  # what the market is, for a model: `{key}`, `{a}`, `{b}` are filled in
+
+    def __init__(self, plugin: Plugin, tickers: tuple[str, str], owner: str) -> None:
+        self.plugin, self.tickers, self.owner = plugin, tickers, owner
+
+    @classmethod
+    def tickers_of(cls, spec: PluginSpec, plugins: Mapping[str, PluginSpec]) -> tuple[str, str]:
+        """The tickers a declared market trades, known before any run (`plugins`: the scenario's specs)."""
+        raise NotImplementedError
+
+    @classmethod
+    def open(cls, plugin: Plugin, spec: PluginSpec, plugins: Mapping[str, PluginSpec], owner: str) -> Market:
+        """The market for the seat `owner` on a live plugin."""
+        return cls(plugin, cls.tickers_of(spec, plugins), owner)
+
+    def reserves(self) -> Reserves:
+        """What the market holds for the seat, per ticker."""
+        raise NotImplementedError
+
+    def quote(self, action: str, args: tuple[float, ...]) -> Quote:
+        """`action(*args)` computed on values, changing nothing; `RefusedError` if the market will not fill it."""
+        raise NotImplementedError
+
+    def commit(self, quote: Quote) -> None:
+        """Make a quoted trade."""
+        raise NotImplementedError
+
+    def collect(self) -> Quote | None:
+        """What the market owes the seat and gives back at its turn (a custody market), or None."""
+        return None
 
     def price(self, ticker: str, quote: str) -> float | None:
-        """The pool's spot price of `ticker` in `quote`, or None if it does not trade that pair."""
-        dex = self.plugin
-        field_name = {(dex.a, dex.b): "pa", (dex.b, dex.a): "pb"}.get((ticker, quote))
-        return None if field_name is None else dex.v[field_name]
+        """The market's price of `ticker` in `quote`, or None if it does not trade that pair."""
+        raise NotImplementedError
 
+    def audit(self) -> str | None:
+        """What is wrong with the market's own invariant, if anything (checked after every trade)."""
+        return None
 
-Market = DexMarket
-MARKETS: tuple[type[Market], ...] = (DexMarket,)
+    @classmethod
+    def units(cls, action: str, tickers: tuple[str, str]) -> tuple[str, str | None]:
+        """What `action`'s first argument and its result count, for a model's feedback (`15 AI for 16.2 USDC`):
+        the result's ticker is None when it is no amount (an order's id)."""
+        raise NotImplementedError
+
+    @classmethod
+    def lines(cls, key: str, tickers: tuple[str, str]) -> list[dict[str, str]]:
+        """The stats columns worth drawing for this market, as chart lines `{"label", "key"}`."""
+        return []
 
 
 def market_type(key: str, spec: PluginSpec) -> type[Market]:
-    """The market class that trades the plugin `key` declared by `spec`; a ScenarioError if none does."""
-    market = next((m for m in MARKETS if isinstance(spec, m.spec_type)), None)
+    """The market class that trades the plugin `key` declared by `spec`; a ScenarioError if its kind is no market."""
+    market = type(spec).market
     if market is None:
-        kinds = listed([m.spec_type.kind for m in MARKETS])
+        from simcore.plugins.base import PluginSpec
+
+        kinds = listed(sorted(kind for kind, s in PluginSpec.registry.items() if s.market is not None))
         raise ScenarioError(f"slot: actions name {key!r}, a {spec.kind} plugin; a slot trades only on {kinds} plugins")
     return market

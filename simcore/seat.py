@@ -14,15 +14,17 @@ read-only, nested values included:
 
 Actions are atomic and taken in turn. An action runs only while the player's own `fn` is being called for
 the current day of this run, never while another action runs, with the garbage collector held off, so no
-player code (a finaliser included) can see or act on a half-done trade. Its amount must be an int or a float
-(not a bool) in `(0, max_amount]`, and at most `max_actions_per_day` are taken a day. Anything else is an
-invalid action, and an invalid action ends the run: the player may catch the exception, but the run stops as
-soon as its `fn` returns, and every later action raises it again.
+player code (a finaliser included) can see or act on a half-done trade. It takes the arguments its market names
+(`simcore.markets`: an `amount`; a `qty` and a `limit`; an `order`), each an int or a float (not a bool) in
+`(0, max_amount]`, and at most `max_actions_per_day` are taken a day. Anything else is an invalid action, and an
+invalid action ends the run: the player may catch the exception, but the run stops as soon as its `fn` returns,
+and every later action raises it again.
 
-A well-formed trade that the wallet cannot pay for, that the pool refuses, or that is too small to move the
-pool both ways is *refused*: nothing changes, it returns 0.0 and counts in the `refused` metric (and by its
+A well-formed trade that the wallet cannot pay for, that the market refuses, or that is too small to move a swap
+market both ways is *refused*: nothing changes, it returns 0.0 and counts in the `refused` metric (and by its
 reason in the outcome's `log`). An executed trade is settled exactly by the ledger (`simcore.ledger`) and returns
-what the plugin would (AI3's signs: `buyA` the token B paid in, `sellA` minus the token B paid out).
+what the market says (a dex AI3's signs: `buyA` the token B paid in, `sellA` minus the token B paid out). What a
+custody market (an order book) owes the seat comes back to the wallet as each turn begins and when the run ends.
 
 An arena (a slot with `seats` > 1) seats several players in one run: `play_match(scenario, fns, seed, years,
 order)` plays them in the order given (a rotation across seeds is fair: `rotation`) and returns an outcome per
@@ -47,10 +49,17 @@ from typing import Any, NoReturn
 
 from simcore.checks import is_number, listed
 from simcore.engine import Result, ScenarioRef, run
-from simcore.errors import InvalidAction, InvalidOutput, InvariantViolation, ScenarioError, SimulationError
+from simcore.errors import (
+    InvalidAction,
+    InvalidOutput,
+    InvariantViolation,
+    PluginError,
+    ScenarioError,
+    SimulationError,
+)
 from simcore.exact import EXPONENT
 from simcore.ledger import Ledger
-from simcore.markets import market_type
+from simcore.markets import Action, Market, market_type
 from simcore.scenario import Player, Scenario, call_hook, load_scenario
 from simcore.slot import Observer, Slot
 from simcore.views import PLAIN_SCALARS, FrozenMap, FrozenRows, freeze
@@ -125,10 +134,11 @@ class ActionHandle:
     __slots__ = ("_actions", "_key", "_state")
 
     def __init__(
-        self, key: str, names: Sequence[str], act: Callable[[str, str, Any], float], state: Mapping[str, Any]
-    ) -> None:
+        self, key: str, market: type[Market], names: Sequence[str], act: Callable[[str, str, tuple[Any, ...]], float],
+        state: Mapping[str, Any],
+    ) -> None:  # fmt: skip
         object.__setattr__(self, "_key", key)
-        object.__setattr__(self, "_actions", {name: _action(key, name, act) for name in names})
+        object.__setattr__(self, "_actions", {name: _action(key, name, market.actions[name], act) for name in names})
         object.__setattr__(self, "_state", state)
 
     @property
@@ -151,12 +161,14 @@ class ActionHandle:
         return f"<{self._key}: {listed(self._actions)}>"
 
 
-def _action(key: str, name: str, act: Callable[[str, str, Any], float]) -> Callable[[Any], float]:
-    def action(amount: Any) -> float:
-        return act(key, name, amount)
+def _action(
+    key: str, name: str, spec: Action, act: Callable[[str, str, tuple[Any, ...]], float]
+) -> Callable[..., float]:
+    def action(*args: Any) -> float:
+        return act(key, name, args)
 
     action.__name__ = action.__qualname__ = name
-    action.__doc__ = f"{key}.{name}(amount): executed, the plugin's result; refused, 0.0."
+    action.__doc__ = f"{key}.{name}({', '.join(spec.params)}): executed, the market's result; refused, 0.0."
     return action
 
 
@@ -236,10 +248,17 @@ class Seat:
             raise SimulationError(f"the state from before has the key {key!r}, which holds the slot; rename one")
         hidden = self.slot.hidden
         self.variables = {name: freeze(value, f"variable {name!r}") for name, value in v.items() if name not in hidden}
-        markets = {name: market_type(name, self.scenario.plugins[name])(p[name]) for name in self.slot.actions}
+        specs = self.scenario.plugins
+        try:
+            markets = {
+                name: market_type(name, specs[name]).open(p[name], specs[name], specs, key)
+                for name in self.slot.actions
+            }
+        except PluginError as exc:
+            raise SimulationError(f"the slot's seat {key!r} cannot open its markets: {exc}") from exc
         self.ledger = Ledger(self.slot.wallet, markets)
         actions = {
-            name: ActionHandle(name, self.slot.actions[name], self.act, MappingProxyType(market.plugin.v))
+            name: ActionHandle(name, type(market), self.slot.actions[name], self.act, MappingProxyType(market.plugin.v))
             for name, market in markets.items()
         }
         self.handles = PlayerHandles({**actions, "rng": self.rng})
@@ -272,6 +291,7 @@ class Seat:
         self.rows.append(MappingProxyType({"i": i, **seen}))
         self.today_data.update(seen)
         self.ledger.begin_turn()
+        self.ledger.collect()
         self.day, self.today = i, 0
         self.in_turn = True
         try:
@@ -309,11 +329,12 @@ class Seat:
             self.error.__cause__ = exc
             r[self.key] = self.record()
 
-    def act(self, key: str, action: str, amount: Any) -> float:
+    def act(self, key: str, action: str, args: tuple[Any, ...]) -> float:
         """One action of the player: checked, then executed or refused against the wallet, all at once."""
         if self.failure is not None:
             raise self.failure
         what = f"{key}.{action}"
+        params = self.ledger.markets[key].actions[action].params
         if self.acting:
             self._fail(f"{what} was called while another action was running (from a finaliser?); actions never nest")
         if not self.in_turn:
@@ -321,27 +342,32 @@ class Seat:
         slot = self.slot
         if self.today >= slot.max_actions_per_day:
             self._fail(f"{what}: at most {slot.max_actions_per_day} actions a day")
-        if type(amount) not in (int, float) or not 0 < amount <= slot.max_amount:
-            self._fail(
-                f"{what}({reprlib.repr(amount)}): the amount must be an int or float in (0, {slot.max_amount:g}]"
-            )
+        if len(args) != len(params):
+            self._fail(f"{what} takes {len(params)} argument(s) ({', '.join(params)}), got {len(args)}")
+        for n in range(len(params)):  # no allocation a collection could follow before the collector is held off
+            amount = args[n]
+            if type(amount) not in (int, float) or not 0 < amount <= slot.max_amount:
+                self._fail(
+                    f"{what}({', '.join(map(reprlib.repr, args))}): the {params[n]} must be an int or float in "
+                    f"(0, {slot.max_amount:g}]"
+                )
         self.today += 1
         self.acting = True
         collecting = gc.isenabled()
         gc.disable()  # no finaliser may run inside a trade
         try:
-            result = self.ledger.trade(key, action, amount)
+            result = self.ledger.trade(key, action, args)
             if result is None:
                 self._refused(f"{what}: {self.ledger.refusal}")
                 return 0.0
             self.executed += 1
-            self.trades.append((self.day, what, amount, result))
+            self.trades.append((self.day, what, args[0], result))
             return result
         except BaseException as exc:
             # Whatever stops an action part-way (memory or the recursion limit running out, a broken invariant)
             # may have left it half done: it ends the run, as an invalid action does, whatever the player catches.
             if isinstance(exc, InvariantViolation):
-                exc = InvariantViolation(f"{exc} ({what}({amount!r}) on day {self.day})")
+                exc = InvariantViolation(f"{exc} ({what}{args!r} on day {self.day})")
             self.failure = exc
             raise exc from None
         finally:

@@ -205,7 +205,7 @@ def _traded(slot: Slot, key: str, plugins: Mapping[str, PluginSpec]) -> tuple[st
     market = market_type(key, spec)
     unknown = [name for name in slot.actions[key] if name not in market.actions]
     _require(not unknown, f"{key!r} has no actions {unknown}; a {spec.kind} offers {listed(market.actions)}")
-    tickers = market.tickers_of(spec)
+    tickers = market.tickers_of(spec, plugins)
     missing = [ticker for ticker in tickers if ticker not in slot.wallet]
     _require(not missing, f"the wallet must hold every token {key!r} trades: add {listed(missing)} (0 if need be)")
     return tickers

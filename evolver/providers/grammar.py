@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from evolver.errors import ProviderError
 from evolver.providers.base import ProposalContext
 from evolver.syntax import parse
+from simcore.plugins.base import PluginSpec
 
 FEATURES = ("price", "wallet", "held", "cash", "hist", "ref", "worth", "share", "units", "last")
 """The names every grammar program's preamble assigns; a rule may use any of them."""
@@ -57,6 +58,7 @@ class Market:
     days: int = 365  # the run's last day
     pool: tuple[str, str] | None = None  # a constant-product pool's state keys: the token's reserve, the quote's
     watched: tuple[str, ...] = ()  # the other numbers it observes, on a pool: what a bracket (`edge`) may watch
+    limit: bool = False  # whether its actions take a limit price after the amount (an order book's bid and ask)
 
     def side(self, side: str) -> str | None:
         return self.buy if side == "buy" else self.sell
@@ -74,7 +76,9 @@ def market_of(context: ProposalContext) -> Market:
         pool = ("la", "lb") if buy == "buyA" else ("lb", "la")
     signal = _signal(context.observables)
     watched = tuple(name for name in context.observed if name != signal) if pool else ()
-    return Market(signal, key, buy, sell, token, tickers[0], context.days, pool, watched)
+    market = PluginSpec.registry[context.kinds[key]].market if key in context.kinds else None
+    limit = market is not None and "limit" in market.actions[buy or sell].params
+    return Market(signal, key, buy, sell, token, tickers[0], context.days, pool, watched, limit)
 
 
 def _signal(observables: tuple[str, ...]) -> str:
@@ -90,13 +94,14 @@ def _signal(observables: tuple[str, ...]) -> str:
 
 
 def _actions(actions: dict[str, tuple[str, ...]]) -> tuple[str, str | None, str | None]:
-    """(plugin key, buy action, sell action): the first plugin offering a buy or a sell, token A preferred."""
+    """(plugin key, buy action, sell action): the first plugin offering a buy or a sell (an order book's bid or
+    ask), token A preferred."""
     for key, names in actions.items():
-        buys = sorted(name for name in names if name.startswith("buy"))
-        sells = sorted(name for name in names if name.startswith("sell"))
+        buys = sorted(name for name in names if name.startswith("buy") or name == "bid")
+        sells = sorted(name for name in names if name.startswith("sell") or name == "ask")
         if buys or sells:
             buy = buys[0] if buys else None
-            paired = f"sell{buy[3:]}" if buy else None
+            paired = "ask" if buy == "bid" else f"sell{buy[3:]}" if buy else None
             sell = paired if paired in sells else (sells[0] if sells else None)
             return key, buy, sell
     offered = {key: list(names) for key, names in actions.items()}
@@ -233,12 +238,21 @@ def _amount(rng: random.Random, side: str) -> str:
     return f"cash * {_fraction(rng)} / price" if side == "buy" else f"held * {_fraction(rng)}"
 
 
-def _branch(market: Market, side: str, condition: str, amount: str) -> str:
-    """One rule as an `if` statement: a guarded condition and one safe trade."""
+def _branch(market: Market, side: str, condition: str, amount: str, limit: str = "") -> str:
+    """One rule as an `if` statement: a guarded condition and one safe trade (with a limit price, on a market whose
+    actions take one)."""
     trade = f"p[{market.key!r}].{market.side(side)}"
     if side == "buy":
-        return f"if {condition} and cash > 0:\n    {trade}(max({amount}, {MIN_AMOUNT}))\n"
-    return f"if {condition} and held > 0:\n    {trade}(max(min(held, {amount}), {MIN_AMOUNT}))\n"
+        return f"if {condition} and cash > 0:\n    {trade}(max({amount}, {MIN_AMOUNT}){limit})\n"
+    return f"if {condition} and held > 0:\n    {trade}(max(min(held, {amount}), {MIN_AMOUNT}){limit})\n"
+
+
+def _limit(market: Market, rng: random.Random, side: str) -> str:
+    """An order's limit price as a factor of today's price, a little above it for a bid and below it for an ask
+    (so it is likely to fill), or nothing on a market whose actions take no limit."""
+    if not market.limit:
+        return ""
+    return f", price * {_uniform(rng, 1.0, 1.05) if side == 'buy' else _uniform(rng, 0.95, 1.0)}"
 
 
 def draw_rule(market: Market, rng: random.Random, side: str | None = None, family: str | None = None) -> ast.If:
@@ -251,7 +265,7 @@ def draw_rule(market: Market, rng: random.Random, side: str | None = None, famil
     condition, amount = FAMILIES[family](rng, side)
     if not amount or rng.random() < 0.2:
         amount = _amount(rng, side)
-    return _statement(_branch(market, side, condition, amount))
+    return _statement(_branch(market, side, condition, amount, _limit(market, rng, side)))
 
 
 def _liquidation(market: Market, rng: random.Random) -> ast.If | None:
@@ -259,7 +273,7 @@ def _liquidation(market: Market, rng: random.Random) -> ast.If | None:
     counted back from the last one, so tuning them never moves the sale out of the run."""
     if not market.sell or rng.random() < 0.2:
         return None
-    trade = f"p[{market.key!r}].{market.sell}(max(held, {MIN_AMOUNT}))"
+    trade = f"p[{market.key!r}].{market.sell}(max(held, {MIN_AMOUNT}){_limit(market, rng, 'sell')})"
     return _statement(f"if i >= last - {rng.randint(2, 35)} and held > 0:\n    {trade}\n")
 
 

@@ -36,9 +36,11 @@ class Plugin:
 
 
 class PluginSpec:
-    """A plugin as a scenario declares it: a kind and options. Subclasses set `kind` and implement both methods."""
+    """A plugin as a scenario declares it: a kind and options. Subclasses set `kind` and implement both methods, and
+    a kind a slot can trade on names its `market` (`simcore.markets`)."""
 
     kind: ClassVar[str]
+    market: ClassVar[type | None] = None  # a `simcore.markets.Market` subclass, for a kind a slot trades on
     registry: ClassVar[dict[str, type[PluginSpec]]] = {}
 
     def __init__(self, **options: Any) -> None:

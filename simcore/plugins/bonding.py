@@ -1,9 +1,12 @@
 """The bonding plugin: a token minted and burned against a reserve along a price curve.
 
 Buying `x` tokens at supply `s` costs the area under the curve from `s` to `s + x`; selling pays the area
-back from the reserve. The reserve starts at the area from 0 to the initial supply, so it always equals the
-area up to the current supply (the conservation invariant). Curves: `linear` (price = a + b*s),
-`exponential` (price = a*exp(b*s)) and `sigmoid` (price = cap / (1 + exp(-b*(s - mid)))).
+back from the reserve. The reserve is always the area from 0 to the current supply, computed from the supply
+alone (the conservation invariant, exact by construction): a trade pays the difference of two such areas, so
+no sequence of trades that returns to a supply gains or loses anything by rounding. Curves: `linear`
+(price = a + b*s), `exponential` (price = a*exp(b*s)) and `sigmoid` (price = cap / (1 + exp(-b*(s - mid)))).
+As a slot market (`BondingMarket`) the curve holds its reserve and minus the supply it has minted: a buy mints
+tokens out of it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from simcore.checks import is_number
-from simcore.errors import PluginError
+from simcore.errors import PluginError, ScenarioError
+from simcore.markets import Action, Market, Quote, RefusedError, Reserves
 from simcore.plugins.base import Plugin, PluginSpec, check_amount, state_var
 from simcore.plugins.token import Token, linked_token
 from simcore.variables import Variable
@@ -148,58 +152,60 @@ class Bonding(Plugin):
         if not is_number(supply) or supply < 0:
             raise PluginError(f"{key}: initial supply must be a finite number >= 0, got {supply!r}")
         self.curve, self.token = curve, token
-        self.v = {"supply": 0.0, "reserve": 0.0}
-        self._settle(*self._quote(supply, f"{key}: initial supply"))  # the reserve starts as the area up to supply
+        self.v = _state(*self.at(supply, f"{key}: initial supply"))  # the reserve starts as the area up to supply
 
     @property
     def price(self) -> float:
         """The current price: what the next token costs at the margin."""
         return self.v["price"]
 
-    def _quote(self, supply: float, what: str) -> tuple[float, float, float]:
-        """The new supply, the reserve there (current reserve + area) and its price; PluginError on overflow."""
+    def at(self, supply: float, what: str) -> tuple[float, float, float]:
+        """The state at `supply`: the supply, the reserve there (the area from 0) and the price; PluginError on an
+        overflow. Nothing changes."""
         try:
-            area, price = self.curve.integral(self.v["supply"], supply), self.curve.price(supply)
+            reserve, price = self.curve.integral(0.0, supply), self.curve.price(supply)
         except OverflowError:
-            area = price = math.inf
-        if not (math.isfinite(area) and math.isfinite(price)):
+            reserve = price = math.inf
+        if not (math.isfinite(reserve) and math.isfinite(price)):
             raise PluginError(f"{what}: the {self.curve.name} curve overflows at a supply of {supply!r}")
-        return supply, self.v["reserve"] + area, price
+        return supply, reserve, price
 
-    def _settle(self, supply: float, reserve: float, price: float) -> None:
-        self.v.update(supply=supply, reserve=reserve, price=price, mc=supply * price)
+    def settle(self, supply: float, reserve: float, price: float) -> None:
+        """Move to a quoted state; a linked token's supply follows (it mints or burns the difference)."""
+        if self.token is not None:
+            change = supply - self.v["supply"]
+            if change > 0:
+                self.token.mint(change)
+            elif change < 0:
+                self.token.burn(-change)
+        self.v.update(_state(supply, reserve, price))
 
     def cost(self, tokens: float) -> float:
         """What buying `tokens` would cost now, without buying."""
         what = f"{self.key}.cost"
-        _, reserve, _ = self._quote(self.v["supply"] + check_amount(tokens, what), what)
+        _, reserve, _ = self.at(self.v["supply"] + check_amount(tokens, what), what)
         return reserve - self.v["reserve"]
 
     def buy(self, tokens: float) -> float:
         """Mint `tokens`; returns the cost, added to the reserve."""
         what = f"{self.key}.buy"
-        quote = self._quote(self.v["supply"] + check_amount(tokens, what), what)
-        if self.token is not None:
-            self.token.mint(tokens)
+        quote = self.at(self.v["supply"] + check_amount(tokens, what), what)
         cost = quote[1] - self.v["reserve"]
-        self._settle(*quote)
+        self.settle(*quote)
         return cost
 
     def sell(self, tokens: float) -> float:
         """Burn `tokens` (at most the supply); returns the proceeds, paid from the reserve.
 
-        Selling the whole supply pays out the whole reserve, so rounding never leaves dust or a deficit.
+        Selling the whole supply pays out the whole reserve (the area from 0 to 0 is 0).
         """
         what = f"{self.key}.sell"
         supply = self.v["supply"]
         if check_amount(tokens, what) > supply:
             raise PluginError(f"{what}: cannot sell {tokens} tokens, the supply is {supply}")
-        new_supply, reserve, price = self._quote(supply - tokens, what)
-        if self.token is not None:
-            self.token.burn(tokens)
-        reserve = 0.0 if new_supply == 0 else max(reserve, 0.0)
-        proceeds = self.v["reserve"] - reserve
-        self._settle(new_supply, reserve, price)
+        quote = self.at(supply - tokens, what)
+        proceeds = self.v["reserve"] - quote[1]
+        self.settle(*quote)
         return proceeds
 
     def spend(self, amount: float) -> float:
@@ -215,12 +221,93 @@ class Bonding(Plugin):
         return tokens
 
 
+def _state(supply: float, reserve: float, price: float) -> dict[str, float]:
+    return {"supply": supply, "reserve": reserve, "price": price, "mc": supply * price}
+
+
+class BondingMarket(Market):
+    """A bonding curve as a slot market: it holds its reserve and minus the supply it has minted, so a buy gives
+    tokens out of it (minting them) and takes the reserve currency in, as a pool would. A trade is the curve's own
+    (`Bonding`): it pays the difference of the areas from 0 at the two supplies."""
+
+    plugin: Bonding
+    actions: ClassVar[Mapping[str, Action]] = {
+        "buy": Action(
+            ("amount",), "mint `amount` {a} from the curve, paying {b} from your wallet; returns the {b} paid."
+        ),
+        "sell": Action(("amount",), "burn `amount` {a} of yours into the curve for {b}; returns the {b} received."),
+        "spend": Action(("amount",), "spend `amount` {b} of yours on {a} from the curve; returns the {a} minted."),
+    }
+    summary = (
+        "a bonding curve minting {a} against a {b} reserve. Its state `v`: `supply` (the {a} minted), `price` (the "
+        "{b} price of the next {a} at that supply), `reserve` (the {b} it holds: the area under the price from 0 to "
+        "the supply) and `mc` (supply * price). Buying x {a} costs the area under the price from supply to "
+        "supply + x, so every buy raises the price and every sell lowers it; selling pays the same area back."
+    )
+
+    @classmethod
+    def tickers_of(cls, spec: PluginSpec, plugins: Mapping[str, PluginSpec]) -> tuple[str, str]:
+        link, reserve = spec.options.get("token"), spec.options.get("reserve")
+        if link not in plugins or "reserve" not in spec.options:
+            raise ScenarioError(
+                "slot: a bonding curve trades as a market only with a `token` (the key of its token plugin) and a "
+                f"`reserve` (its currency's ticker); got token={link!r}, reserve={reserve!r}"
+            )
+        return str(plugins[link].option("ticker")).upper(), str(reserve).upper()
+
+    def reserves(self) -> Reserves:
+        v = self.plugin.v
+        return -v["supply"], v["reserve"]
+
+    def quote(self, action: str, args: tuple[float, ...]) -> Quote:
+        curve, v, amount = self.plugin, self.plugin.v, args[0]
+        supply, reserve = v["supply"], v["reserve"]
+        if action == "sell" and amount > supply:
+            raise RefusedError("it sells more than the supply")
+        try:
+            if action == "spend":
+                amount = curve.curve.tokens_for(supply, amount)
+            state = curve.at(supply - amount if action == "sell" else supply + amount, f"{curve.key}.{action}")
+        except (PluginError, ArithmeticError, ValueError):  # an overflow, or a root the solver cannot find
+            raise RefusedError("the curve cannot fill it") from None
+        if curve.token is not None and state[0] < supply and curve.token.v["ts"] < supply - state[0]:
+            raise RefusedError("it burns more than the token's supply")
+        new_supply, new_reserve, _ = state
+        result = {"buy": new_reserve - reserve, "sell": reserve - new_reserve}.get(action, new_supply - supply)
+        return Quote((-new_supply, new_reserve), state, result)
+
+    def commit(self, quote: Quote) -> None:
+        self.plugin.settle(*quote.state)
+
+    def price(self, ticker: str, quote: str) -> float | None:
+        return self.plugin.price if (ticker, quote) == self.tickers else None
+
+    def audit(self) -> str | None:
+        v = self.plugin.v
+        area = self.plugin.curve.integral(0.0, v["supply"])
+        return None if v["reserve"] == area else f"the reserve is {v['reserve']!r}, the area up to the supply {area!r}"
+
+    @classmethod
+    def units(cls, action: str, tickers: tuple[str, str]) -> tuple[str, str | None]:
+        a, b = tickers
+        return (b, a) if action == "spend" else (a, b)
+
+    @classmethod
+    def lines(cls, key: str, tickers: tuple[str, str]) -> list[dict[str, str]]:
+        a, b = tickers
+        return [
+            {"label": f"{key} {a} supply", "key": f"{key}.supply"},
+            {"label": f"{key} {b}", "key": f"{key}.reserve"},
+        ]
+
+
 class BondingSpec(PluginSpec):
     """Options: `curve` (linear | exponential | sigmoid) and its parameters (`a`, `b`; sigmoid: `cap`, `b`, `mid`),
     optional `supply` (initial, default 0), `token` (key of an earlier token plugin whose supply follows the
     curve's) and `reserve` (the reserve currency's ticker, for display)."""
 
     kind = "bonding"
+    market = BondingMarket
 
     def _curve_type(self) -> type[Curve]:
         name = self.option("curve")

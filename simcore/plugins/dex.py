@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from simcore.checks import is_number
 from simcore.errors import PluginError
 from simcore.exact import difference_above, least_cofactor, product_below
+from simcore.markets import Action, Market, Quote, RefusedError, Reserves
 from simcore.plugins.base import Plugin, PluginSpec, check_amount, state_var
 from simcore.variables import Variable
 
@@ -168,10 +169,69 @@ class Dex(Plugin):
         return max(amount, 0.0)
 
 
+class DexMarket(Market):
+    """A constant-product pool as a slot market: it holds `la` of token A and `lb` of token B. A trade is the
+    pool's fair quote (`Dex.quote`: no rounding in the trader's favour) and returns what AI3's action would."""
+
+    plugin: Dex
+    actions: ClassVar[Mapping[str, Action]] = {
+        f"{side}{name}": Action(("amount",), doc.format(a=a, b=b))
+        for name, a, b in (("A", "{a}", "{b}"), ("B", "{b}", "{a}"))
+        for side, doc in (
+            ("buy", "buy `amount` {a} from the pool, paying {b} from your wallet; returns the {b} paid."),
+            ("sell", "sell `amount` {a} from your wallet to the pool for {b}; returns minus the {b} received."),
+        )
+    }
+    summary = (
+        "a constant-product pool trading {a} (token A) against {b} (token B). Its state `v`: `la` and `lb`, its {a} "
+        "and {b} liquidity; `k` = la * lb; `pa`, the price of {a} in {b} (lb / la); `pb`, the price of {b} in {a}. "
+        "Buying x {a} costs k / (la - x) - lb {b}, divided by (1 - fee) with the fee `v['{key}_fee']` taken on what "
+        "goes in; every trade moves the price."
+    )
+
+    @classmethod
+    def tickers_of(cls, spec: PluginSpec, plugins: Mapping[str, PluginSpec]) -> tuple[str, str]:
+        assert isinstance(spec, DexSpec)
+        return spec.tickers()
+
+    def reserves(self) -> Reserves:
+        v = self.plugin.v
+        return v["la"], v["lb"]
+
+    def quote(self, action: str, args: tuple[float, ...]) -> Quote:
+        v = self.plugin.v
+        try:
+            state = self.plugin.quote(action, args[0])
+        except PluginError:  # e.g. a buy that would drain the pool
+            raise RefusedError("the pool cannot fill it") from None
+        la, lb = state[0], state[1]
+        result = lb - v["lb"] if action[-1] == "A" else la - v["la"]  # the other side's change: AI3's result
+        return Quote((la, lb), state, result)
+
+    def commit(self, quote: Quote) -> None:
+        self.plugin.commit(*quote.state)
+
+    def price(self, ticker: str, quote: str) -> float | None:
+        dex = self.plugin
+        field_name = {(dex.a, dex.b): "pa", (dex.b, dex.a): "pb"}.get((ticker, quote))
+        return None if field_name is None else dex.v[field_name]
+
+    @classmethod
+    def units(cls, action: str, tickers: tuple[str, str]) -> tuple[str, str | None]:
+        a, b = tickers
+        return (a, b) if action.endswith("A") else (b, a)
+
+    @classmethod
+    def lines(cls, key: str, tickers: tuple[str, str]) -> list[dict[str, str]]:
+        a, b = tickers
+        return [{"label": f"{key} {a}", "key": f"{key}.la"}, {"label": f"{key} {b}", "key": f"{key}.lb"}]
+
+
 class DexSpec(PluginSpec):
     """Options: `tokenA`, `tokenB`, `liquidityA`, `liquidityB`, optional `fee` (a fraction, default 0)."""
 
     kind = "dex"
+    market = DexMarket
 
     def tickers(self) -> tuple[str, str]:
         """The pool's tickers as the live plugin names them (upper case): token A, token B."""

@@ -15,6 +15,10 @@ at one price:
   below its limit; unused reservations return to their owners and unfilled orders expire.
 
 A book that does not cross trades nothing and keeps the last price (at first the `price` option).
+
+Accounts may join during a run (`join`). As a slot market (`OrderBookMarket`) a seat has its own account, funds
+each order from its wallet as it posts it (what the book holds for the seat is its free balance plus what its
+open orders reserve), may cancel its orders before the clearing, and takes back what the book owes it at each turn.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import Any, ClassVar
 
 from simcore.checks import is_number
 from simcore.errors import PluginError
+from simcore.markets import Action, Market, Quote, RefusedError, Reserves
 from simcore.plugins.base import Plugin, PluginSpec, check_amount, state_var
 from simcore.variables import Variable
 
@@ -93,6 +98,11 @@ def _allocate(book: Sequence[Order], price: float) -> dict[int, float]:
     asks = sorted((o for o in book if o.side == "ask" and o.limit <= price), key=lambda o: o.limit)
     volume = min(math.fsum(o.qty for o in bids), math.fsum(o.qty for o in asks))
     return {**_ration(bids, volume), **_ration(asks, volume)}
+
+
+def _reservation(side: str, qty: float, limit: float) -> tuple[str, float]:
+    """What an order reserves: a bid `qty * limit` of quote, an ask `qty` of base."""
+    return ("quote", qty * limit) if side == "bid" else ("base", qty)
 
 
 def _opening_balance(amount: Any, what: str) -> float:
@@ -161,26 +171,74 @@ class OrderBook(Plugin):
         """The owner's free `base` and `quote`: what today's open orders reserve is not included."""
         return dict(self._account(owner, f"{self.key}.balance"))
 
+    def join(self, owner: str) -> None:
+        """Open an empty account for `owner`, during a run; a PluginError if it has one."""
+        if owner in self._accounts:
+            raise PluginError(f"{self.key}: {owner!r} already has an account")
+        self._accounts[owner] = dict.fromkeys(ASSETS, 0.0)
+
     def bid(self, owner: str, qty: float, limit: float) -> int:
         """Offer to buy `qty` base at `limit` quote each or less; reserves `qty * limit` quote. Returns the order id."""
-        return self._place(owner, "bid", qty, limit)
+        return self.place(owner, "bid", qty, limit)
 
     def ask(self, owner: str, qty: float, limit: float) -> int:
         """Offer to sell `qty` base at `limit` quote each or more; reserves `qty` base. Returns the order id."""
-        return self._place(owner, "ask", qty, limit)
+        return self.place(owner, "ask", qty, limit)
 
-    def _place(self, owner: str, side: str, qty: float, limit: float) -> int:
+    def order(self, owner: str, order_id: Any) -> Order | None:
+        """Today's open order `order_id` of `owner`, or None."""
+        return next((o for o in self._book if o.id == order_id and o.owner == owner), None)
+
+    def cancel(self, owner: str, order_id: Any) -> Order:
+        """Take `owner`'s open order `order_id` off today's book; what it reserved leaves the book with it (the
+        caller pays it out). A PluginError if the owner has no such order."""
+        order = self.order(owner, order_id)
+        if order is None:
+            raise PluginError(f"{self.key}.cancel: {owner!r} has no open order {order_id!r} today")
+        self._book.remove(order)
+        return order
+
+    def withdraw(self, owner: str) -> dict[str, float]:
+        """Empty `owner`'s free balances out of the book; returns them."""
+        account = self._account(owner, f"{self.key}.withdraw")
+        free = dict(account)
+        account.update(dict.fromkeys(ASSETS, 0.0))
+        return free
+
+    @property
+    def next_id(self) -> int:
+        """The id the next order will get."""
+        return self._last_id + 1
+
+    def custody(
+        self, owner: str, change: tuple[str, float, float] | None = None, without: int = 0, withdrawn: bool = False
+    ) -> Reserves:
+        """What the book holds for `owner` in base and quote: its free balance plus what its open orders reserve,
+        each summed exactly once rounded; as it would be with the order `change` (side, qty, limit) added, the
+        order `without` left out, or the free balance `withdrawn`."""
+        account = self._account(owner, f"{self.key}.custody")
+        held: dict[str, list[float]] = {asset: [0.0 if withdrawn else account[asset]] for asset in ASSETS}
+        orders = [(o.side, o.qty, o.limit) for o in self._book if o.owner == owner and o.id != without]
+        for side, qty, limit in [*orders, *([change] if change else [])]:
+            asset, cost = _reservation(side, qty, limit)
+            held[asset].append(cost)
+        return math.fsum(held["base"]), math.fsum(held["quote"])
+
+    def place(self, owner: str, side: str, qty: float, limit: float, deposited: bool = False) -> int:
+        """Post an order: funded from the owner's free balance, or (`deposited`) by what it pays into the book
+        with it. Returns the order id."""
         what = f"{self.key}.{side}"
         account = self._account(owner, what)
         check_amount(qty, f"{what} qty")
         check_amount(limit, f"{what} limit")
-        asset, cost = ("quote", qty * limit) if side == "bid" else ("base", qty)
-        if cost > account[asset]:
+        asset, cost = _reservation(side, qty, limit)
+        if not deposited and cost > account[asset]:
             ticker = self.quote if asset == "quote" else self.base
             raise PluginError(
                 f"{what}: {owner!r} needs {cost} {ticker} to fund {qty} at {limit} but has {account[asset]} free"
             )
-        account[asset] -= cost
+        if not deposited:
+            account[asset] -= cost
         self._last_id += 1
         self._book.append(Order(self._last_id, owner, side, qty, limit))
         return self._last_id
@@ -226,6 +284,90 @@ class OrderBook(Plugin):
         )
 
 
+class OrderBookMarket(Market):
+    """An order book as a slot market for the seat `owner`, its own account (joined when the seat opens): a custody
+    market. Posting an order pays what it reserves into the book, cancelling it pays that back, and as each turn
+    begins the seat takes back its free balance (yesterday's fills and what its orders did not use)."""
+
+    plugin: OrderBook
+    swap = False
+    actions: ClassVar[Mapping[str, Action]] = {
+        "bid": Action(
+            ("qty", "limit"),
+            "offer to buy `qty` {a} at `limit` {b} each or less: `qty * limit` {b} leaves your wallet now; returns "
+            "the order's id.",
+        ),
+        "ask": Action(
+            ("qty", "limit"),
+            "offer to sell `qty` {a} at `limit` {b} each or more: the {a} leaves your wallet now; "
+            "returns the order's id.",
+        ),
+        "cancel": Action(
+            ("order",),
+            "take today's order `order` (the id `bid` or `ask` returned) off the book before it clears: "
+            "what it holds comes back to your wallet; returns the qty cancelled.",
+        ),
+    }
+    summary = (
+        "an order book trading {a} for {b} in one call auction a day: after every player's turn it clears all of "
+        "the day's orders at the one price that trades the most, so a bid fills at that price only if its limit is "
+        "at or above it, and an ask only if its limit is at or below it; then unfilled orders expire. Its state `v`: "
+        "`price` (the last clearing price, {b} per {a}), `volume` ({a} traded at the last clearing), `cum_volume`, "
+        "`orders`, `filled`, `unfilled`, `unfilled_qty`. What the clearing gives you ({a} bought, {b} for {a} sold, "
+        "what your orders did not use) is in your wallet at your next turn."
+    )
+
+    @classmethod
+    def tickers_of(cls, spec: PluginSpec, plugins: Mapping[str, PluginSpec]) -> tuple[str, str]:
+        assert isinstance(spec, OrderBookSpec)
+        return spec.tickers()
+
+    @classmethod
+    def open(cls, plugin: Plugin, spec: PluginSpec, plugins: Mapping[str, PluginSpec], owner: str) -> Market:
+        assert isinstance(plugin, OrderBook)
+        plugin.join(owner)
+        return super().open(plugin, spec, plugins, owner)
+
+    def reserves(self) -> Reserves:
+        return self.plugin.custody(self.owner)
+
+    def quote(self, action: str, args: tuple[float, ...]) -> Quote:
+        book, owner = self.plugin, self.owner
+        if action == "cancel":
+            order = book.order(owner, args[0])
+            if order is None:
+                raise RefusedError("no open order of yours has that id")
+            return Quote(book.custody(owner, without=order.id), ("cancel", order.id), order.qty)
+        qty, limit = args
+        return Quote(book.custody(owner, (action, qty, limit)), (action, qty, limit), float(book.next_id))
+
+    def commit(self, quote: Quote) -> None:
+        book, action = self.plugin, quote.state[0]
+        if action == "cancel":
+            book.cancel(self.owner, quote.state[1])
+        elif action == "withdraw":
+            book.withdraw(self.owner)
+        else:
+            book.place(self.owner, action, *quote.state[1:], deposited=True)
+
+    def collect(self) -> Quote | None:
+        free = self.plugin.balance(self.owner)
+        if not any(free.values()):
+            return None
+        return Quote(self.plugin.custody(self.owner, withdrawn=True), ("withdraw",), 0.0)
+
+    def price(self, ticker: str, quote: str) -> float | None:
+        return self.plugin.v["price"] if (ticker, quote) == self.tickers else None
+
+    @classmethod
+    def units(cls, action: str, tickers: tuple[str, str]) -> tuple[str, str | None]:
+        return ("order id" if action == "cancel" else tickers[0]), None
+
+    @classmethod
+    def lines(cls, key: str, tickers: tuple[str, str]) -> list[dict[str, str]]:
+        return [{"label": f"{key} {tickers[0]} price", "key": f"{key}.price"}]
+
+
 class OrderBookSpec(PluginSpec):
     """Options: `base`, `quote` (tickers), `price` (the initial price of base in quote), `accounts`.
 
@@ -235,12 +377,13 @@ class OrderBookSpec(PluginSpec):
     """
 
     kind = "orderbook"
+    market = OrderBookMarket
 
-    def _tickers(self) -> tuple[str, str]:
+    def tickers(self) -> tuple[str, str]:
         return str(self.option("base")).upper(), str(self.option("quote")).upper()
 
     def variables(self, key: str) -> dict[str, Variable]:
-        base, quote = self._tickers()
+        base, quote = self.tickers()
         return {
             f"{key}_ip": Variable(f"Order Book ${base} Initial Price", self.option("price"), display={"type": quote}),
             f"{key}_p": state_var(key, "price", f"Order Book ${base} Price", type=quote),
@@ -248,5 +391,5 @@ class OrderBookSpec(PluginSpec):
         }
 
     def build(self, key: str, v: Mapping[str, Any], plugins: Mapping[str, Plugin], rng: random.Random) -> OrderBook:
-        base, quote = self._tickers()
+        base, quote = self.tickers()
         return OrderBook(key, base, quote, self.option("accounts"), v[f"{key}_ip"], rng)

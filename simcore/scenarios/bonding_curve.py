@@ -76,3 +76,18 @@ cols = [
         {"title": "Outcome", "vals": "bond_s,bond_p,bond_r,bond_mc,spent,received,curve_ts"},
     ]
 ]
+
+slot = {
+    "goal": "Start with 1,000 USDC and end the year with the most value in USDC, trading $CURVE on the curve.",
+    "comp": "value",
+    "wallet": {"USDC": 1000, "CURVE": 0},
+    "quote": "USDC",
+    "actions": {"bond": ("buy", "sell", "spend")},
+    "observe": {"price": "bond.price", "supply": "bond.supply", "reserve": "bond.reserve"},
+}
+game = {
+    "train": (0, 1, 2, 3, 4),
+    "heldout": (1000, 1001, 1002),
+    "random": True,
+    "tests": "Timing buys and sells on a curve the random buyers and sellers move, against your own price impact.",
+}

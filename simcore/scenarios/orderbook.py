@@ -99,3 +99,18 @@ cols = [
 ]
 
 years = 1
+
+slot = {
+    "goal": "Start with 200 USDC and 200 AI and end the year with the most value in USDC, trading in the auction.",
+    "comp": "value",
+    "wallet": {"USDC": 200, "AI": 200},
+    "quote": "USDC",
+    "actions": {"orderbook": ("bid", "ask", "cancel")},
+    "observe": {"price": "orderbook.price", "volume": "orderbook.volume"},
+}
+game = {
+    "train": (0, 1, 2, 3, 4),
+    "heldout": (1000, 1001, 1002),
+    "random": True,
+    "tests": "Posting limit orders into a daily call auction against a market maker and noisy traders.",
+}

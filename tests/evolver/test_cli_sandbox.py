@@ -155,7 +155,7 @@ def test_simulate_player_shows_the_run_and_writes_csv_json_and_a_chart(tmp_path:
     bare = tmp_path / "bare.png"
     assert invoke("simulate", SCENARIO, "--plot", bare).exit_code == 0
     assert png_size(bare) == (900, 600)  # the scenario's two graphs, 300 px a panel
-    assert png_size(plot) == (900, 1200)  # and the slot's DEX liquidity and the player's wallet below them
+    assert png_size(plot) == (900, 1200)  # and the slot's markets and the player's wallet below them
 
 
 def test_simulate_a_failing_player_exits_1_and_writes_only_the_json(tmp_path: Path):

@@ -41,7 +41,7 @@ def test_reference_prints_each_seeds_optimum_idle_score_and_reference_player(tmp
 
 
 def test_reference_of_a_scenario_without_a_slot_says_it_is_no_game() -> None:
-    result = invoke("reference", "bonding_curve")
+    result = invoke("reference", "ai3_quickstart")
     assert result.exit_code == 2 and "not a game" in result.output
 
 

@@ -97,7 +97,7 @@ def test_the_system_message_shows_the_world(scenario):
     for action, what in [("buyA", "buy `amount` AI"), ("sellA", "sell `amount` AI"), ("buyB", "buy `amount` USDC")]:
         assert f"`p['dex'].{action}(amount)`: {what}" in system
     assert f"at most {slot.max_actions_per_day} actions a day" in system
-    assert "0 < amount <= 1000000000" in system
+    assert "0 < x <= 1000000000" in system
     assert "it returns 0.0" in system
     assert "no imports except `import math`; no classes; no names or attributes starting with `_`" in system
     assert "`v['wallet']`" in system
@@ -158,7 +158,7 @@ def test_a_small_slot_shows_only_what_it_allows(tmp_path):
     scenario = load_scenario(path)
     system, user = (m["content"] for m in render("init", scenario, context_for(scenario), comp="fn:closer"))
     assert "`p['dex'].buyA(amount)`" in system and "sellA" not in system
-    assert "0 < amount <= 20, and you may take at most 3 actions a day" in system
+    assert "0 < x <= 20, and you may take at most 3 actions a day" in system
     assert "- none: the scenario observes nothing beyond its variables and your wallet" in system
     assert "Each day the players act in this order:\n- you (your `fn`)\n" in system
     assert "compared by the scenario's function `closer`; the score shown is the metric `ai`" in user

@@ -53,7 +53,7 @@ COMPILE_REFUSALS = {
     "bom-prefix": 1,
     "nul-byte": None,
 }
-# Refused when loaded: the module body raises, or there is no usable fn; with the player line named.
+# RefusedError when loaded: the module body raises, or there is no usable fn; with the player line named.
 LOAD_REFUSALS = {
     "imp-os-module-level": (ImportError, 1),
     "ret-none-function": (PolicyError, None),

@@ -21,7 +21,7 @@ REASONS = {  # reason -> (count, first day), in the order they are first met
     "dex.sellA: not enough AI": (1, 2),
     "dex.buyA: the pool cannot fill it": (2, 3),
     "dex.buyA: not enough USDC": (1, 6),
-    "dex.sellA: too small to move the pool": (1, 7),
+    "dex.sellA: too small to move the market": (1, 7),
     "dex.sellB: not enough USDC": (1, 8),
 }  # and a sixth, on day 9, "dex.buyB: the pool cannot fill it": past MAX_REFUSAL_KINDS
 

@@ -16,8 +16,8 @@ from faulty_markets import HookedDex, HookedDexSpec
 
 from simcore import InvalidAction, InvariantViolation, SimulationError, play
 from simcore.ledger import Ledger
-from simcore.markets import DexMarket
 from simcore.plugins import Dex, DexSpec
+from simcore.plugins.dex import DexMarket
 from simcore.seat import PlayerRandom
 
 POOL = {"type": "dex", "tokenA": "AI", "tokenB": "USDC", "liquidityA": 1000, "liquidityB": 1000}
@@ -297,9 +297,9 @@ def test_a_market_moved_outside_a_trade_during_the_turn_is_a_conservation_breach
 
 def test_the_audit_at_the_end_names_the_token_and_the_amounts():
     dex = Dex("dex", "AI", "USDC", 1000.0, 1000.0, 0)
-    ledger = Ledger({"USDC": 100.0, "AI": 0.0}, {"dex": DexMarket(dex)})
+    ledger = Ledger({"USDC": 100.0, "AI": 0.0}, {"dex": DexMarket(dex, ("AI", "USDC"), "player")})
     ledger.begin_turn()
-    assert ledger.trade("dex", "buyA", 10.0) > 0
+    assert ledger.trade("dex", "buyA", (10.0,)) > 0
     ledger.end_turn()
     ledger.close("the end of the run")  # honest: no breach
     ledger.balances["USDC"] += ledger.balances["USDC"] // 1000  # a bug that credits 0.1%
