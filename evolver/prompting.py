@@ -284,6 +284,8 @@ def _trade(scenario: Scenario, what: str, count: float, amount: float, other: fl
     if market is None:
         return shown
     named, returned = market.units(action, market.tickers_of(spec, scenario.plugins))
+    if not named:  # its amount counts nothing worth summing (an order's id)
+        return f"{what} x{count:g}"
     return f"{shown} {named}" + (f" for {_brief(other)} {returned}" if returned else "")
 
 

@@ -103,7 +103,7 @@ class Market:
     @classmethod
     def units(cls, action: str, tickers: tuple[str, str]) -> tuple[str, str | None]:
         """What `action`'s first argument and its result count, for a model's feedback (`15 AI for 16.2 USDC`):
-        the result's ticker is None when it is no amount (an order's id)."""
+        the result's ticker is None when it is no amount (an order's id), the amount's "" when it is none either."""
         raise NotImplementedError
 
     @classmethod

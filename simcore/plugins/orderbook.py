@@ -361,7 +361,7 @@ class OrderBookMarket(Market):
 
     @classmethod
     def units(cls, action: str, tickers: tuple[str, str]) -> tuple[str, str | None]:
-        return ("order id" if action == "cancel" else tickers[0]), None
+        return ("" if action == "cancel" else tickers[0]), None
 
     @classmethod
     def lines(cls, key: str, tickers: tuple[str, str]) -> list[dict[str, str]]:

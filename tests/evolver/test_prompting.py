@@ -347,3 +347,33 @@ def test_a_worst_case_prompt_keeps_to_the_budget_trimming_in_the_stated_order(op
 def test_tokens_are_estimated_on_the_high_side():
     assert estimate_tokens("") == 0 and estimate_tokens("a" * 400) == 100
     assert estimate_tokens("p['dex'].buyA(5)") == 11  # a word or a mark each
+
+
+MARKET_PROMPTS = {
+    "bonding_curve": (
+        "`p['bond']` is a bonding curve minting CURVE against a USDC reserve.",
+        "- `p['bond'].spend(amount)`: spend `amount` USDC of yours on CURVE from the curve; returns the CURVE minted.",
+        {"bond.buy": [2, 30.0, 1.5], "bond.spend": [1, 10.0, 250.0]},
+        "bond.buy x2: 30 CURVE for 1.5 USDC; bond.spend x1: 10 USDC for 250 CURVE",
+    ),
+    "orderbook": (
+        "`p['orderbook']` is an order book trading AI for USDC in one call auction a day",
+        "- `p['orderbook'].bid(qty, limit)`: offer to buy `qty` AI at `limit` USDC each or less",
+        {"orderbook.bid": [2, 10.0, 15.0], "orderbook.cancel": [1, 7.0, 5.0]},
+        "orderbook.bid x2: 10 AI; orderbook.cancel x1; 0 refused",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", MARKET_PROMPTS)
+def test_every_market_is_described_and_its_trades_told_from_its_protocol(name):
+    """The curve's and the book's summaries, action signatures and feedback lines come from their Market classes
+    (an order's id is no amount: a cancel shows only its count)."""
+    summary, action, trades, told = MARKET_PROMPTS[name]
+    scenario = load_scenario(name)
+    period = {"days": [1, 30], "trades": trades, "refused": 0, "wallet": {"USDC": 1.0}, "seen": {}}
+    feedback = {**FEEDBACK, "refusals": [], "others": 0, "periods": [period]}
+    context = context_for(scenario, parent=("def fn(i, v, r, s, p):\n    pass\n", 1.0), parent_feedback=feedback)
+    system, user = (message["content"] for message in render("improve", scenario, context))
+    assert summary in system and action in system
+    assert f"- days 1-30: {told}" in user
