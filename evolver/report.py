@@ -65,9 +65,23 @@ def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], ri
 
 
 def scenarios_table(scenarios: Iterable[Scenario], netlists: Iterable[NetlistInfo] = ()) -> Table:
-    """The built-in scenarios by name, with the first line of each one's description, then the netlists."""
-    rows = [(s.name, s.description) for s in scenarios] + [(n.name, f"(netlist) {n.description}") for n in netlists]
+    """The built-in scenarios by name, with the first line of each one's description and a line per component it
+    composes (`key: kind@version#hash`), then the netlists."""
+    rows = [
+        (s.name, "\n".join([s.description, *(f"{k}: {ref}" for k, ref in s.components.items())])) for s in scenarios
+    ]
+    rows += [(n.name, f"(netlist) {n.description}") for n in netlists]
     return _table("Built-in scenarios", ("scenario", "description"), rows, right=())
+
+
+def scenarios_data(scenarios: Iterable[Scenario], netlists: Iterable[NetlistInfo] = ()) -> dict[str, Any]:
+    """The scenarios (name, description, components' refs by key) and the netlists (name, description) as data."""
+    return {
+        "scenarios": [
+            {"name": s.name, "description": s.description, "components": dict(s.components)} for s in scenarios
+        ],
+        "netlists": [{"name": n.name, "description": n.description} for n in netlists],
+    }
 
 
 def netlist_table(frame: pd.DataFrame, kpis: Sequence[str], title: str, rows: int = 12) -> Table:

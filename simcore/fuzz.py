@@ -3,7 +3,8 @@
 Cases come from a grid (every combination, the first variable named being the outer loop), or from
 random or Latin-hypercube sampling with a seed. Each case is simulated with the same run seed, so
 cases are compared on the same random numbers. Winners are chosen in case order in this process, so
-any number of workers gives exactly the same answer as one.
+any number of workers gives exactly the same answer as one. A component's parameter is varied within its bounds:
+a case given without values (None) takes them, and values outside them are refused (`case_ranges`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from simcore.checks import is_count, is_number
 from simcore.engine import ScenarioRef
 from simcore.errors import SimulationError
 from simcore.scenario import load_scenario
-from simcore.variables import require_known
+from simcore.variables import Bounds, Variable, require_known
 
 if TYPE_CHECKING:
+    import random
+
     import pandas as pd
 
 Finder = str | Callable[[Any, Any, Mapping[str, Any], Mapping[str, Any]], Any]
@@ -52,6 +55,46 @@ class Span:
 
 
 CaseSpec = range | Span | Sequence[Any]
+
+
+def case_ranges(
+    variables: Mapping[str, Variable], cases: Mapping[str, CaseSpec | None], sample: str = "grid"
+) -> dict[str, CaseSpec]:
+    """Each case's values, checked against its variable's bounds (a component parameter's): a case without values
+    (None) ranges over the bounds (a stepless Span, which `random` and `lhs` sample continuously); values outside
+    them are a SimulationError naming the bounds."""
+    return {name: _case_range(name, spec, variables, sample) for name, spec in cases.items()}
+
+
+def _case_range(name: str, spec: CaseSpec | None, variables: Mapping[str, Variable], sample: str) -> CaseSpec:
+    require_known(name, variables)
+    bounds = variables[name].bounds
+    if spec is None:
+        if bounds is None:
+            raise SimulationError(
+                f"{name!r} is no component's parameter, so it has no bounds to range over: give values"
+            )
+        if sample == "grid":
+            raise SimulationError(
+                f"{name!r}: a grid needs a step, and its bounds {bounds} have none: give start:stop:step within them, "
+                "or sample the bounds with random or lhs"
+            )
+        return Span(math.nextafter(bounds.low, math.inf) if bounds.low_open else bounds.low, bounds.high)
+    if bounds is not None:
+        outside = _outside(spec, bounds)
+        if outside is not None:
+            raise SimulationError(f"{name!r}: {outside} is outside the bounds of this component parameter, {bounds}")
+    return spec
+
+
+def _outside(spec: CaseSpec, bounds: Bounds) -> str | None:
+    """What of `spec` lies outside `bounds` (a value, or a stepless Span that starts or reaches out of them), or
+    None."""
+    if isinstance(spec, Span) and spec.step is None:
+        inside = spec.start in bounds and spec.stop <= bounds.high  # its stop is excluded
+        return None if inside else f"the range {spec.start:g}:{spec.stop:g}"
+    values = spec.values() if isinstance(spec, Span) else spec
+    return next((repr(x) for x in values if x not in bounds), None)
 
 
 @dataclass(frozen=True)
@@ -104,6 +147,11 @@ def _draw(name: str, spec: CaseSpec, u: Any) -> list[Any]:
     return [values[min(int(x * len(values)), len(values) - 1)] for x in u]
 
 
+def draw_value(name: str, spec: CaseSpec, rng: random.Random) -> Any:
+    """One value of a case drawn with `rng`, as `random` sampling draws it (continuous for a stepless Span)."""
+    return _draw(name, spec, [rng.random()])[0]
+
+
 def make_cases(
     cases: Mapping[str, CaseSpec], sample: str = "grid", samples: int | None = None, seed: int = 0
 ) -> list[dict[str, Any]]:
@@ -151,7 +199,7 @@ def _scalars(nvars: Mapping[str, Any]) -> dict[str, Any]:
 
 def fuzz(
     scenario: ScenarioRef,
-    cases: Mapping[str, CaseSpec],
+    cases: Mapping[str, CaseSpec | None],
     find: Mapping[str, Finder],
     years: float | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -164,7 +212,8 @@ def fuzz(
     """Simulate every case and keep, per `find` target, the best by "max", "min" or a function.
 
     A find function is called `fn(current, new, nvars, res)` with the current winner's value and returns
-    true to replace it. `seed` seeds both the sampling and every run.
+    true to replace it. `seed` seeds both the sampling and every run. A case without values (None) ranges over its
+    component parameter's bounds (`case_ranges`).
     """
     loaded = load_scenario(scenario)
     for name in [*cases, *find, *(overrides or {})]:
@@ -172,7 +221,7 @@ def fuzz(
     for key, how in find.items():
         if not callable(how) and how not in ("max", "min"):
             raise SimulationError(f"find {key!r}: expected 'max', 'min' or a function, got {how!r}")
-    case_list = make_cases(cases, sample, samples, seed)
+    case_list = make_cases(case_ranges(loaded.variables, cases, sample), sample, samples, seed)
     jobs = [({**(overrides or {}), **case}, seed) for case in case_list]
     winners: dict[str, Winner] = {}
     rows = []

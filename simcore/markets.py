@@ -92,8 +92,10 @@ class Market:
         """What the market owes the seat and gives back at its turn (a custody market), or None."""
         return None
 
-    def price(self, ticker: str, quote: str) -> float | None:
-        """The market's price of `ticker` in `quote`, or None if it does not trade that pair."""
+    def worth(self, ticker: str, amount: float, quote: str) -> float | None:
+        """What `amount` of `ticker` would fetch in `quote` sold to the market now (the sale's own quote, so its
+        price impact counts and a price the seat pumped is not what it is marked at), or None if the market does
+        not trade that pair."""
         raise NotImplementedError
 
     def audit(self) -> str | None:

@@ -1,21 +1,24 @@
 """Monte Carlo: the same scenario run many times, each run with its own random generator.
 
 Run `k`'s seed is derived from the master seed and `k` (numpy's SeedSequence), so runs are independent,
-the same master seed gives the same numbers, and adding runs never changes the earlier ones.
+the same master seed gives the same numbers, and adding runs never changes the earlier ones. A varied variable
+(`vary`) is drawn per run from its values, or from its component parameter's bounds when none are given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from simcore.batch import Progress, run_many
 from simcore.checks import is_count
 from simcore.engine import ScenarioRef
 from simcore.errors import SimulationError
+from simcore.fuzz import CaseSpec, case_ranges, draw_value
 from simcore.scenario import load_scenario
-from simcore.variables import require_known
+from simcore.variables import Variable, require_known, with_overrides
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,8 +86,11 @@ def monte_carlo(
     overrides: Mapping[str, Any] | None = None,
     workers: int = 1,
     progress: Progress | None = None,
+    vary: Mapping[str, CaseSpec | None] | None = None,
 ) -> MonteCarloResult:
-    """Simulate `runs` times, run `k` with the seed `run_seed(seed, k)`."""
+    """Simulate `runs` times, run `k` with the seed `run_seed(seed, k)`. Each variable in `vary` is drawn per run
+    from its values (a fuzz case: `start:stop` ranges, Spans, lists; None for its component parameter's bounds), by
+    the run's generator before anything else, as a random variable is, so its value is in each run's `nvars`."""
     if not is_count(runs, 1):
         raise SimulationError(f"runs must be a whole number >= 1, got {runs!r}")
     if not is_count(seed, 0):
@@ -92,7 +98,21 @@ def monte_carlo(
     loaded = load_scenario(scenario)
     for name in overrides or {}:
         require_known(name, loaded.variables)
+    if vary:
+        loaded = replace(loaded, variables=_varied(loaded.variables, vary, overrides or {}))
     seeds = [run_seed(seed, k) for k in range(runs)]
     jobs = [(dict(overrides or {}), s) for s in seeds]
     outcomes = run_many(loaded, jobs, loaded.years if years is None else years, workers, progress)
     return MonteCarloResult(seed, seeds, [nvars for nvars, _ in outcomes])
+
+
+def _varied(
+    variables: Mapping[str, Variable], vary: Mapping[str, CaseSpec | None], overrides: Mapping[str, Any]
+) -> dict[str, Variable]:
+    """The definitions with each varied variable made random: drawn from its checked range (`case_ranges`)."""
+    fixed = next((name for name in vary if name in overrides), None)
+    if fixed is not None:
+        raise SimulationError(f"{fixed!r} is both fixed and varied: leave out one of them")
+    ranges = case_ranges(variables, vary, sample="random")
+    inputs = with_overrides(variables, dict.fromkeys(ranges))  # refuses an output, as fixing one is refused
+    return inputs | {name: replace(inputs[name], draw=partial(draw_value, name, spec)) for name, spec in ranges.items()}

@@ -7,10 +7,11 @@ A scenario module defines, as AI3's `token.js` does:
 - `before(v)` returning the initial state `r`, `after(v, r, s, p)`, each called with the keywords it names
   (`v`, `r`, `s`, `p`, `years`);
 - `players`: `[{"key": ..., "desc": ..., "fn": fn}]` (or `Player(...)`), each called `fn(i, v, r, s, p)`;
-- optionally `plugins = {key: spec}`, `years`, `graphs`, `cols`, `table` (AI3's dashboard hints), `slot`
-  (where an evolved player plays: a `simcore.slot.Slot` or a dict of its fields), `game` (its seeds and
-  reference: a `simcore.game.Game` or a dict of its fields) and a module docstring whose first line describes
-  the scenario.
+- optionally `plugins = {key: spec}`, `components = {key: component}` (`simcore.components`: each adds its
+  parameters as variables, `KEY_PARAM`, and the plugin the simulator runs it as, if any, under `key`), `years`,
+  `graphs`, `cols`, `table` (AI3's dashboard hints), `slot` (where an evolved player plays: a `simcore.slot.Slot`
+  or a dict of its fields), `game` (its seeds and reference: a `simcore.game.Game` or a dict of its fields) and a
+  module docstring whose first line describes the scenario.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simcore import plugins as _plugins  # noqa: F401 - registers the built-in plugin kinds
 from simcore import scenarios as _builtins
@@ -35,6 +36,9 @@ from simcore.game import Game, game_for
 from simcore.plugins.base import PluginSpec, spec_from_dict
 from simcore.slot import Slot, slot_for
 from simcore.variables import Variable, as_variable
+
+if TYPE_CHECKING:
+    from simcore.components import Component
 
 HOOK_ARGUMENTS = ("v", "r", "s", "p", "years")
 RESERVED_KEYS = ("rng",)
@@ -51,7 +55,8 @@ class Player:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A loaded scenario; `variables` holds the user's and the plugins' generated ones."""
+    """A loaded scenario; `variables` holds the user's and the plugins' and components' generated ones, and
+    `components` each component's ref ("kind@version#hash": the exact definition it composed) by key."""
 
     name: str
     description: str
@@ -67,6 +72,7 @@ class Scenario:
     module: ModuleType | None = None
     slot: Slot | None = None
     game: Game | None = None
+    components: Mapping[str, str] = field(default_factory=dict)
 
 
 def call_hook(hook: Callable[..., Any] | None, **available: Any) -> Any:
@@ -104,12 +110,14 @@ def from_module(module: ModuleType, name: str | None = None) -> Scenario:
     plugin_decls = dict(raw_vars.pop("__plugins__", {}))
     plugin_decls.update(getattr(module, "plugins", {}))
     try:
+        composed = _components(getattr(module, "components", {}), plugin_decls)
+        plugin_decls.update({key: spec for key, c in composed.items() if (spec := c.plugin(key)) is not None})
         variables = {key: as_variable(key, spec) for key, spec in raw_vars.items()}
         plugin_specs = {key: spec_from_dict(key, spec) for key, spec in plugin_decls.items()}
-        for key, spec in plugin_specs.items():
+        for key in dict.fromkeys([*plugin_specs, *composed]):
             if key in RESERVED_KEYS:
                 raise ScenarioError(f"plugin key {key!r} is reserved")
-            for var_key, variable in spec.variables(key).items():
+            for var_key, variable in _generated(key, plugin_specs.get(key), composed.get(key)).items():
                 variables.setdefault(var_key, variable)  # a user's definition wins, as in AI3
         players = tuple(_player(i, spec) for i, spec in enumerate(getattr(module, "players", [])))
         slot = slot_for(getattr(module, "slot", None), plugin_specs, variables, len(players))
@@ -134,7 +142,28 @@ def from_module(module: ModuleType, name: str | None = None) -> Scenario:
         module=module,
         slot=slot,
         game=game,
+        components={key: c.ref() for key, c in composed.items()},
     )
+
+
+def _components(decls: Mapping[str, Any], plugins: Mapping[str, Any]) -> dict[str, Component]:
+    """The scenario's components by key (instances, or `{"kind": ..., **parameters}`); a key a plugin has too is
+    refused: a component brings its own plugin, or none."""
+    if not decls:
+        return {}
+    from simcore.components import as_component  # pydantic: imported only for a scenario that composes components
+
+    for key in decls:
+        if key in plugins:
+            raise ScenarioError(f"component {key!r}: a plugin has the same key (a component brings its own plugin)")
+    return {key: as_component(key, spec) for key, spec in decls.items()}
+
+
+def _generated(key: str, spec: PluginSpec | None, composed: Component | None) -> dict[str, Variable]:
+    """The variables a plugin and a component generate under `key`, in the plugin's order; a component's own (its
+    parameters, with their descriptions, units and bounds) replace the plugin's of the same name."""
+    generated = spec.variables(key) if spec is not None else {}
+    return generated | (composed.variables(key) if composed is not None else {})
 
 
 def builtin_names() -> list[str]:

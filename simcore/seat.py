@@ -415,7 +415,7 @@ class Seat:
         slot = self.slot
         metrics: dict[str, Any] = {ticker.lower(): balance for ticker, balance in wallet.items()}
         if slot.quote is not None:
-            metrics["value"] = sum(balance * self._price(ticker, slot.quote) for ticker, balance in wallet.items())
+            metrics["value"] = sum(self._worth(ticker, balance, slot.quote) for ticker, balance in wallet.items())
         metrics.update(actions=self.executed, refused=self.refused)
         for name, measure in slot.metrics.items():
             try:
@@ -427,11 +427,12 @@ class Seat:
             raise InvalidOutput(f"metric {bad!r} is {reprlib.repr(metrics[bad])}, not a finite number")
         return {name: float(value) for name, value in metrics.items()}
 
-    def _price(self, ticker: str, quote: str) -> float:
+    def _worth(self, ticker: str, amount: float, quote: str) -> float:
+        """What `amount` of `ticker` fetches in `quote`, sold to the first of the slot's markets trading the pair."""
         if ticker == quote:
-            return 1.0
-        prices = (market.price(ticker, quote) for market in self.ledger.markets.values())
-        return next(price for price in prices if price is not None)  # `slot_for` checked that a market prices it
+            return amount
+        worths = (market.worth(ticker, amount, quote) for market in self.ledger.markets.values())
+        return next(worth for worth in worths if worth is not None)  # `slot_for` checked that a market prices it
 
 
 class Table:

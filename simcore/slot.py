@@ -35,10 +35,11 @@ class Slot:
     `observe` names to dotted paths (into a plugin's state `v` when the first part is a plugin key, into the
     state `r` otherwise) or to callables `(r, p)`; `metrics` and `invariants` names to callables
     `(wallet, nvars)`, metrics returning a number and invariants a truth value, read at the end of the run.
-    Built-in metrics: each balance under its lower-case ticker, `value` (the wallet marked to market in
-    `quote` at the final spot prices of the slot's markets, when a quote is named), `actions` (executed)
-    and `refused`. `position` is the player's index among the players (default: last); `key` names it in
-    errors and holds its balances and action counts in the state (`r[key]`, so in `res` and every stats row).
+    Built-in metrics: each balance under its lower-case ticker, `value` (the wallet in `quote`, each other
+    balance counted at what selling it to a market of the slot would fetch at the end, price impact included, when
+    a quote is named), `actions` (executed) and `refused`. `position` is the player's index among the players
+    (default: last); `key` names it in errors and holds its balances and action counts in the state (`r[key]`, so
+    in `res` and every stats row).
     `hidden` names variables the player may not see: they are left out of its `v` and of every text shown to a
     model, and no variable it sees may be computed from them (a hidden market must be inferred from play).
     `seats` (1 to 4) makes the slot an arena: that many evolved players trade in the same run, each with its own

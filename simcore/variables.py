@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from simcore.checks import is_number
 from simcore.errors import VariableError
 
 Value = Any
@@ -24,8 +25,29 @@ Draw = Callable[[random.Random], Value]
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """The interval a variable's values must lie in (a component parameter's), closed unless an end is open."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: Any) -> bool:
+        if not is_number(value):
+            return False
+        above = self.low < value if self.low_open else self.low <= value
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+
+@dataclass(frozen=True)
 class Variable:
-    """One variable: its display name, its value or formula (or its `draw`, if random), and AI3's display hints."""
+    """One variable: its display name, its value or formula (or its `draw`, if random), AI3's display hints, and the
+    bounds of its values when it is a component's parameter (fuzz and Monte Carlo vary it within them)."""
 
     name: str
     val: Value
@@ -33,6 +55,7 @@ class Variable:
     display: Mapping[str, Any] = field(default_factory=dict)
     reads_state: bool = False
     draw: Draw | None = None
+    bounds: Bounds | None = None
 
     def __post_init__(self) -> None:
         if self.draw is not None and not callable(self.draw):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -57,13 +58,16 @@ def parse_overrides(items: list[str] | None) -> dict[str, int | float]:
     return {key: parse_number(value, f"--set {key}={value}") for key, value in pairs.items()}
 
 
-def parse_case(key: str, text: str) -> CaseSpec:
-    """One `--case` value: `start:stop[:step]` (stop excluded; all ints give a `range`, else a `Span`)
+CASE = "VAR=start:stop[:step], VAR=a,b,c or VAR (a component parameter, over its bounds), e.g. iusdcl=10:101"
+
+
+def parse_case(option: str, key: str, text: str) -> CaseSpec:
+    """One `--case` (or `--vary`) value: `start:stop[:step]` (stop excluded; all ints give a `range`, else a `Span`)
     or a list `a,b,c`. A float range without a step is kept: random and lhs sampling draw from it, the grid
     asks for a step."""
     import simcore
 
-    where = f"--case {key}={text}"
+    where = f"{option} {key}={text}"
     if ":" in text:
         bounds = [parse_number(part, where) for part in text.split(":")]
         if len(bounds) not in (2, 3):
@@ -78,10 +82,19 @@ def parse_case(key: str, text: str) -> CaseSpec:
     raise InputError(f"{where}: expected start:stop[:step] (stop excluded) or a list of values a,b,c")
 
 
-def parse_cases(items: list[str] | None) -> dict[str, CaseSpec]:
-    """`--case VAR=SPEC` items as fuzz cases."""
-    pairs = parse_pairs("--case", items, "VAR=start:stop[:step] or VAR=a,b,c, e.g. iusdcl=10:101")
-    return {key: parse_case(key, text) for key, text in pairs.items()}
+def parse_cases(option: str, items: list[str] | None) -> dict[str, CaseSpec | None]:
+    """`--case VAR=SPEC` (or `--vary`) items, in order; a bare `VAR` has no values (None): it ranges over its
+    component parameter's bounds."""
+    cases: dict[str, CaseSpec | None] = {}
+    for item in items or []:
+        key = item.partition("=")[0].strip()
+        if key in cases:
+            raise InputError(f"{option} {key!r} is given twice")
+        if "=" not in item and (not key or any(c.isspace() for c in key)):
+            raise InputError(f"{option} {item!r}: expected {CASE}")
+        text = parse_pairs(option, [item], CASE)[key] if "=" in item else None
+        cases[key] = None if text is None else parse_case(option, key, text)
+    return cases
 
 
 def parse_find(items: list[str] | None) -> dict[str, str]:
@@ -178,13 +191,17 @@ def _run_title(scenario: simcore.Scenario, player: Path, years: float | None, se
 
 
 @app.command("scenarios", rich_help_panel=SIMULATION)
-def scenarios() -> None:
-    """List the built-in scenarios."""
+def scenarios(json_path: JsonOpt = None) -> None:
+    """List the built-in scenarios, each with the components it composes (key: kind@version#hash), then the
+    netlists; a netlist's game (the scenario of its name, which `evolve` plays and `simulate` leaves for the
+    netlist) is on the netlist's line."""
     import simcore
 
     with user_errors():
+        check_outputs(json_path)
         loaded = [simcore.load_scenario(name) for name in simcore.builtin_names()]
-    show(report.scenarios_table(loaded, _netlists().values()))
+        show(report.scenarios_table(*_with_games(loaded)))
+        write_json(json_path, lambda: report.scenarios_data(loaded, _netlists().values()))
 
 
 @app.command("simulate", rich_help_panel=SIMULATION)
@@ -206,6 +223,15 @@ def simulate(
         Path | None,
         typer.Option("--player", help="Play this file's fn(i, v, r, s, p) in the scenario's slot, sandboxed."),
     ] = None,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            metavar="VAR[=SPEC]",
+            help="With --runs: draw the variable anew in every run, from start:stop[:step] or a,b,c, or (a bare VAR, "
+            "a component's parameter) from its bounds. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a scenario once (a table of every variable before and after the run), or --runs times.
 
@@ -215,17 +241,22 @@ def simulate(
     import simcore
 
     with user_errors():
-        fixed = parse_overrides(overrides)
+        fixed, varied = parse_overrides(overrides), parse_cases("--vary", vary)
         netlist = _netlists().get(scenario)
         if netlist is not None:
-            unused = {"--set": fixed, "--runs": runs is not None, "--player": player is not None, "--seed": seed}
+            unused = {"--set": fixed, "--vary": varied, "--runs": runs is not None, "--player": player is not None,
+                      "--seed": seed}  # fmt: skip
             if any(unused.values()):
+                game = f" (to play a player in its game: `evolver evaluate {scenario} PLAYER`)" if player else ""
                 raise InputError(
-                    f"{scenario} is a netlist with no variables, randomness or slot: leave out "
+                    f"simulate runs {scenario} as a netlist, with no variables, randomness or slot: leave out "
                     + ", ".join(option for option, used in unused.items() if used)
+                    + game
                 )
             _simulate_netlist(netlist, years, json_path, csv_path, plot_path)
             return
+        if varied and runs is None:
+            raise InputError("--vary draws a variable anew in every run of a Monte Carlo: give --runs N")
         if player is not None:
             if runs is not None:
                 raise InputError("--player runs one sandboxed simulation; leave out --runs to use it")
@@ -248,10 +279,21 @@ def simulate(
                 _write_plot(plot_path, result.frame(), loaded)
             return
         with progress_bar(f"{runs} runs", runs) as progress:
-            mc = simcore.monte_carlo(loaded, runs, seed, years, fixed, workers, progress)
+            mc = simcore.monte_carlo(loaded, runs, seed, years, fixed, workers, progress, varied)
         title = f"{loaded.name}: {runs} runs of {length}, seed {seed}"
         show(report.summary_table(mc.summary(), title))
         _write_outputs(json_path, mc.to_dict, csv_path, lambda: mc.table)
+
+
+def _with_games(loaded: Sequence[simcore.Scenario]) -> tuple[list[simcore.Scenario], list[NetlistInfo]]:
+    """The scenarios but those named as a netlist, and the netlists, each described with its game if it has one."""
+    netlists = _netlists()
+    games = {scenario.name: scenario.description for scenario in loaded if scenario.name in netlists}
+    described = [
+        replace(info, description=f"{info.description} Its game: {games[name]}") if name in games else info
+        for name, info in netlists.items()
+    ]
+    return [scenario for scenario in loaded if scenario.name not in games], described
 
 
 def _netlists() -> dict[str, NetlistInfo]:
@@ -353,8 +395,9 @@ def fuzz(
         list[str] | None,
         typer.Option(
             "--case",
-            metavar="VAR=SPEC",
-            help="Values to try: start:stop[:step] (stop excluded), or a,b,c. Repeatable; a grid tries every mix.",
+            metavar="VAR[=SPEC]",
+            help="Values to try: start:stop[:step] (stop excluded), or a,b,c; a bare VAR (a component's parameter) "
+            "ranges over its bounds, for --sample random or lhs. Repeatable; a grid tries every mix.",
         ),
     ] = None,
     find: Annotated[
@@ -372,9 +415,10 @@ def fuzz(
 ) -> None:
     """Search variable values for the best outcome of each --find target."""
     import simcore
+    from simcore.fuzz import case_ranges
 
     with user_errors():
-        case_specs, targets, fixed = parse_cases(cases), parse_find(find), parse_overrides(overrides)
+        case_specs, targets, fixed = parse_cases("--case", cases), parse_find(find), parse_overrides(overrides)
         if not targets and json_path is None and csv_path is None:
             raise InputError(
                 "--find VAR=max|min says what to search for (e.g. --find aip=max); without it, give --csv or --json "
@@ -386,6 +430,7 @@ def fuzz(
             raise InputError(f"--sample {sample} needs --samples N, the number of cases to draw")
         check_outputs(json_path, csv_path)
         loaded = simcore.load_scenario(scenario)
+        case_specs = case_ranges(loaded.variables, case_specs, sample)  # a bare VAR's bounds; values within them
         total = len(simcore.make_cases(case_specs, sample, samples, seed))
         with progress_bar(f"{total} cases", total) as progress:
             result = simcore.fuzz(loaded, case_specs, targets, years, fixed, sample, samples, seed, workers, progress)

@@ -16,6 +16,11 @@ moving average. An optional first rule sells everything near the end of the year
 Every trade is safe by construction: amounts are wrapped in `max(..., MIN_AMOUNT)` so they are positive,
 and a trade the wallet cannot pay for is refused softly by the slot. Mutation may change any constant or
 comparison of the chain without making a program invalid.
+
+A market whose actions are no buys or sells by name but payments into it (a policy's seat: `fund`, `burn`,
+`grant`, ...) is traded by what each action pays: a rule on the buy side pays the quote (its amount the rule's
+token amount at today's price, at most the cash), one on the sell side pays tokens, each drawing one of the
+side's actions.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from evolver.errors import ProviderError
 from evolver.providers.base import ProposalContext
 from evolver.syntax import parse
+from simcore import markets
 from simcore.plugins.base import PluginSpec
 
 FEATURES = ("price", "wallet", "held", "cash", "hist", "ref", "worth", "share", "units", "last")
@@ -59,14 +65,17 @@ class Market:
     pool: tuple[str, str] | None = None  # a constant-product pool's state keys: the token's reserve, the quote's
     watched: tuple[str, ...] = ()  # the other numbers it observes, on a pool: what a bracket (`edge`) may watch
     limit: bool = False  # whether its actions take a limit price after the amount (an order book's bid and ask)
+    payments: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # a payments market's actions paying quote, token
 
     def side(self, side: str) -> str | None:
         return self.buy if side == "buy" else self.sell
 
 
 def market_of(context: ProposalContext) -> Market:
-    """The market the grammar trades on in this slot; ProviderError when the slot offers no buy or sell."""
-    key, buy, sell = _actions(context.actions)
+    """The market the grammar trades on in this slot; ProviderError when the slot offers no buy or sell (by name
+    or by what it pays)."""
+    named = _actions(context.actions)
+    key, buy, sell = named or _payments(context)
     tickers = sorted(context.wallet, key=lambda ticker: -context.wallet[ticker])
     if not tickers:
         raise ProviderError("local generators need the slot's wallet; the context has none")
@@ -76,9 +85,15 @@ def market_of(context: ProposalContext) -> Market:
         pool = ("la", "lb") if buy == "buyA" else ("lb", "la")
     signal = _signal(context.observables)
     watched = tuple(name for name in context.observed if name != signal) if pool else ()
-    market = PluginSpec.registry[context.kinds[key]].market if key in context.kinds else None
+    market = _market_type(context, key)
     limit = market is not None and "limit" in market.actions[buy or sell].params
-    return Market(signal, key, buy, sell, token, tickers[0], context.days, pool, watched, limit)
+    payments = ((), ()) if named else _paying(context, key)
+    return Market(signal, key, buy, sell, token, tickers[0], context.days, pool, watched, limit, payments)
+
+
+def _market_type(context: ProposalContext, key: str) -> type[markets.Market] | None:
+    """The market class of the plugin `key`, if the context names its kind."""
+    return PluginSpec.registry[context.kinds[key]].market if key in context.kinds else None
 
 
 def _signal(observables: tuple[str, ...]) -> str:
@@ -93,9 +108,9 @@ def _signal(observables: tuple[str, ...]) -> str:
     raise ProviderError("local generators need an observable to trade on; the slot observes nothing")
 
 
-def _actions(actions: dict[str, tuple[str, ...]]) -> tuple[str, str | None, str | None]:
+def _actions(actions: dict[str, tuple[str, ...]]) -> tuple[str, str | None, str | None] | None:
     """(plugin key, buy action, sell action): the first plugin offering a buy or a sell (an order book's bid or
-    ask), token A preferred."""
+    ask), token A preferred; None when no plugin does."""
     for key, names in actions.items():
         buys = sorted(name for name in names if name.startswith("buy") or name == "bid")
         sells = sorted(name for name in names if name.startswith("sell") or name == "ask")
@@ -104,8 +119,29 @@ def _actions(actions: dict[str, tuple[str, ...]]) -> tuple[str, str | None, str 
             paired = "ask" if buy == "bid" else f"sell{buy[3:]}" if buy else None
             sell = paired if paired in sells else (sells[0] if sells else None)
             return key, buy, sell
-    offered = {key: list(names) for key, names in actions.items()}
+    return None
+
+
+def _payments(context: ProposalContext) -> tuple[str, str | None, str | None]:
+    """(plugin key, first action paying the quote, first paying the token): the first plugin whose actions pay
+    into it (`_paying`); ProviderError when none does."""
+    for key in context.actions:
+        buys, sells = _paying(context, key)
+        if buys or sells:
+            return key, next(iter(buys), None), next(iter(sells), None)
+    offered = {key: list(names) for key, names in context.actions.items()}
     raise ProviderError(f"local generators need a buy or sell action; the slot offers {offered}")
+
+
+def _paying(context: ProposalContext, key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The slot's actions on the plugin `key` whose amount is paid in its quote, and those paid in its token, by
+    what the market says each amount counts (`Market.units`: a market trades its first ticker for its second)."""
+    market = _market_type(context, key)
+    if market is None:
+        return (), ()
+    offered = [name for name in context.actions[key] if name in market.actions]
+    paid = {name: market.units(name, ("token", "quote"))[0] for name in offered}
+    return tuple(n for n in sorted(paid) if paid[n] == "quote"), tuple(n for n in sorted(paid) if paid[n] == "token")
 
 
 def _uniform(rng: random.Random, low: float, high: float) -> float:
@@ -238,13 +274,22 @@ def _amount(rng: random.Random, side: str) -> str:
     return f"cash * {_fraction(rng)} / price" if side == "buy" else f"held * {_fraction(rng)}"
 
 
-def _branch(market: Market, side: str, condition: str, amount: str, limit: str = "") -> str:
+def _branch(market: Market, side: str, condition: str, amount: str, limit: str = "", action: str | None = None) -> str:
     """One rule as an `if` statement: a guarded condition and one safe trade (with a limit price, on a market whose
-    actions take one)."""
-    trade = f"p[{market.key!r}].{market.side(side)}"
+    actions take one; of the quote's worth of `amount`, at most the cash, on a payments market's buy side)."""
+    trade = f"p[{market.key!r}].{action or market.side(side)}"
+    if side == "buy" and market.payments[0]:
+        worth = amount.removesuffix(" / price") if amount.endswith(" / price") else f"({amount}) * price"
+        return f"if {condition} and cash > 0:\n    {trade}(max(min(cash, {worth}), {MIN_AMOUNT}))\n"
     if side == "buy":
         return f"if {condition} and cash > 0:\n    {trade}(max({amount}, {MIN_AMOUNT}){limit})\n"
     return f"if {condition} and held > 0:\n    {trade}(max(min(held, {amount}), {MIN_AMOUNT}){limit})\n"
+
+
+def _action(market: Market, rng: random.Random, side: str) -> str | None:
+    """The action a rule on `side` takes: the side's, or one drawn from a payments market's several."""
+    several = market.payments[SIDES.index(side)]
+    return rng.choice(several) if len(several) > 1 else market.side(side)
 
 
 def _limit(market: Market, rng: random.Random, side: str) -> str:
@@ -265,7 +310,7 @@ def draw_rule(market: Market, rng: random.Random, side: str | None = None, famil
     condition, amount = FAMILIES[family](rng, side)
     if not amount or rng.random() < 0.2:
         amount = _amount(rng, side)
-    return _statement(_branch(market, side, condition, amount, _limit(market, rng, side)))
+    return _statement(_branch(market, side, condition, amount, _limit(market, rng, side), _action(market, rng, side)))
 
 
 def _liquidation(market: Market, rng: random.Random) -> ast.If | None:
@@ -273,7 +318,7 @@ def _liquidation(market: Market, rng: random.Random) -> ast.If | None:
     counted back from the last one, so tuning them never moves the sale out of the run."""
     if not market.sell or rng.random() < 0.2:
         return None
-    trade = f"p[{market.key!r}].{market.sell}(max(held, {MIN_AMOUNT}){_limit(market, rng, 'sell')})"
+    trade = f"p[{market.key!r}].{_action(market, rng, 'sell')}(max(held, {MIN_AMOUNT}){_limit(market, rng, 'sell')})"
     return _statement(f"if i >= last - {rng.randint(2, 35)} and held > 0:\n    {trade}\n")
 
 

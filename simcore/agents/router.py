@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from simcore.agents.netlist import Agent, Netlist
-from simcore.agents.wallet import OCEAN, USD
+from simcore.agents.wallet import OCEAN, USD, Wallet
 
 
 class RouterAgent(Agent):
@@ -35,6 +35,16 @@ class RouterAgent(Agent):
             for receiver, share in self.receivers:
                 wallet.transfer(OCEAN, share() * ocean, receiver)
 
+    def divert(self, account: Wallet) -> None:
+        """Send everything to `account` from now on, instead of to the receivers: the seat of an evolved player who
+        takes this router's place and decides what to do with what it receives. What it notes as received is
+        unchanged."""
+        self.receivers = ((account, _whole),)
+
     def received(self, token: str) -> float:
         """What it received of `token` over its last `keep` steps (`monthlyUSDreceived` for a month of them)."""
         return float(sum({USD: self._usd_held, OCEAN: self._ocean_held}[token]))
+
+
+def _whole() -> float:
+    return 1.0

@@ -20,12 +20,28 @@ class MintingSchedule(Component):
     kpis = ("minted_share", "minted")
     depends_on = (RampedExpSchedule,)
 
-    total: float = Field(719.1e6, ge=0.0, le=1e15, description="Tokens the schedule mints in all.")
-    half_life: float = Field(4.0, gt=0.0, le=100.0, description="Years for half of what is left to be minted.")
-    t0: float = Field(0.5, ge=0.0, le=100.0, description="Year minting starts, at multiplier m1.")
-    t1: float = Field(1.0, ge=0.0, le=100.0, description="Year the multiplier becomes m2.")
-    t2: float = Field(1.4, ge=0.0, le=100.0, description="Year the multiplier becomes m3.")
-    t3: float = Field(3.0, ge=0.0, le=100.0, description="Year minting runs in full.")
+    total: float = Field(
+        719.1e6, ge=0.0, le=1e15, description="Tokens the schedule mints in all.", json_schema_extra={"unit": "tokens"}
+    )
+    half_life: float = Field(
+        4.0,
+        gt=0.0,
+        le=100.0,
+        description="Years for half of what is left to be minted.",
+        json_schema_extra={"unit": "years"},
+    )
+    t0: float = Field(
+        0.5, ge=0.0, le=100.0, description="Year minting starts, at multiplier m1.", json_schema_extra={"unit": "years"}
+    )
+    t1: float = Field(
+        1.0, ge=0.0, le=100.0, description="Year the multiplier becomes m2.", json_schema_extra={"unit": "years"}
+    )
+    t2: float = Field(
+        1.4, ge=0.0, le=100.0, description="Year the multiplier becomes m3.", json_schema_extra={"unit": "years"}
+    )
+    t3: float = Field(
+        3.0, ge=0.0, le=100.0, description="Year minting runs in full.", json_schema_extra={"unit": "years"}
+    )
     m1: float = Field(0.10, ge=0.0, le=1.0, description="Multiplier from t0 to t1.")
     m2: float = Field(0.25, ge=0.0, le=1.0, description="Multiplier from t1 to t2.")
     m3: float = Field(0.50, ge=0.0, le=1.0, description="Multiplier from t2 to t3.")

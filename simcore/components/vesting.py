@@ -17,7 +17,9 @@ class Vesting(Component):
     version = 1
     kpis = ("vested", "unlocked")
 
-    total: float = Field(1.0, ge=0.0, le=1e15, description="Tokens vested in all.")
+    total: float = Field(
+        1.0, ge=0.0, le=1e15, description="Tokens vested in all.", json_schema_extra={"unit": "tokens"}
+    )
     start: float = Field(0.0, ge=0.0, le=1e4, description="When vesting begins.")
     cliff: float = Field(1.0, ge=0.0, le=1e4, description="Time after `start` before anything is vested.")
     duration: float = Field(4.0, gt=0.0, le=1e4, description="Time after `start` when everything is vested.")

@@ -19,8 +19,12 @@ class WeightedPool(Component):
     version = 1
     kpis = ("spot_price", "invariant")
 
-    balance_in: float = Field(1e6, gt=0.0, le=1e15, description="Pool balance of the token traded in.")
-    balance_out: float = Field(1e6, gt=0.0, le=1e15, description="Pool balance of the token traded out.")
+    balance_in: float = Field(
+        1e6, gt=0.0, le=1e15, description="Pool balance of the token traded in.", json_schema_extra={"unit": "tokens"}
+    )
+    balance_out: float = Field(
+        1e6, gt=0.0, le=1e15, description="Pool balance of the token traded out.", json_schema_extra={"unit": "tokens"}
+    )
     weight_in: float = Field(0.5, ge=0.01, le=0.99, description="Normalised weight of the in-token.")
     weight_out: float = Field(0.5, ge=0.01, le=0.99, description="Normalised weight of the out-token.")
     swap_fee: float = Field(0.003, ge=0.0, le=0.1, description="Share of the amount in kept by the pool as a fee.")

@@ -8,6 +8,9 @@ is the R&D. OCEAN's price is (30 times the last year's network revenue + a specu
 
 The agents update in the order the source declares them (spec §2.1): TokenSPICE's own order is that of a Python
 set of objects, which changes from process to process; this one lets every flow finish within its tick.
+
+A policy may take a router's seat (`simcore.plugins.netlist`): the router then diverts what it receives to the
+seat's account, and the policy pays into the loop what it chooses (`pay`, SEAT_PAYMENTS).
 """
 
 from __future__ import annotations
@@ -68,6 +71,9 @@ COLUMNS = (
     "dao_OCEAN_in_USD/mo",
     "dao_total_in_USD/mo",
 )
+
+SEAT_PAYMENTS = {"fund": USD, "grant": OCEAN, "burn": USD, "retire": OCEAN}
+"""What a policy in a router's seat may pay into the loop, in which token (`Wsloop.pay`)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,10 @@ class OceanBurnerAgent(Agent):
             self.burned, self.burned_usd = burned, burned_usd
             self.wallet.transfer(USD, self.wallet.balance(USD), None)
 
+    def retire(self, ocean: float) -> None:
+        """Burn `ocean` OCEAN handed to it (a seat's): it leaves the supply at once, bought from no one."""
+        self.burned += ocean
+
 
 class Wsloop(Netlist):
     """The loop's agents, in golden order, and its KPIs (`SimState.py`, `KPIs.py`, spec §3, §6)."""
@@ -234,6 +244,16 @@ class Wsloop(Netlist):
         )
         routers = (ocean_dao, opf_mgmt, bdb_mgmt)
         return (self.marketplaces, opc_address, burner, self.minter, *treasuries, *routers, *self.grant_takers)
+
+    def pay(self, action: str, amount: float) -> None:
+        """A seat's payment of `amount` (SEAT_PAYMENTS) into the loop: `fund` and `grant` give OPC's workers USD or
+        OCEAN, spent as R&D at their next step; `burn` gives the burner USD to buy OCEAN and burn at its next step;
+        `retire` burns OCEAN at once."""
+        workers, burner = self.grant_takers[0].wallet, self.burner
+        if action == "retire":
+            burner.retire(amount)
+        else:
+            (burner.wallet if action == "burn" else workers).deposit(SEAT_PAYMENTS[action], amount)
 
     def _percent_to_dao(self) -> float:
         return 1.0 - self.strategy.percent_burn

@@ -3,6 +3,7 @@
 from simcore.plugins.base import Plugin, PluginSpec, check_amount
 from simcore.plugins.bonding import Bonding, BondingSpec
 from simcore.plugins.dex import Dex, DexSpec
+from simcore.plugins.netlist import NetlistMarket, NetlistPlugin, NetlistSpec
 from simcore.plugins.orderbook import OrderBook, OrderBookSpec
 from simcore.plugins.token import Token, TokenSpec
 from simcore.plugins.vc import Vc, VcSpec
@@ -12,6 +13,9 @@ __all__ = [
     "BondingSpec",
     "Dex",
     "DexSpec",
+    "NetlistMarket",
+    "NetlistPlugin",
+    "NetlistSpec",
     "OrderBook",
     "OrderBookSpec",
     "Plugin",

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from simcore.checks import is_number
 from simcore.errors import PluginError, ScenarioError
+from simcore.exact import difference_above
 from simcore.markets import Action, Market, Quote, RefusedError, Reserves
 from simcore.plugins.base import Plugin, PluginSpec, check_amount, state_var
 from simcore.plugins.token import Token, linked_token
@@ -127,6 +128,8 @@ class Sigmoid(Curve):
             return self.integral(s, s + x) - amount
 
         lo = amount / self.cap
+        if excess(lo) >= 0:  # a steep curve near its cap: the rounded area already costs enough
+            return lo
         hi = 2 * lo
         while excess(hi) < 0:
             lo, hi = hi, 2 * hi
@@ -260,14 +263,28 @@ class BondingMarket(Market):
         return -v["supply"], v["reserve"]
 
     def quote(self, action: str, args: tuple[float, ...]) -> Quote:
+        """The curve's trade, except that it never mints more than asked, burns more than it is given nor takes
+        more than a spend gives (so the whole balance a player is shown always sells or spends, and a buy and a
+        sale of the same amount return the supply they started from): a supply the rounding carries past the
+        amount is moved back a float towards the start."""
         curve, v, amount = self.plugin, self.plugin.v, args[0]
         supply, reserve = v["supply"], v["reserve"]
         if action == "sell" and amount > supply:
             raise RefusedError("it sells more than the supply")
+        what = f"{curve.key}.{action}"
         try:
-            if action == "spend":
-                amount = curve.curve.tokens_for(supply, amount)
-            state = curve.at(supply - amount if action == "sell" else supply + amount, f"{curve.key}.{action}")
+            if action == "sell":
+                left = supply - amount
+                if difference_above(supply, left, amount):  # rounded down: it would burn more than given
+                    left = math.nextafter(left, math.inf)
+                state = curve.at(left, what)
+            elif action == "buy":
+                minted = supply + amount
+                if difference_above(minted, supply, amount):  # rounded up: it would mint more than asked
+                    minted = math.nextafter(minted, -math.inf)
+                state = curve.at(minted, what)
+            else:
+                state = self._spend(supply, reserve, amount, what)
         except (PluginError, ArithmeticError, ValueError):  # an overflow, or a root the solver cannot find
             raise RefusedError("the curve cannot fill it") from None
         if curve.token is not None and state[0] < supply and curve.token.v["ts"] < supply - state[0]:
@@ -276,11 +293,28 @@ class BondingMarket(Market):
         result = {"buy": new_reserve - reserve, "sell": reserve - new_reserve}.get(action, new_supply - supply)
         return Quote((-new_supply, new_reserve), state, result)
 
+    def _spend(self, supply: float, reserve: float, amount: float, what: str) -> tuple[float, float, float]:
+        """The state after spending `amount`: the tokens it buys, fewer by a hair while the rounded areas would
+        cost more than `amount` (shrinking geometrically, so it ends within 53 steps: at worst at no token)."""
+        curve = self.plugin
+        tokens, shrink = curve.curve.tokens_for(supply, amount), 2.0**-52
+        state = curve.at(supply + tokens, what)
+        while tokens > 0 and difference_above(state[1], reserve, amount):
+            tokens = tokens * (1 - shrink) if shrink < 1 else 0.0
+            shrink *= 2
+            state = curve.at(supply + tokens, what)
+        return state
+
     def commit(self, quote: Quote) -> None:
         self.plugin.settle(*quote.state)
 
-    def price(self, ticker: str, quote: str) -> float | None:
-        return self.plugin.price if (ticker, quote) == self.tickers else None
+    def worth(self, ticker: str, amount: float, quote: str) -> float | None:
+        if (ticker, quote) != self.tickers:
+            return None
+        try:
+            return self.quote("sell", (min(amount, self.plugin.v["supply"]),)).result if amount > 0 else 0.0
+        except RefusedError:
+            return 0.0
 
     def audit(self) -> str | None:
         v = self.plugin.v

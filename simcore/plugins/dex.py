@@ -211,10 +211,12 @@ class DexMarket(Market):
     def commit(self, quote: Quote) -> None:
         self.plugin.commit(*quote.state)
 
-    def price(self, ticker: str, quote: str) -> float | None:
+    def worth(self, ticker: str, amount: float, quote: str) -> float | None:
         dex = self.plugin
-        field_name = {(dex.a, dex.b): "pa", (dex.b, dex.a): "pb"}.get((ticker, quote))
-        return None if field_name is None else dex.v[field_name]
+        side = {(dex.a, dex.b): "A", (dex.b, dex.a): "B"}.get((ticker, quote))
+        if side is None or amount <= 0:
+            return None if side is None else 0.0
+        return -self.quote(f"sell{side}", (amount,)).result
 
     @classmethod
     def units(cls, action: str, tickers: tuple[str, str]) -> tuple[str, str | None]:

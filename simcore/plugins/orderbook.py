@@ -356,8 +356,10 @@ class OrderBookMarket(Market):
             return None
         return Quote(self.plugin.custody(self.owner, withdrawn=True), ("withdraw",), 0.0)
 
-    def price(self, ticker: str, quote: str) -> float | None:
-        return self.plugin.v["price"] if (ticker, quote) == self.tickers else None
+    def worth(self, ticker: str, amount: float, quote: str) -> float | None:
+        """At the last clearing price: a book cannot quote a sale before it clears, and a seat's own orders may have
+        set that price, so a game on a book scores a balance, not `value`."""
+        return amount * self.plugin.v["price"] if (ticker, quote) == self.tickers else None
 
     @classmethod
     def units(cls, action: str, tickers: tuple[str, str]) -> tuple[str, str | None]:

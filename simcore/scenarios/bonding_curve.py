@@ -5,6 +5,8 @@ to $1, half-way at a supply of 500,000. 100,000 $CURVE exist at the start. Every
 amount of $USDC on the curve and holders sell a random share of the supply back to it.
 """
 
+from simcore.components import SigmoidBondingCurve
+
 vars = {
     "__title__": "$CURVE Bonding Curve",
     # the curve starts at the token's supply, so a fuzz of `curve_its` moves both
@@ -15,16 +17,10 @@ vars = {
     "received": {"name": "Total $USDC Received by Sellers", "val": lambda g, r: r["received"], "type": "USDC"},
     "__plugins__": {
         "curve": {"type": "token", "ticker": "CURVE", "supply": 100_000},
-        "bond": {
-            "type": "bonding",
-            "curve": "sigmoid",
-            "cap": 1,
-            "b": 1e-5,
-            "mid": 500_000,
-            "token": "curve",
-            "reserve": "USDC",
-        },
     },
+}
+components = {  # the curve: its parameters are the variables bond_cap, bond_b, bond_mid; it runs as a bonding plugin
+    "bond": SigmoidBondingCurve(cap=1, b=1e-5, mid=500_000, token="curve", currency="USDC"),
 }
 
 years = 1
@@ -78,8 +74,8 @@ cols = [
 ]
 
 slot = {
-    "goal": "Start with 1,000 USDC and end the year with the most value in USDC, trading $CURVE on the curve.",
-    "comp": "value",
+    "goal": "Start with 1,000 USDC and end the year with as much USDC as possible, trading $CURVE on the curve.",
+    "comp": "usdc",
     "wallet": {"USDC": 1000, "CURVE": 0},
     "quote": "USDC",
     "actions": {"bond": ("buy", "sell", "spend")},

@@ -101,8 +101,8 @@ cols = [
 years = 1
 
 slot = {
-    "goal": "Start with 200 USDC and 200 AI and end the year with the most value in USDC, trading in the auction.",
-    "comp": "value",
+    "goal": "Start with 200 USDC and 200 AI and end the year with as much USDC as possible, trading in the auction.",
+    "comp": "usdc",
     "wallet": {"USDC": 200, "AI": 200},
     "quote": "USDC",
     "actions": {"orderbook": ("bid", "ask", "cancel")},

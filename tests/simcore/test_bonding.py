@@ -186,3 +186,10 @@ def test_the_scenario_is_reproducible_by_seed_and_its_graphs_name_stats_columns(
     columns = set(first.frame().columns)
     keys = [line["key"] for graph in simcore.load_scenario(SCENARIO).graphs for line in graph["lines"]]
     assert set(keys) <= columns
+
+
+def test_a_steep_sigmoid_far_below_its_middle_still_sells_for_an_amount():
+    """Where the price is nearly 0 the rounded area from the first guess may already cost the amount: the root
+    finder then needs no bracket (it raised "f(a) and f(b) must have different signs")."""
+    run = simcore.simulate("bonding_curve", 0.05, {"bond_b": 0.05}, seed=1)
+    assert run.nvars["bond_s"] > run.nvars["bond_is"]

@@ -112,7 +112,9 @@ def test_trades_move_the_wallet_exactly_as_much_as_the_pool(pool_scenario, fee):
     assert res["dex"]["la"] == pytest.approx(1000 - outcome.wallet["AI"])
     assert res["dex"]["lb"] == pytest.approx(1000 + 100 - outcome.wallet["USDC"])
     assert res["player"] == {**outcome.wallet, "actions": 2, "refused": 0}
-    assert outcome.metrics["value"] == pytest.approx(outcome.wallet["USDC"] + 6 * res["dex"]["pa"])
+    la, lb = res["dex"]["la"], res["dex"]["lb"]
+    sale = lb - la * lb / (la + 6 * keep)  # `value` counts the AI at what selling it all would fetch
+    assert outcome.metrics["value"] == pytest.approx(outcome.wallet["USDC"] + sale, rel=1e-12)
 
 
 def test_tokens_are_conserved_across_the_pool_the_wallet_and_the_background_players():
