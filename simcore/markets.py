@@ -68,8 +68,9 @@ class Market:
 
     @classmethod
     def tickers_of(cls, spec: PluginSpec, plugins: Mapping[str, PluginSpec]) -> tuple[str, str]:
-        """The tickers a declared market trades, known before any run (`plugins`: the scenario's specs)."""
-        raise NotImplementedError
+        """The tickers a declared market trades, known before any run (`plugins`: the scenario's specs); by default
+        the spec's own `tickers()`."""
+        return spec.tickers()
 
     @classmethod
     def open(cls, plugin: Plugin, spec: PluginSpec, plugins: Mapping[str, PluginSpec], owner: str) -> Market:

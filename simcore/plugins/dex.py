@@ -189,11 +189,6 @@ class DexMarket(Market):
         "goes in; every trade moves the price."
     )
 
-    @classmethod
-    def tickers_of(cls, spec: PluginSpec, plugins: Mapping[str, PluginSpec]) -> tuple[str, str]:
-        assert isinstance(spec, DexSpec)
-        return spec.tickers()
-
     def reserves(self) -> Reserves:
         v = self.plugin.v
         return v["la"], v["lb"]

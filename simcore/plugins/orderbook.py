@@ -318,11 +318,6 @@ class OrderBookMarket(Market):
     )
 
     @classmethod
-    def tickers_of(cls, spec: PluginSpec, plugins: Mapping[str, PluginSpec]) -> tuple[str, str]:
-        assert isinstance(spec, OrderBookSpec)
-        return spec.tickers()
-
-    @classmethod
     def open(cls, plugin: Plugin, spec: PluginSpec, plugins: Mapping[str, PluginSpec], owner: str) -> Market:
         assert isinstance(plugin, OrderBook)
         plugin.join(owner)
