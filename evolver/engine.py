@@ -32,7 +32,7 @@ from evolver.errors import EvolverError, Interrupted, NoCode, ProviderError
 from evolver.extract import extract_edit
 from evolver.job import BUDGET, JobSpec
 from evolver.limits import Limiter, limiter_for
-from evolver.pinning import job_scenario, pin
+from evolver.pinning import check_components, job_scenario, pin
 from evolver.plan import Plan, Step, plan, round_of
 from evolver.pricing import cost, load_prices
 from evolver.prompting import context_for, render
@@ -133,6 +133,7 @@ class Engine:
             direction=comp.direction, models=list(spec.models), seed=spec.seed,
             budget=spec.model_dump(include=set(BUDGET), mode="json"), scenario_source=pinned.source,
             scenario_hash=pinned.digest, replay=spec.replay, reference=reference,
+            scenario_components=scenario.components,
         )  # fmt: skip
 
     def check_models(self, models: Iterable[str]) -> None:
@@ -396,7 +397,7 @@ class Engine:
         if job_id not in self._jobs:
             row = self._row(job_id)
             ref = job_scenario(row)
-            scenario = load_scenario(ref)
+            scenario = check_components(row, load_scenario(ref))
             self._jobs[job_id] = _Job(row, JobSpec.from_row(row), ref, scenario, parse_comp(row.comp, scenario))
         return self._jobs[job_id]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from evolver.errors import EvolverError
 from evolver.store import JobRow
 from sandbox.pool import BASE
-from simcore import ScenarioError, builtin_names, load_scenario
+from simcore import Scenario, ScenarioError, builtin_names, load_scenario
 
 MAX_SOURCE_BYTES = 1_000_000  # a scenario module's text, stored with every job that runs it
 
@@ -62,6 +62,20 @@ def job_scenario(job: JobRow) -> str:
     if job.scenario_source is None or job.scenario_hash is None:
         return job.scenario
     return scenario_ref(job.scenario, job.scenario_source, job.scenario_hash)
+
+
+def check_components(job: JobRow, scenario: Scenario) -> Scenario:
+    """The job's scenario, once its components are checked to be those it was submitted with (a pinned text names a
+    component, not its code); an EvolverError names a component whose definition changed since."""
+    stored, now = job.scenario_components, dict(scenario.components)
+    if stored is not None and now != stored:
+        changed = sorted(key for key in {*stored, *now} if stored.get(key) != now.get(key))
+        moves = ", ".join(f"{key}: {stored.get(key, 'none')} -> {now.get(key, 'none')}" for key in changed)
+        raise EvolverError(
+            f"job {job.id}'s scenario {job.scenario!r} no longer composes what it was submitted with ({moves}): a "
+            "component's definition changed since; submit the job anew"
+        )
+    return scenario
 
 
 def scenario_ref(name: str, source: str, digest: str) -> str:

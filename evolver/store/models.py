@@ -85,6 +85,8 @@ class Job(Base):
     replay: Mapped[int | None] = mapped_column(BigInteger)  # a job whose replies this one may reuse
     # its seeds' idle and optimum scores, to show every score's share (evolver/games.py); None: no optimum
     reference: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # the components its scenario composed, `kind@version#hash` by key; None: stored before 0009
+    scenario_components: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Model(Base):

@@ -35,6 +35,7 @@ class JobRow:
     phase: int | None = None  # 0-based, the first unfinished phase when the run last moved; None: not started
     replay: int | None = None  # the job whose replies it may reuse (`--replay`)
     reference: dict[str, Any] | None = None  # its seeds' idle and optimum scores (`evolver.games.job_reference`)
+    scenario_components: dict[str, str] | None = None  # its scenario's components' refs (None: stored before 0009)
 
 
 @dataclass(frozen=True)

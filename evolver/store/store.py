@@ -111,11 +111,13 @@ class Store:
         scenario_hash: str | None = None,
         replay: int | None = None,
         reference: Mapping[str, Any] | None = None,
+        scenario_components: Mapping[str, str] | None = None,
     ) -> int:
         """Stores a new `pending` job (or tournament) and its models; returns the job's id.
 
-        `scenario` is the name shown; `scenario_source` and `scenario_hash` pin what it ran (evolver/pinning.py);
-        `reference` is what its scores' shares are of (`evolver.games.job_reference`).
+        `scenario` is the name shown; `scenario_source` and `scenario_hash` pin what it ran (evolver/pinning.py),
+        `scenario_components` the components it composed (`kind@version#hash` by key); `reference` is what its
+        scores' shares are of (`evolver.games.job_reference`).
         """
         _check(direction, DIRECTIONS, "direction")
         _check(kind, JOB_KINDS, "job kind")
@@ -139,6 +141,7 @@ class Store:
                 "scenario_hash": scenario_hash,
                 "replay": replay,
                 "reference": None if reference is None else dict(reference),
+                "scenario_components": None if scenario_components is None else dict(scenario_components),
             }
             return connection.execute(insert(Job).values(values).returning(Job.id)).scalar_one()
 

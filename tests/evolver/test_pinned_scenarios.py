@@ -284,3 +284,26 @@ def test_a_scenario_file_that_cannot_be_pinned_is_refused_with_nothing_stored(tm
     result = invoke("evolve", "odd.py", "--generations", "1")
     assert result.exit_code == 2 and message in result.output, result.output
     assert Store(f"sqlite:///{tmp_path / 'x.db'}").count_jobs() == 0
+
+
+def test_a_job_records_its_components_and_refuses_to_run_one_whose_definition_changed(
+    pool: SandboxPool, tmp_path: Path
+) -> None:
+    """A pinned text names a component, not its code: the job stores each component's `kind@version#hash` at
+    submit, and a run finding another definition stops with the component named, before anything runs."""
+    database = tmp_path / "components.db"
+    store = Store(f"sqlite:///{database}")
+    store.upgrade()
+    job_id = Engine(store, Settings(broker_url=None), pool).submit(
+        JobSpec(scenario="bonding_curve", models=("local:gp",), generations=1)
+    )
+    refs = simcore.load_scenario("bonding_curve").components
+    assert refs["bond"].startswith("sigmoid_bonding_curve@1#")
+    assert store.job(job_id).scenario_components == refs
+    older = refs["bond"][:-4] + "0000" if not refs["bond"].endswith("0000") else refs["bond"][:-4] + "1111"
+    with create_engine(f"sqlite:///{database}").begin() as connection:
+        connection.execute(text("UPDATE jobs SET scenario_components = :refs"), {"refs": json.dumps({"bond": older})})
+    store = Store(f"sqlite:///{database}")
+    with pytest.raises(EvolverError, match=rf"bond: {older} -> {refs['bond']}\): a component's definition changed"):
+        Engine(store, Settings(broker_url=None), pool).run(job_id)
+    assert store.lineage(job_id) == []
