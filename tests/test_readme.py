@@ -80,10 +80,10 @@ BLOCKS: dict[tuple[str, str], tuple[str, ...]] = {
         *("job 2: done", " tune local:gp", "ideas #", "chosen: parent #", "why: "),
     ),
     (GAMES, "evolver games"): (
-        *("hidden_bots", "randomised hidden arena", "exact", "job 2: done", "tournament 3: done", "bt"),
+        *("hidden_bots", "randomised hidden arena", "exact", "job 2: done", "tournament 3: done", "bt", "job 4: done"),
     ),
     (GAMES, '"""A fee-free pool whose buyer buys a hidden amount below a hidden price."""'): (),
-    (GAMES, "evolver reference my_game.py"): ("Reference of my_game", "held-out", "job 4: done"),
+    (GAMES, "evolver reference my_game.py"): ("Reference of my_game", "held-out", "job 5: done"),
     (QUEUE, "export EVOLVER_BROKER_URL=redis://127.0.0.1:6379/0"): ("tournament 1 queued", "tournament 1: ai3_plugins"),
     (FAILURES, "evolver evolve ai3_plugins --generations 3 --replay 1"): (
         "job 2: done",
