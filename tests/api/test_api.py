@@ -21,11 +21,13 @@ import httpx
 import pytest
 import wire
 from api_server import TOKEN, make_settings, serving
+from sqlalchemy import create_engine, text
 from wire import WireServer
 
 import simcore
 from evolver.api import create_app, runner
 from evolver.engine import Engine
+from evolver.job import JobSpec
 from evolver.report import jsonable
 from evolver.settings import Settings
 from evolver.store import Store
@@ -327,6 +329,27 @@ def test_a_failed_candidate_has_no_chart(client, store, finished):
         if row.status != "ok":
             message = problem(client.get(f"/candidates/{row.id}/chart.png"), 409)
             assert str(row.id) in message and row.status in message
+
+
+def test_no_chart_is_drawn_of_a_job_whose_component_changed_since_submit(tmp_path: Path):
+    """The chart re-runs the candidate: of a job whose scenario now composes another definition of a component, it
+    would draw another run, so it is refused, naming the component's refs (a job of its own: the shared store stays
+    as it is)."""
+    database = tmp_path / "components.db"
+    store = Store(f"sqlite:///{database}")
+    store.upgrade()
+    with SandboxPool(1) as pool:
+        job_id = Engine(store, Settings(broker_url=None), pool).execute(
+            JobSpec(scenario="bonding_curve", models=("local:gp",), generations=1)
+        )
+    best = store.best(job_id, "max")
+    now = simcore.load_scenario("bonding_curve").components["bond"]
+    older = now[:-4] + ("1111" if now.endswith("0000") else "0000")
+    with create_engine(f"sqlite:///{database}").begin() as connection:
+        connection.execute(text("UPDATE jobs SET scenario_components = :refs"), {"refs": json.dumps({"bond": older})})
+    with serving(create_app(make_settings(database))) as url, httpx.Client(base_url=url, timeout=60) as client:
+        message = problem(client.get(f"/candidates/{best.id}/chart.png"), 409)
+    assert f"bond: {older} -> {now}" in message
 
 
 # Tournaments

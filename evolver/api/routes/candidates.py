@@ -22,10 +22,11 @@ from evolver.api.schemas import (
     retry_later,
 )
 from evolver.api.throttle import QueueFullError
+from evolver.errors import EvolverError
 from evolver.export import export_text, not_exported
 from evolver.games import JobReference
 from evolver.lineage import code_diff
-from evolver.pinning import job_scenario
+from evolver.pinning import check_components, job_scenario
 from evolver.report import jsonable
 from evolver.store import CandidateRow, Store
 from sandbox import Limits
@@ -122,10 +123,13 @@ def _chart(runner: Runner, store: Store, candidate_id: int) -> bytes:
     assert job is not None  # a candidate always belongs to a job
     seed, years = job.budget.get("seeds", [0])[0], job.budget.get("years")
     ref = job_scenario(job)
+    try:
+        scenario = check_components(job, simcore.load_scenario(ref))  # its run, not one of a changed component
+    except EvolverError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     evaluation = runner.pool.evaluate(candidate.code, ref, [seed], years, CHART_LIMITS, detail=True)
     if evaluation.detail is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"candidate {candidate_id}'s run failed: {evaluation.error}")
-    scenario = simcore.load_scenario(ref)
     frame = simcore.engine.stats_frame(evaluation.detail["stats"])
     title = f"candidate {candidate_id} ({candidate.model_id}, {candidate.op}): {job.scenario}, seed {seed}"
     buffer = io.BytesIO()
