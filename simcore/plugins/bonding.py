@@ -224,6 +224,15 @@ class Bonding(Plugin):
         return tokens
 
 
+def _moved(supply: float, amount: float, up: bool) -> float:
+    """The supply `amount` up (a buy) or down (a sale), moved back a float towards `supply` when the rounding
+    carried it further than `amount` (checked exactly)."""
+    moved = supply + amount if up else supply - amount
+    if difference_above(max(moved, supply), min(moved, supply), amount):
+        moved = math.nextafter(moved, supply)
+    return moved
+
+
 def _state(supply: float, reserve: float, price: float) -> dict[str, float]:
     return {"supply": supply, "reserve": reserve, "price": price, "mc": supply * price}
 
@@ -267,27 +276,19 @@ class BondingMarket(Market):
         more than a spend gives (so the whole balance a player is shown always sells or spends, and a buy and a
         sale of the same amount return the supply they started from): a supply the rounding carries past the
         amount is moved back a float towards the start."""
-        curve, v, amount = self.plugin, self.plugin.v, args[0]
+        bond, v, amount = self.plugin, self.plugin.v, args[0]
         supply, reserve = v["supply"], v["reserve"]
         if action == "sell" and amount > supply:
             raise RefusedError("it sells more than the supply")
-        what = f"{curve.key}.{action}"
+        what = f"{bond.key}.{action}"
         try:
-            if action == "sell":
-                left = supply - amount
-                if difference_above(supply, left, amount):  # rounded down: it would burn more than given
-                    left = math.nextafter(left, math.inf)
-                state = curve.at(left, what)
-            elif action == "buy":
-                minted = supply + amount
-                if difference_above(minted, supply, amount):  # rounded up: it would mint more than asked
-                    minted = math.nextafter(minted, -math.inf)
-                state = curve.at(minted, what)
-            else:
+            if action == "spend":
                 state = self._spend(supply, reserve, amount, what)
+            else:
+                state = bond.at(_moved(supply, amount, up=action == "buy"), what)
         except (PluginError, ArithmeticError, ValueError):  # an overflow, or a root the solver cannot find
             raise RefusedError("the curve cannot fill it") from None
-        if curve.token is not None and state[0] < supply and curve.token.v["ts"] < supply - state[0]:
+        if bond.token is not None and state[0] < supply and bond.token.v["ts"] < supply - state[0]:
             raise RefusedError("it burns more than the token's supply")
         new_supply, new_reserve, _ = state
         result = {"buy": new_reserve - reserve, "sell": reserve - new_reserve}.get(action, new_supply - supply)
