@@ -44,8 +44,9 @@ def slot_graphs(scenario: Scenario) -> list[dict[str, Any]]:
 
 
 def markets_graph(scenario: Scenario) -> dict[str, Any] | None:
-    """A panel "Markets": the lines each market the slot trades on names (a pool's reserves, a curve's supply and
-    reserve, a book's price), or None when they name none."""
+    """A panel "Markets": the lines each market the slot trades on names for its tickers, two or more (a pool's
+    reserves, a weighted pool's balances and share supply, a curve's supply and reserve, a book's price), or None
+    when they name none."""
     from simcore.markets import market_type
 
     plugins, lines = scenario.plugins, []

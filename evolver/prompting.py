@@ -28,7 +28,7 @@ import jinja2
 from evolver.comp import parse_comp
 from evolver.providers.base import OPS, ProposalContext
 from simcore import Scenario, ScenarioError, Slot, compute, day_count
-from simcore.markets import market_type
+from simcore.markets import by_letter, market_type
 from simcore.seat import MAX_SCRATCH_KEYS
 from simcore.variables import readers_of
 
@@ -361,13 +361,13 @@ def _markets(scenario: Scenario, context: ProposalContext) -> list[dict[str, Any
     markets = []
     for key, actions in context.actions.items():
         market = market_type(key, plugins[key])
-        a, b = market.tickers_of(plugins[key], plugins)
+        tickers = by_letter(market.tickers_of(plugins[key], plugins))  # {a}, {b}, {c}, ...: the tickers in order
         summary = _VARIABLE.sub(
             lambda found: "(hidden: infer it from play)" if found[1] in hidden else found[0],
-            market.summary.format(key=key, a=a, b=b),
+            market.summary.format(key=key, **tickers),
         )
         described = [
-            {"name": name, "params": market.actions[name].params, "doc": market.actions[name].doc.format(a=a, b=b)}
+            {"name": name, "params": market.actions[name].params, "doc": market.actions[name].doc.format(**tickers)}
             for name in actions
         ]
         markets.append({"key": key, "kind": plugins[key].kind, "summary": summary, "actions": described})

@@ -3,9 +3,10 @@
 Balances are kept in exact units (`simcore.exact`); the player sees each rounded down to a float, so what it
 sees it can spend. A trade is quoted on values, then settled from what the market's reserves gave up and took
 in, exactly: the wallet gains what left the market and pays what entered it, never the market's own account of
-the trade. A trade executes only when the wallet can pay and, on a swap market (a pool, a curve), when the market
-moves both ways (the wallet gets something and pays something); a custody market (an order book) takes deposits
-and gives back what it owes the seat (`collect`, at each turn and at the end of the run).
+the trade, in every ticker the market trades (two or more). A trade executes only when the wallet can pay and, on a
+swap market (a pool, a curve), when the market moves both ways (the wallet gets at least one ticker and pays at
+least one); a custody market (an order book) takes deposits and gives back what it owes the seat (`collect`, at
+each turn and at the end of the run).
 
 Conservation is audited in exact terms, for every token: the markets plus the wallet, less what the background
 players moved into the markets, equal what there was at the start. What moves a market between the player's
@@ -14,8 +15,9 @@ its own ledger), so the audit checks everything else:
 - every trade: the market holds what was last accounted before it quotes, and exactly what it quoted after it
   commits;
 - every turn: nothing but the player's settled trades moved a market while it played;
-- the end of the run: the wallet changed by exactly what its trades took out of the markets, recounted from
-  every trade's reserves before and after (`math.fsum` of floats is exactly zero only when their exact sum is).
+- the end of the run: for every ticker, the wallet changed by exactly what its trades took out of the markets
+  trading it, recounted from every trade's reserves of that ticker before and after (`math.fsum` of floats is
+  exactly zero only when their exact sum is).
 A breach is an InvariantViolation naming the market or the token and the amounts.
 """
 
@@ -38,9 +40,9 @@ class Ledger:
         self.view = {ticker: floor_float(amount) for ticker, amount in self.balances.items()}
         self._start_balances = dict(self.balances)
         self._seen = {key: market.reserves() for key, market in markets.items()}  # as last accounted
-        # what the player's trades took out of each market, as floats that sum to it exactly: (before, -after)
-        # of the first ticker, then of the second, for each trade
-        self._taken: dict[str, list[float]] = {key: [] for key in markets}
+        # what the player's trades took out of each market, per ticker in the market's order, as floats that sum to
+        # it exactly: before and -after, for each trade
+        self._taken: dict[str, list[list[float]]] = {key: [[] for _ in m.tickers] for key, m in markets.items()}
         self._pairs = tuple(markets.items())
         self.refusal = ""  # why the last refused trade was refused, e.g. "not enough USDC"
 
@@ -84,30 +86,39 @@ class Ledger:
 
     def _settle(self, key: str, market: Market, quote: Quote) -> float | None:
         """Commit a quoted trade and move the wallet by exactly what the market's reserves gave up and took in."""
-        (held_a, held_b), (now_a, now_b) = self._seen[key], quote.reserves
-        if market.swap and ((held_a > now_a) == (held_b > now_b) or held_a == now_a or held_b == now_b):
-            self.refusal = "too small to move the market"  # a swap must give one ticker and take the other
+        held, now = self._seen[key], quote.reserves
+        gives = takes = False
+        for before, after in zip(held, now, strict=True):
+            if after < before:
+                gives = True
+            elif after > before:
+                takes = True
+        if market.swap and not (gives and takes):
+            self.refusal = "too small to move the market"  # a swap must give a ticker and take one
             return None
-        if held_a == now_a and held_b == now_b:
+        if not (gives or takes):
             self.refusal = "it moves nothing"
             return None
-        a, b = market.tickers
-        balances = self.balances
-        balance_a, balance_b = balances[a] + _difference(held_a, now_a), balances[b] + _difference(held_b, now_b)
-        if balance_a < 0 or balance_b < 0:
-            self.refusal = f"not enough {a if balance_a < 0 else b}"
+        tickers, balances = market.tickers, self.balances
+        changes = zip(tickers, held, now, strict=True)
+        moved = [balances[ticker] + _difference(before, after) for ticker, before, after in changes]
+        short = next((ticker for ticker, balance in zip(tickers, moved, strict=True) if balance < 0), None)
+        if short is not None:
+            self.refusal = f"not enough {short}"
             return None
         market.commit(quote)
-        reserves = (now_a, now_b)
-        if market.reserves() != reserves:
-            raise InvariantViolation(f"invariant 'conservation' broken: {key} settled at {_moved(market, reserves)}")
+        if market.reserves() != now:
+            raise InvariantViolation(f"invariant 'conservation' broken: {key} settled at {_moved(market, now)}")
         problem = market.audit()
         if problem is not None:
             raise InvariantViolation(f"invariant {key!r} broken: {problem}")
-        balances[a], balances[b] = balance_a, balance_b
-        self.view[a], self.view[b] = floor_float(balance_a), floor_float(balance_b)
-        self._seen[key] = reserves
-        self._taken[key] += (held_a, -now_a, held_b, -now_b)
+        view = self.view
+        for ticker, balance in zip(tickers, moved, strict=True):
+            balances[ticker] = balance
+            view[ticker] = floor_float(balance)
+        self._seen[key] = now
+        for taken, before, after in zip(self._taken[key], held, now, strict=True):
+            taken += (before, -after)
         return quote.result
 
     def end_turn(self) -> None:
@@ -126,9 +137,9 @@ class Ledger:
         for ticker, balance in self.balances.items():
             taken = []
             for key, market in self._pairs:
-                if ticker in market.tickers:
-                    side = 2 * market.tickers.index(ticker)
-                    taken += self._taken[key][side::4] + self._taken[key][side + 1 :: 4]
+                for traded, moves in zip(market.tickers, self._taken[key], strict=True):
+                    if traded == ticker:
+                        taken += moves
             gained = _expansion(balance - self._start_balances[ticker])
             if math.fsum(taken + [-x for x in gained]) != 0:
                 extra = math.fsum(gained + [-x for x in taken])

@@ -1,13 +1,15 @@
 """The market protocol: what a plugin implements to be traded from a slot, so any market is one plugin file.
 
 A plugin kind is a slot market when its spec names a `Market` subclass (`PluginSpec.market`). The market trades
-two tickers (`tickers_of`) and tells what it holds of each for the seat (`reserves()`): a pool its liquidity, a
-bonding curve its reserve and minus the supply it has minted, an order book what the seat has deposited in it.
+two or more tickers (`tickers_of`) and tells what it holds of each for the seat (`reserves()`, in the same order): a
+pool its liquidity, a bonding curve its reserve and minus the supply it has minted, a weighted pool its two balances
+and minus its pool shares, an order book what the seat has deposited in it.
 A trade is quoted on values without changing anything (`quote`: the reserves it would leave, the state to commit
 and what the action returns; `RefusedError` when the market will not fill it), then committed. The ledger settles the
 wallet from the change in `reserves` alone, exactly, so a market cannot pay out what it did not give up:
 
-- a *swap* market (`swap = True`: a pool, a curve) must give one ticker and take the other in every trade;
+- a *swap* market (`swap = True`: a pool, a curve) must give at least one ticker and take at least one in every
+  trade (with two tickers: give one and take the other);
 - a *custody* market (an order book) takes deposits and gives them back (`collect`, at each of the seat's turns and
   at the end of the run, returns what it owes the seat), and between the seat's turns moves what it holds for it
   by the market's own rules (a clearing).
@@ -15,12 +17,13 @@ wallet from the change in `reserves` alone, exactly, so a market cannot pay out 
 Conservation is the ledger's, for every market: the wallet gains exactly what left the market for the seat and
 pays exactly what entered it. A market may add its own invariant (`audit`), e.g. a curve's reserve is the area
 under its price up to its supply. Prompts and charts describe a market from its class: `summary`, each `Action`'s
-parameters and doc, `units` (what an action's amount and result count) and `lines` (the stats columns worth drawing).
+parameters and doc, `units` (what an action's amount and result count) and `lines` (the stats columns worth drawing);
+the texts name the tickers `{a}`, `{b}`, `{c}`, ... in their order (`by_letter`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,7 +33,7 @@ from simcore.errors import PluginError, ScenarioError
 if TYPE_CHECKING:
     from simcore.plugins.base import Plugin, PluginSpec
 
-Reserves = tuple[float, float]  # what a market holds for the seat, in the order of its `tickers`
+Reserves = tuple[float, ...]  # what a market holds for the seat, one amount per ticker in the order of its `tickers`
 
 
 class RefusedError(PluginError):
@@ -40,7 +43,7 @@ class RefusedError(PluginError):
 @dataclass(frozen=True)
 class Action:
     """One action of a market: its parameters' names (each a number in (0, max_amount]) and what it does, in a
-    model's words with `{a}` and `{b}` for the market's tickers."""
+    model's words with `{a}`, `{b}`, `{c}`, ... for the market's tickers in order (`by_letter`)."""
 
     params: tuple[str, ...]
     doc: str
@@ -61,15 +64,15 @@ class Market:
 
     actions: ClassVar[Mapping[str, Action]]
     swap: ClassVar[bool] = True
-    summary: ClassVar[str]  # what the market is, for a model: `{key}`, `{a}`, `{b}` are filled in
+    summary: ClassVar[str]  # what the market is, for a model: `{key}` and the tickers `{a}`, `{b}`, ... are filled in
 
-    def __init__(self, plugin: Plugin, tickers: tuple[str, str], owner: str) -> None:
+    def __init__(self, plugin: Plugin, tickers: tuple[str, ...], owner: str) -> None:
         self.plugin, self.tickers, self.owner = plugin, tickers, owner
 
     @classmethod
-    def tickers_of(cls, spec: PluginSpec, plugins: Mapping[str, PluginSpec]) -> tuple[str, str]:
-        """The tickers a declared market trades, known before any run (`plugins`: the scenario's specs); by default
-        the spec's own `tickers()`."""
+    def tickers_of(cls, spec: PluginSpec, plugins: Mapping[str, PluginSpec]) -> tuple[str, ...]:
+        """The tickers a declared market trades (two or more, each once), known before any run (`plugins`: the
+        scenario's specs); by default the spec's own `tickers()`."""
         return spec.tickers()
 
     @classmethod
@@ -104,15 +107,20 @@ class Market:
         return None
 
     @classmethod
-    def units(cls, action: str, tickers: tuple[str, str]) -> tuple[str, str | None]:
+    def units(cls, action: str, tickers: tuple[str, ...]) -> tuple[str, str | None]:
         """What `action`'s first argument and its result count, for a model's feedback (`15 AI for 16.2 USDC`):
         the result's ticker is None when it is no amount (an order's id), the amount's "" when it is none either."""
         raise NotImplementedError
 
     @classmethod
-    def lines(cls, key: str, tickers: tuple[str, str]) -> list[dict[str, str]]:
+    def lines(cls, key: str, tickers: tuple[str, ...]) -> list[dict[str, str]]:
         """The stats columns worth drawing for this market, as chart lines `{"label", "key"}`."""
         return []
+
+
+def by_letter(tickers: Sequence[str]) -> dict[str, str]:
+    """The tickers as a market's texts name them, in order: `{"a": first, "b": second, "c": third, ...}`."""
+    return {chr(ord("a") + n): ticker for n, ticker in enumerate(tickers)}
 
 
 def market_type(key: str, spec: PluginSpec) -> type[Market]:

@@ -428,7 +428,7 @@ class Seat:
         return {name: float(value) for name, value in metrics.items()}
 
     def _worth(self, ticker: str, amount: float, quote: str) -> float:
-        """What `amount` of `ticker` fetches in `quote`, sold to the first of the slot's markets trading the pair."""
+        """What `amount` of `ticker` fetches in `quote`, sold to the first of the slot's markets that trades both."""
         if ticker == quote:
             return amount
         worths = (market.worth(ticker, amount, quote) for market in self.ledger.markets.values())

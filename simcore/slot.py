@@ -177,9 +177,9 @@ def slot_for(
     if spec is None:
         return None
     slot = spec if isinstance(spec, Slot) else _from_dict(spec)
-    pairs = [set(_traded(slot, key, plugins)) for key in slot.actions]
-    if slot.quote is not None:
-        unpriced = [t for t in slot.wallet if t != slot.quote and not any({t, slot.quote} <= pair for pair in pairs)]
+    traded = [set(_traded(slot, key, plugins)) for key in slot.actions]  # each market's tickers (two or more)
+    if slot.quote is not None:  # a ticker is priced by a market that trades both it and the quote
+        unpriced = [t for t in slot.wallet if t != slot.quote and not any({t, slot.quote} <= m for m in traded)]
         _require(not unpriced, f"no market of the slot prices {unpriced} in {slot.quote}, so `value` cannot be marked")
     _check_hidden(slot, variables)
     clashes = sorted(set(slot.observe) & set(variables))
@@ -207,6 +207,7 @@ def _traded(slot: Slot, key: str, plugins: Mapping[str, PluginSpec]) -> tuple[st
     unknown = [name for name in slot.actions[key] if name not in market.actions]
     _require(not unknown, f"{key!r} has no actions {unknown}; a {spec.kind} offers {listed(market.actions)}")
     tickers = market.tickers_of(spec, plugins)
+    _require(len(set(tickers)) == len(tickers) >= 2, f"{key!r} must trade two or more different tickers, not {tickers}")
     missing = [ticker for ticker in tickers if ticker not in slot.wallet]
     _require(not missing, f"the wallet must hold every token {key!r} trades: add {listed(missing)} (0 if need be)")
     return tickers

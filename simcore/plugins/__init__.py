@@ -7,6 +7,7 @@ from simcore.plugins.netlist import NetlistMarket, NetlistPlugin, NetlistSpec
 from simcore.plugins.orderbook import OrderBook, OrderBookSpec
 from simcore.plugins.token import Token, TokenSpec
 from simcore.plugins.vc import Vc, VcSpec
+from simcore.plugins.weighted import WeightedPool, WeightedPoolMarket, WeightedPoolSpec
 
 __all__ = [
     "Bonding",
@@ -24,5 +25,8 @@ __all__ = [
     "TokenSpec",
     "Vc",
     "VcSpec",
+    "WeightedPool",
+    "WeightedPoolMarket",
+    "WeightedPoolSpec",
     "check_amount",
 ]

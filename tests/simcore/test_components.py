@@ -162,7 +162,8 @@ def test_minting_schedule_hash_covers_the_wrapped_schedule() -> None:
         (Vesting, "duration", 0.0),
         (MintingSchedule, "m2", 1.5),
         (WeightedPool, "swap_fee", 0.2),
-        (WeightedPool, "balance_in", math.inf),
+        (WeightedPool, "balance_a", math.inf),
+        (WeightedPool, "weight_a", 0.99),
     ],
 )
 def test_out_of_bounds_parameters_are_refused_by_name(cls: type[Component], param: str, value: float) -> None:
@@ -179,8 +180,8 @@ def test_unknown_parameters_and_cross_field_rules_are_refused() -> None:
         Vesting(cliff=5.0, duration=4.0)
     with pytest.raises(ValidationError, match="t0 <= t1"):
         MintingSchedule(t1=2.0, t2=1.5)
-    with pytest.raises(ValidationError, match="weight"):
-        WeightedPool(weight_in=0.8, weight_out=0.5)
+    with pytest.raises(ValidationError, match="three tickers"):
+        WeightedPool(token_a="OCEAN", shares="ocean")
 
 
 def test_instances_are_frozen() -> None:
@@ -304,30 +305,36 @@ def test_minting_schedule_wraps_the_agents_schedule() -> None:
     assert m.minted_between(1.0, 2.0) == pytest.approx(m.minted(2.0) - m.minted(1.0))
 
 
+# Version 2 of weighted_pool is Balancer V1's BMath on tokens A and B with pool shares (`simcore.plugins.weighted`):
+# its parameters are `balance_a`, `balance_b`, `weight_a` (B's is 1 - weight_a) rather than an in and an out side,
+# and its trades name the token; these are version 1's checks on those names (the maths is tested in depth in
+# test_weighted_pool.py).
+
+
 def test_weighted_pool_equal_weights_no_fee_is_constant_product() -> None:
-    pool = WeightedPool(balance_in=1000.0, balance_out=4000.0, weight_in=0.5, weight_out=0.5, swap_fee=0.0)
-    assert pool.spot_price == pytest.approx(0.25)
-    out, after = pool.swap(100.0)
+    pool = WeightedPool(balance_a=1000.0, balance_b=4000.0, weight_a=0.5, swap_fee=0.0)
+    assert pool.spot_price == pytest.approx(4.0)  # B per A
+    out, after = pool.swap("A", 100.0)
     assert out == pytest.approx(4000.0 * 100.0 / 1100.0, rel=1e-13)
-    assert after.balance_in * after.balance_out == pytest.approx(1000.0 * 4000.0, rel=1e-13)
+    assert after.balance_a * after.balance_b == pytest.approx(1000.0 * 4000.0, rel=1e-13)
     assert after.invariant == pytest.approx(pool.invariant, rel=1e-13)
-    assert pool.in_given_out(out) == pytest.approx(100.0, rel=1e-12)
+    assert pool.in_given_out("B", out) == pytest.approx(100.0, rel=1e-12)
 
 
 def test_weighted_pool_fee_lowers_output_and_grows_the_invariant() -> None:
-    free = WeightedPool(balance_in=500.0, balance_out=800.0, weight_in=0.8, weight_out=0.2, swap_fee=0.0)
+    free = WeightedPool(balance_a=500.0, balance_b=800.0, weight_a=0.8, swap_fee=0.0)
     paid = free.model_copy(update={"swap_fee": 0.01})
-    assert paid.out_given_in(50.0) < free.out_given_in(50.0)
-    _, after = paid.swap(50.0)
+    assert paid.out_given_in("A", 50.0) < free.out_given_in("A", 50.0)
+    _, after = paid.swap("A", 50.0)
     assert after.invariant > paid.invariant
-    _, after_free = free.swap(50.0)
+    _, after_free = free.swap("A", 50.0)
     assert after_free.invariant == pytest.approx(free.invariant, rel=1e-13)
-    assert paid.in_given_out(paid.out_given_in(50.0)) == pytest.approx(50.0, rel=1e-12)
-    # 80/20 weights: the marginal price is 4x the constant-product one
-    assert free.spot_price == pytest.approx((500.0 / 0.8) / (800.0 / 0.2))
+    assert paid.in_given_out("B", paid.out_given_in("A", 50.0)) == pytest.approx(50.0, rel=1e-12)
+    # 80/20 weights: the marginal price of B in A is 4x the constant-product one
+    assert 1 / free.spot_price_sans_fee == pytest.approx((500.0 / 0.8) / (800.0 / 0.2))
 
 
 def test_weighted_pool_matches_the_dex_plugin_with_a_fee() -> None:
-    pool = WeightedPool(balance_in=1000.0, balance_out=3000.0, swap_fee=0.003)
+    pool = WeightedPool(balance_a=1000.0, balance_b=3000.0, swap_fee=0.003)
     dex = Dex("d", "A", "B", 1000.0, 3000.0, 0.003)
-    assert pool.out_given_in(75.0) == pytest.approx(-dex.sellA(75.0), rel=1e-12)
+    assert pool.out_given_in("A", 75.0) == pytest.approx(-dex.sellA(75.0), rel=1e-12)
