@@ -5,6 +5,7 @@ scenario composes them (`components = {key: component}`)."""
 from simcore.components.base import COMPONENTS, HASH_LENGTH, Component, as_component, component
 from simcore.components.bonding_curve import BondingCurve, SigmoidBondingCurve
 from simcore.components.minting_schedule import MintingSchedule
+from simcore.components.resource_economy import ResourceEconomy as ResourceEconomy
 from simcore.components.vesting import Vesting
 from simcore.components.weighted_pool import WeightedPool
 
