@@ -1,0 +1,151 @@
+"""How verification results are shown: plain JSON data and PNG charts.
+
+matplotlib is imported only when a chart is drawn (so `import simcore` and the CLI stay fast), on an Agg canvas of
+the figure's own, never through pyplot's global state. A chart is written to a path or a binary file object: the one
+place simcore writes, because the results are asked for as files; pass a `BytesIO` to keep a run free of I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from simcore.errors import SimulationError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+Target = str | Path | BinaryIO
+DPI = 100
+
+
+def plain(value: Any) -> Any:
+    """`value` as JSON data: numpy values as Python ones, tuples as lists, NaN and infinities as None."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(x) for key, x in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(x) for x in value]
+    if type(value).__module__ == "numpy":  # a numpy scalar or array
+        return plain(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _figure(panels: int, height: float = 3.2) -> tuple[Figure, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8.0, height * panels), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots(panels, 1, squeeze=False)[:, 0]
+
+
+def _save(figure: Figure, target: Target) -> None:
+    try:
+        figure.savefig(target, format="png")
+    except OSError as exc:
+        raise SimulationError(f"cannot write the chart to {target}: {exc.strerror or exc}") from exc
+
+
+def margin_chart(
+    target: Target,
+    margins: Sequence[float],
+    title: str,
+    tail: Mapping[str, Any] | None = None,
+) -> None:
+    """A histogram of finite margins with the failure line at 0; with `tail` (a `TailResult.to_dict()`), a second
+    panel of the lower tail, P(margin < x) on a log scale: the runs, the fitted generalized Pareto tail extrapolated
+    to 0 and the normal fit."""
+    import numpy as np
+
+    values = np.array([m for m in margins if m is not None and math.isfinite(m)], dtype=float)
+    figure, axes = _figure(2 if tail else 1)
+    hist = axes[0]
+    if len(values):
+        hist.hist(values, bins=min(80, max(10, int(math.sqrt(len(values))))), color="#4C72B0", alpha=0.8)
+    hist.axvline(0, color="#C44E52", label="failure (margin 0)")
+    if tail and tail.get("threshold") is not None:
+        hist.axvline(tail["threshold"], color="#DD8452", linestyle="--", label="tail threshold")
+    hist.set_xlabel("margin")
+    hist.set_ylabel("runs")
+    hist.set_title(title)
+    hist.legend(loc="best")
+    if tail and len(values):
+        _tail_panel(axes[1], np.sort(values), len(margins), tail)
+    _save(figure, target)
+
+
+def _tail_panel(axes: Any, ordered: Any, runs: int, tail: Mapping[str, Any]) -> None:
+    import numpy as np
+    from scipy.stats import genpareto, norm
+
+    k = max(1, min(len(ordered), int(tail.get("exceedances") or len(ordered) // 10)))
+    low = min(0.0, float(ordered[0]))
+    edge = float(ordered[min(len(ordered) - 1, 2 * k)])
+    axes.semilogy(ordered[: 2 * k], (np.arange(1, min(2 * k, len(ordered)) + 1)) / runs, ".", ms=3, label="runs")
+    u, shape, scale = tail.get("threshold"), tail.get("shape"), tail.get("scale")
+    if None not in (u, shape, scale):
+        x = np.linspace(low, u, 200)
+        axes.semilogy(x, k / runs * genpareto.sf(u - x, shape, 0, scale), color="#DD8452", label="generalized Pareto")
+    mean, std = tail.get("normal_mean"), tail.get("normal_std")
+    if None not in (mean, std) and std > 0:
+        x = np.linspace(low, edge, 200)
+        axes.semilogy(x, norm.cdf((x - mean) / std), color="#55A868", linestyle=":", label="normal fit")
+    if tail.get("estimate"):
+        axes.plot([0], [tail["estimate"]], "o", color="#C44E52", label=f"estimate {tail['estimate']:.3g}")
+    axes.axvline(0, color="#C44E52")
+    axes.set_xlabel("margin")
+    axes.set_ylabel("P(margin < x)")
+    axes.set_title("lower tail")
+    axes.legend(loc="best")
+
+
+def corner_chart(target: Target, margins: Sequence[float], ranking: Sequence[tuple[str, float]], title: str) -> None:
+    """The margin of each corner in the order the search simulated them (and the least so far), and the worst
+    corners found, as bars."""
+    import numpy as np
+
+    values = np.array([math.nan if m is None else m for m in margins], dtype=float)
+    figure, axes = _figure(2)
+    trace = axes[0]
+    order = np.arange(1, len(values) + 1)
+    trace.plot(order, values, ".", label="corner margin")
+    trace.plot(order, np.fmin.accumulate(values), color="#C44E52", label="least so far")
+    trace.axhline(0, color="grey", linewidth=0.8)
+    trace.set_xlabel("simulation")
+    trace.set_ylabel("margin")
+    trace.set_title(title)
+    trace.legend(loc="best")
+    worst = list(ranking)[:15]
+    bars = axes[1]
+    bars.barh(range(len(worst)), [math.nan if m is None else m for _, m in worst], color="#4C72B0")
+    bars.set_yticks(range(len(worst)), [label for label, _ in worst], fontsize=7)
+    bars.invert_yaxis()
+    bars.axvline(0, color="grey", linewidth=0.8)
+    bars.set_xlabel("margin")
+    bars.set_title("worst corners simulated")
+    _save(figure, target)
+
+
+Bars = Mapping[str, tuple[Sequence[float], Sequence[float] | None]]
+
+
+def sensitivity_chart(target: Target, names: Sequence[str], series: Bars, title: str) -> None:
+    """Grouped bars per parameter, one group member per index (`series`: label -> (values, confidence or None))."""
+    import numpy as np
+
+    figure, axes = _figure(1, height=3.6)
+    bars = axes[0]
+    width = 0.8 / max(1, len(series))
+    x = np.arange(len(names))
+    for j, (label, (values, conf)) in enumerate(series.items()):
+        heights = [math.nan if v is None else v for v in values]
+        errors = None if conf is None else [0 if c is None else c for c in conf]
+        bars.bar(x + j * width - 0.4 + width / 2, heights, width, yerr=errors, capsize=3, label=label)
+    bars.set_xticks(x, list(names), rotation=20, fontsize=8)
+    bars.set_title(title)
+    bars.legend(loc="best")
+    _save(figure, target)
