@@ -68,7 +68,24 @@ def publisher_value(r: Mapping[str, Any], p: Any) -> float | None:
     return held + wallet["BPT"] * per_share
 
 
-KPIS = ("incentive", "ido_runup", "eq_swing", "decoupling", "agents_stake_swing")  # also the slot's metrics
+KPIS = (
+    "extraction",
+    "incentive",
+    "ido_runup",
+    "eq_swing",
+    "decoupling",
+    "agents_stake_swing",
+)  # also the slot's metrics
+CRITERIA = (  # the rows of the slides' design matrix, each a KPI with a threshold (see the module doc)
+    {"name": "Simple", "spec": "mechanisms <= 3"},
+    {"name": "Avoids large price swings when people just want to stake OCEAN", "spec": "agents_stake_swing <= 0.01"},
+    {"name": "Solves price spikes at beginning", "spec": "ido_runup <= 2"},
+    {"name": "Solves price spikes in market equilibrium", "spec": "eq_swing <= 0.1"},
+    {"name": "No risk of exit scam after IDO", "spec": "extraction <= 0.1", "judge": "adversary"},
+    {"name": "Good incentive for publisher to publish initially", "spec": "incentive >= 1000"},
+    {"name": "Address risk of datatoken price decoupling from what people will pay for it to consume it",
+     "spec": "decoupling <= 0.693"},
+)  # fmt: skip
 
 
 def _reader(kpi: str) -> Any:
@@ -148,6 +165,8 @@ def variant(spec: Variant) -> dict[str, Any]:
         "mechanisms": {"name": "V4.1 Mechanisms in Use", "val": len(spec.mechanisms)},
         "price": {"name": "DT Price", "val": lambda g, r: r["price"], "type": "OCEAN"},
         "publisher_gain": {"name": "Publisher's Gain", "val": lambda g, r: r["publisher_gain"], "type": "OCEAN"},
+        "extraction": {"name": "Publisher's Gain over What Others Put In",
+                       "val": lambda g, r: (r["publisher_gain"] or 0.0) / max(r["agents"]["others_in"], 1.0)},
         "incentive": {"name": "Publisher's Gain, Unvested Premine Included", "val": lambda g, r: r["incentive"],
                       "type": "OCEAN"},
         "ido_runup": {"name": "Largest IDO Price Rise (times its low so far)", "val": lambda g, r: r["ido_runup"]},
@@ -167,10 +186,7 @@ def variant(spec: Variant) -> dict[str, Any]:
         "position": 0,
         "actions": {"pool": POOL_ACTIONS, "dt": ("mint",)},
         "observe": {"dt_price": "agents.price", "staked": "agents.staked", "stakers_value": "agents.stakers_value"},
-        "metrics": {
-            "extraction": lambda wallet, nvars: (nvars["publisher_gain"] or 0.0) / max(nvars["agents_others_in"], 1.0),
-            **{kpi: _reader(kpi) for kpi in KPIS},
-        },
+        "metrics": {kpi: _reader(kpi) for kpi in KPIS},
     }
     game = {
         "train": (0, 1, 2, 3, 4),
@@ -197,4 +213,5 @@ def variant(spec: Variant) -> dict[str, Any]:
         "game": game,
         "graphs": graphs,
         "cols": [[{"title": "Outcome", "vals": ",".join(("price", "publisher_gain", *KPIS))}]],
+        "criteria": CRITERIA,
     }

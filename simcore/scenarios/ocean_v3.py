@@ -7,6 +7,11 @@ mint and sell into the pool. The scenario's parts are shared by every Ocean Mark
 from simcore.scenarios._ocean import CONSUME_VALUE, Launch, Variant, variant
 
 globals().update(  # the scenario's vars, components, players, slot, game, ...
-    variant(Variant("Ocean V3", "publisher", Launch(ocean=100 * CONSUME_VALUE * 0.7 / 0.3, price=CONSUME_VALUE,
-                                                    weight=0.3, share=1.0)))
+    variant(
+        Variant(
+            "Ocean V3",
+            "publisher",
+            Launch(ocean=100 * CONSUME_VALUE * 0.7 / 0.3, price=CONSUME_VALUE, weight=0.3, share=1.0),
+        )
+    )
 )
