@@ -83,6 +83,7 @@ def context_for(
         days=day_count(scenario.years),
         observed=tuple(key for key, path in slot.observe.items() if path.split(".")[0] not in scenario.plugins),
         kinds={key: scenario.plugins[key].kind for key in slot.actions},
+        tickers={key: _tickers(scenario, key) for key in slot.actions},
         parent_code=parent_code,
         parent_score=parent_score,
         target_code=target_code,
@@ -352,6 +353,12 @@ def _observations(scenario: Scenario, context: ProposalContext) -> list[dict[str
         kind = scenario.plugins[plugin].kind if plugin else None
         rows.append({"name": name, "plugin": plugin, "kind": kind, "yours": plugin in context.actions, "path": parts})
     return rows
+
+
+def _tickers(scenario: Scenario, key: str) -> tuple[str, ...]:
+    """The tickers the market `key` trades, in its order."""
+    spec = scenario.plugins[key]
+    return market_type(key, spec).tickers_of(spec, scenario.plugins)
 
 
 def _markets(scenario: Scenario, context: ProposalContext) -> list[dict[str, Any]]:

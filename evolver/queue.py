@@ -25,6 +25,7 @@ from evolver.store.models import utcnow
 
 ADVANCE, PROPOSE, EVALUATE, SWEEP = "evolver.advance", "evolver.propose", "evolver.evaluate", "evolver.sweep"
 EVALUATE_CODE = "evolver.evaluate_code"  # one sandbox evaluation, outside any job (bench/queue.py)
+SIMULATE_RUNS = "evolver.simulate_runs"  # a chunk of a study's simulations (evolver/studies.py)
 QUEUE = "evolver"
 OUTAGES = (redis.RedisError, kombu.exceptions.OperationalError)
 """Errors of a broker that is restarting or unreachable: a task retries, and its job stays running."""

@@ -197,6 +197,14 @@ def summary_table(summary: pd.DataFrame, title: str) -> Table:
     return _table(title, columns, rows, right=range(1, len(columns)))
 
 
+def frame_table(frame: pd.DataFrame, title: str, index: str = "") -> Table:
+    """Any table of results (a study's): its index as the first column, then its columns, numbers right-aligned."""
+    rows = [(name, *row) for name, row in zip(frame.index, frame.itertuples(index=False), strict=True)]
+    columns = (index, *map(str, frame.columns))
+    numeric = [k + 1 for k, dtype in enumerate(frame.dtypes) if dtype.kind in "iuf"]
+    return _table(title, columns, rows, right=numeric)
+
+
 def winners_table(result: FuzzResult, find: Mapping[str, str], title: str) -> Table:
     """One row per `find` target: how it was judged (max or min), the value found, and the winning case."""
     rows = []

@@ -10,8 +10,9 @@ A scenario module defines, as AI3's `token.js` does:
 - optionally `plugins = {key: spec}`, `components = {key: component}` (`simcore.components`: each adds its
   parameters as variables, `KEY_PARAM`, and the plugin the simulator runs it as, if any, under `key`), `years`,
   `graphs`, `cols`, `table` (AI3's dashboard hints), `slot` (where an evolved player plays: a `simcore.slot.Slot`
-  or a dict of its fields), `game` (its seeds and reference: a `simcore.game.Game` or a dict of its fields) and a
-  module docstring whose first line describes the scenario.
+  or a dict of its fields), `game` (its seeds and reference: a `simcore.game.Game` or a dict of its fields),
+  `criteria` (the rows of a design matrix: `simcore.criteria`) and a module docstring whose first line describes the
+  scenario.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from simcore import plugins as _plugins  # noqa: F401 - registers the built-in plugin kinds
 from simcore import scenarios as _builtins
+from simcore.criteria import Criterion, criteria_for
 from simcore.errors import ScenarioError, SimulationError
 from simcore.game import Game, game_for
 from simcore.plugins.base import PluginSpec, spec_from_dict
@@ -73,6 +75,7 @@ class Scenario:
     slot: Slot | None = None
     game: Game | None = None
     components: Mapping[str, str] = field(default_factory=dict)
+    criteria: tuple[Criterion, ...] = ()
 
 
 def call_hook(hook: Callable[..., Any] | None, **available: Any) -> Any:
@@ -122,6 +125,7 @@ def from_module(module: ModuleType, name: str | None = None) -> Scenario:
         players = tuple(_player(i, spec) for i, spec in enumerate(getattr(module, "players", [])))
         slot = slot_for(getattr(module, "slot", None), plugin_specs, variables, len(players))
         game = game_for(getattr(module, "game", None), slot is not None)
+        criteria = criteria_for(getattr(module, "criteria", None), slot is not None)
         if game is not None and not game.random and any(v.draw is not None for v in variables.values()):
             game = replace(game, random=True)  # random variables make every seed its own market
     except SimulationError as exc:
@@ -143,6 +147,7 @@ def from_module(module: ModuleType, name: str | None = None) -> Scenario:
         slot=slot,
         game=game,
         components={key: c.ref() for key, c in composed.items()},
+        criteria=criteria,
     )
 
 

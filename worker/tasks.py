@@ -14,7 +14,7 @@ from typing import Any
 
 from celery.signals import worker_process_shutdown
 
-from evolver import queue
+from evolver import queue, studies
 from evolver.engine import Engine
 from evolver.plan import Step
 from evolver.settings import Settings
@@ -94,3 +94,9 @@ def sweep() -> list[int]:
 def evaluate_code(code: str, scenario: str, seeds: list[int], years: float | None = None) -> dict[str, Any]:
     """One sandbox evaluation outside any job: its status, score, metrics and error (not the player's notes)."""
     return _pool().evaluate(code, scenario, seeds, years).to_dict() | {"notes": None}
+
+
+@app.task(name=queue.SIMULATE_RUNS, ignore_result=False)
+def simulate_runs(ref: str, columns: list[str], jobs: list[list[Any]], years: float, seated: bool) -> list[Any]:
+    """A chunk of a verification study's simulations (`evolver.studies.celery_runner`)."""
+    return studies.simulate_runs(ref, columns, [(overrides, seed) for overrides, seed in jobs], years, seated)

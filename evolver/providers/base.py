@@ -27,6 +27,7 @@ class ProposalContext:
     days: int = 365  # the run's last day (the player's `i` runs 1..days)
     observed: tuple[str, ...] = ()  # the slot's own observations that are not a plugin's state (a pool's reserves)
     kinds: dict[str, str] = field(default_factory=dict)  # plugin key -> its type ("dex", ...), for the actions' plugins
+    tickers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # plugin key -> its market's tickers
     trials: tuple[tuple[tuple[float, ...], float], ...] = ()  # the parent's skeleton's trials (evolver/tuning.py)
     parent_code: str | None = None  # improve / repair: the player to start from
     parent_score: float | None = None

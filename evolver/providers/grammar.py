@@ -51,8 +51,9 @@ class Market:
     """What a program trades, read from the slot: the signal, the market's actions and the wallet's tickers.
 
     `buy`/`sell` are action names on the plugin `key` (None when the slot does not offer that side). The
-    token is what the actions trade and the quote what pays for it; the grammar takes the quote to be the
-    ticker the wallet starts with most of, and the token the first other one.
+    token is what the actions trade and the quote what pays for it: what the market says a buy's amount and result
+    count (`Market.units`) when it names both and the wallet holds them, else the quote is the ticker the wallet
+    starts with most of, and the token the first other one.
     """
 
     signal: str
@@ -79,16 +80,20 @@ def market_of(context: ProposalContext) -> Market:
     tickers = sorted(context.wallet, key=lambda ticker: -context.wallet[ticker])
     if not tickers:
         raise ProviderError("local generators need the slot's wallet; the context has none")
-    token = next((ticker for ticker in tickers if ticker != tickers[0]), tickers[0])
+    token, quote = next((ticker for ticker in tickers if ticker != tickers[0]), tickers[0]), tickers[0]
+    market = _market_type(context, key)
+    if named and market is not None and key in context.tickers:
+        amount, result = market.units(buy or sell, context.tickers[key])
+        if result is not None and amount != result and {amount, result} <= set(context.wallet):
+            token, quote = amount, result
     pool = None
     if context.kinds.get(key) == "dex" and (buy, sell) in (("buyA", "sellA"), ("buyB", "sellB")):
         pool = ("la", "lb") if buy == "buyA" else ("lb", "la")
     signal = _signal(context.observables)
     watched = tuple(name for name in context.observed if name != signal) if pool else ()
-    market = _market_type(context, key)
     limit = market is not None and "limit" in market.actions[buy or sell].params
     payments = ((), ()) if named else _paying(context, key)
-    return Market(signal, key, buy, sell, token, tickers[0], context.days, pool, watched, limit, payments)
+    return Market(signal, key, buy, sell, token, quote, context.days, pool, watched, limit, payments)
 
 
 def _market_type(context: ProposalContext, key: str) -> type[markets.Market] | None:

@@ -163,7 +163,7 @@ def variant(spec: Variant) -> dict[str, Any]:
     variables = {
         "__title__": f"Ocean Market: {spec.title}",
         "mechanisms": {"name": "V4.1 Mechanisms in Use", "val": len(spec.mechanisms)},
-        "price": {"name": "DT Price", "val": lambda g, r: r["price"], "type": "OCEAN"},
+        "dt_price": {"name": "DT Price", "val": lambda g, r: r["price"], "type": "OCEAN"},
         "publisher_gain": {"name": "Publisher's Gain", "val": lambda g, r: r["publisher_gain"], "type": "OCEAN"},
         "extraction": {"name": "Publisher's Gain over What Others Put In",
                        "val": lambda g, r: (r["publisher_gain"] or 0.0) / max(r["agents"]["others_in"], 1.0)},
@@ -185,7 +185,7 @@ def variant(spec: Variant) -> dict[str, Any]:
         "quote": "OCEAN",
         "position": 0,
         "actions": {"pool": POOL_ACTIONS, "dt": ("mint",)},
-        "observe": {"dt_price": "agents.price", "staked": "agents.staked", "stakers_value": "agents.stakers_value"},
+        "observe": {"price": "agents.price", "staked": "agents.staked", "stakers_value": "agents.stakers_value"},
         "metrics": {kpi: _reader(kpi) for kpi in KPIS},
     }
     game = {
@@ -212,6 +212,6 @@ def variant(spec: Variant) -> dict[str, Any]:
         "slot": slot,
         "game": game,
         "graphs": graphs,
-        "cols": [[{"title": "Outcome", "vals": ",".join(("price", "publisher_gain", *KPIS))}]],
+        "cols": [[{"title": "Outcome", "vals": ",".join(("dt_price", "publisher_gain", *KPIS))}]],
         "criteria": CRITERIA,
     }

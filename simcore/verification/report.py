@@ -149,3 +149,22 @@ def sensitivity_chart(target: Target, names: Sequence[str], series: Bars, title:
     bars.set_title(title)
     bars.legend(loc="best")
     _save(figure, target)
+
+
+def matrix_chart(
+    target: Target, shares: Sequence[Sequence[float]], marks: Sequence[Sequence[str]], rows: Sequence[str],
+    columns: Sequence[str],
+) -> None:  # fmt: skip
+    """A design matrix: rows x columns, each cell coloured by the share of runs its criterion held on and marked."""
+    import textwrap
+
+    figure, (axes,) = _figure(1, height=0.55 * len(rows) + 2.5)
+    figure.set_size_inches(max(8.0, 1.6 * len(columns) + 4.5), 0.55 * len(rows) + 2.5)
+    image = axes.imshow(shares, cmap="RdYlGn", vmin=0.0, vmax=1.0, aspect="auto")
+    axes.set_xticks(range(len(columns)), [textwrap.fill(c, 16) for c in columns], fontsize=8)
+    axes.set_yticks(range(len(rows)), [textwrap.fill(r, 48) for r in rows], fontsize=8)
+    for i, row in enumerate(marks):
+        for j, mark in enumerate(row):
+            axes.text(j, i, mark, ha="center", va="center", fontsize=12)
+    figure.colorbar(image, ax=axes, label="share of runs the criterion held on")
+    _save(figure, target)

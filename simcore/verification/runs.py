@@ -86,6 +86,31 @@ def run_kpis(
     return [spec.kpi(observation(outcome)) for outcome in runner(watched, jobs, years, workers, progress)]
 
 
+def seated(fn: Callable[..., Any]) -> Runner:
+    """A runner that plays the trusted player `fn` (a game's reference, say) in the scenario's slot on every job, in
+    this process: the house's runs of a design whose KPIs need its seat taken."""
+    from simcore.seat import play  # the slot's machinery, only for a seated study
+    from simcore.variables import with_overrides
+
+    def run(scenario: Scenario, jobs: Sequence[Job], years: float, workers: int = 1, progress: Progress | None = None):
+        for done, (overrides, seed) in enumerate(jobs, 1):
+            played = (
+                replace(scenario, variables=with_overrides(scenario.variables, overrides)) if overrides else scenario
+            )
+            result = play(played, fn, years, seed).result
+            yield result.nvars, result.res
+            if progress:
+                progress(done, len(jobs))
+
+    return run
+
+
+def seated_runner(scenario: Scenario) -> Runner:
+    """The house's runner for `scenario`: its game's reference player seated when it has one, else plain runs."""
+    game = scenario.game
+    return seated(game.reference) if game is not None and game.reference is not None else run_many
+
+
 def mean_over_seeds(values: Sequence[float], seeds: int) -> list[float]:
     """Values of consecutive groups of `seeds` jobs (one point, several seeds) averaged; NaN if any is NaN."""
     groups = [values[i : i + seeds] for i in range(0, len(values), seeds)]
