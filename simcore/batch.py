@@ -28,9 +28,18 @@ _worker: tuple[Scenario, float] | None = None
 def _simulate_all(scenario: Scenario, years: float, jobs: Sequence[Job]) -> list[Outcome]:
     outcomes = []
     for overrides, seed in jobs:
-        result = run(scenario, with_overrides(scenario.variables, overrides), years, seed)
+        try:
+            result = run(scenario, with_overrides(scenario.variables, overrides), years, seed)
+        except SimulationError as exc:  # say which of the many runs it was
+            raise type(exc)(f"{exc} (in the run {run_name(overrides, seed)})") from exc
         outcomes.append((result.nvars, result.res))
     return outcomes
+
+
+def run_name(overrides: Mapping[str, Any], seed: int) -> str:
+    """A run of many, as an error names it: `seed 7 with x=1, y=2`."""
+    values = ", ".join(f"{key}={value!r}" for key, value in overrides.items())
+    return f"seed {seed}" + (f" with {values}" if values else "")
 
 
 def _init_worker(scenario: Scenario, years: float) -> None:

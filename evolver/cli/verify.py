@@ -219,8 +219,9 @@ def _specs(
             found = verification.worst_corner(scenario, texts, params, levels, seed=seed, years=years,
                                               progress=progress, runner=runner)  # fmt: skip
         study["corners"] = found
-        title = f"{scenario.name}: worst corner after {found.simulations} of {found.count} corners"
-        show(report.frame_table(found.table.head(10).set_index(found.table.columns[0]), title, ""))
+        title = (f"{scenario.name}: worst corners, {found.simulations} of {found.corners} simulated ({found.stop}); the"
+                 f" worst found at simulation {found.found_at}")  # fmt: skip
+        show(report.frame_table(found.table.head(10).set_index("rank"), title, "rank"))
     if method:
         if not vary:
             raise InputError("--sensitivity needs the parameters to vary: --vary VAR[=lo:hi] (repeatable)")
@@ -234,11 +235,16 @@ def _specs(
 
 
 def _summary(data: dict[str, Any]) -> Any:
-    """A study's scalar figures as a one-column table."""
+    """A study's scalar figures as a one-column table (pairs as `[low, high]`)."""
     import pandas as pd
 
-    figures = {key: str(value) if isinstance(value, (list, tuple)) else value for key, value in data.items()
-               if not isinstance(value, (dict,)) and key not in ("per_run", "runs_table")}  # fmt: skip
+    def cell(value: Any) -> Any:
+        if isinstance(value, list) and all(isinstance(x, float) for x in value):
+            return "[" + ", ".join(report.format_number(x) for x in value) + "]"
+        return ", ".join(map(str, value)) if isinstance(value, list) else value
+
+    figures = {key: cell(value) for key, value in data.items()
+               if not isinstance(value, dict) and not (isinstance(value, list) and len(value) > 4)}  # fmt: skip
     return pd.DataFrame({"value": figures})
 
 
@@ -250,7 +256,7 @@ def _levels(items: list[str]) -> dict[str, Any]:
         if key in found:
             raise InputError(f"--corner {key!r} is given twice")
         text = parse_pairs("--corner", [item], "VAR or VAR=a,b,c")[key] if "=" in item else None
-        found[key] = None if text is None else list(parse_case("--corner", key, text))
+        found[key] = None if text is None else _values(parse_case("--corner", key, text))
     return found
 
 
@@ -258,5 +264,13 @@ def _range(spec: Any) -> tuple[float, float] | None:
     """A --vary value as (low, high), or None for the parameter's bounds."""
     if spec is None:
         return None
-    values = list(spec.values()) if hasattr(spec, "values") else list(spec)
+    values = _values(spec)
     return float(min(values)), float(max(values))
+
+
+def _values(spec: Any) -> list[float]:
+    """The values of a parsed `start:stop[:step]` or `a,b,c` (a float range needs its step)."""
+    try:
+        return list(spec.values()) if hasattr(spec, "values") else list(spec)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from simcore.batch import Job, Outcome, Progress, run_many
+from simcore.batch import Job, Outcome, Progress, run_many, run_name
 from simcore.checks import is_count
 from simcore.errors import SimulationError
 from simcore.scenario import Scenario, call_hook
@@ -97,7 +97,10 @@ def seated(fn: Callable[..., Any]) -> Runner:
             played = (
                 replace(scenario, variables=with_overrides(scenario.variables, overrides)) if overrides else scenario
             )
-            result = play(played, fn, years, seed).result
+            try:
+                result = play(played, fn, years, seed).result
+            except SimulationError as exc:  # say which of the many runs it was
+                raise type(exc)(f"{exc} (in the run {run_name(overrides, seed)})") from exc
             yield result.nvars, result.res
             if progress:
                 progress(done, len(jobs))
