@@ -145,10 +145,12 @@ def optimise(
     method: str = "tpe",
     log: Collection[str] = (),
     start: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Optimisation:
     """The values of `vary`'s variables (each within its `(low, high)`, or None for its component parameter's bounds)
     that give the best mean `objective` over `seeds` (`direction` "min" or "max") in `trials` evaluations, under
-    `constraint` (the module doc). A SimulationError names any input that is wrong; what a run raises is raised."""
+    `constraint` (the module doc), calling `progress(done, trials)` after each trial. A SimulationError names any input
+    that is wrong; what a run raises is raised."""
     loaded = load_scenario(scenario)
     ranges = _ranges(loaded.variables, vary, log)
     _check(objective, direction, seeds, trials, seed, penalty, method, len(ranges))
@@ -164,6 +166,8 @@ def optimise(
         per_seed = tuple(measure(result) for result in results)
         trial = Trial(len(history), values, math.fsum(per_seed) / len(per_seed), feasibility(results), per_seed)
         history.append(trial)
+        if progress:
+            progress(len(history), trials)
         return trial
 
     first = _start(loaded.variables, ranges) if start else None

@@ -82,6 +82,31 @@ def parse_case(option: str, key: str, text: str) -> CaseSpec:
     raise InputError(f"{where}: expected start:stop[:step] (stop excluded) or a list of values a,b,c")
 
 
+def simcore_span() -> type:
+    """simcore's float range class (simcore loads when a command runs, not when the CLI is imported)."""
+    import simcore
+
+    return simcore.Span
+
+
+def case_values(spec: CaseSpec) -> list[Any]:
+    """The values of a parsed `start:stop[:step]` or `a,b,c` (a float range needs its step)."""
+    try:
+        return list(spec.values()) if hasattr(spec, "values") else list(spec)
+    except ValueError as exc:  # simcore's SimulationError: a float range without a step
+        raise InputError(str(exc)) from None
+
+
+def case_span(spec: CaseSpec | None) -> tuple[float, float] | None:
+    """A parsed range or list as (low, high), or None (a bare VAR: its component parameter's bounds)."""
+    if spec is None:
+        return None
+    if isinstance(spec, simcore_span()):
+        return float(spec.start), float(spec.stop)  # a float range's ends, no step needed
+    values = case_values(spec)
+    return float(min(values)), float(max(values))
+
+
 def parse_cases(option: str, items: list[str] | None) -> dict[str, CaseSpec | None]:
     """`--case VAR=SPEC` (or `--vary`) items, in order; a bare `VAR` has no values (None): it ranges over its
     component parameter's bounds."""

@@ -34,7 +34,7 @@ from evolver.cli.edge import (
     write_json,
     wrote,
 )
-from evolver.cli.simulation import parse_case, parse_cases
+from evolver.cli.simulation import case_span, case_values, parse_case, parse_cases
 
 if TYPE_CHECKING:
     from evolver.queue import TaskQueue
@@ -225,7 +225,7 @@ def _specs(
     if method:
         if not vary:
             raise InputError("--sensitivity needs the parameters to vary: --vary VAR[=lo:hi] (repeatable)")
-        ranges = {name: _range(spec) for name, spec in parse_cases("--vary", vary).items()}
+        ranges = {name: case_span(spec) for name, spec in parse_cases("--vary", vary).items()}
         with progress_bar(f"{scenario.name}: {method}", 1) as progress:
             found = verification.sensitivity(scenario, texts, ranges, method, samples, seed=seed, years=years,
                                              progress=progress, runner=runner)  # fmt: skip
@@ -256,21 +256,5 @@ def _levels(items: list[str]) -> dict[str, Any]:
         if key in found:
             raise InputError(f"--corner {key!r} is given twice")
         text = parse_pairs("--corner", [item], "VAR or VAR=a,b,c")[key] if "=" in item else None
-        found[key] = None if text is None else _values(parse_case("--corner", key, text))
+        found[key] = None if text is None else case_values(parse_case("--corner", key, text))
     return found
-
-
-def _range(spec: Any) -> tuple[float, float] | None:
-    """A --vary value as (low, high), or None for the parameter's bounds."""
-    if spec is None:
-        return None
-    values = _values(spec)
-    return float(min(values)), float(max(values))
-
-
-def _values(spec: Any) -> list[float]:
-    """The values of a parsed `start:stop[:step]` or `a,b,c` (a float range needs its step)."""
-    try:
-        return list(spec.values()) if hasattr(spec, "values") else list(spec)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
