@@ -128,9 +128,12 @@ class Datatoken(Plugin):
                   "owed_ocean": 0.0, "mintable": 0.0}  # fmt: skip
         self._reprice()
 
+    def mintable(self, supply: float) -> float:
+        """What the publisher may still mint at this supply."""
+        return max(self.v["cap"] - supply, 0.0) if self.publisher_mints else 0.0
+
     def _reprice(self) -> None:
-        v = self.v
-        v["mintable"] = max(v["cap"] - v["supply"], 0.0) if self.publisher_mints else 0.0
+        self.v["mintable"] = self.mintable(self.v["supply"])
 
     def issue(self, amount: float, what: str) -> float:
         """Mint `amount` DT for a mechanism (the bot's reserve, an auction's tranche, a premine); past the cap, a
@@ -186,15 +189,18 @@ class PublisherMarket(Market):
 
     def quote(self, action: str, args: tuple[float, ...]) -> Quote:
         amount = args[0]
-        v = self.plugin.v
-        if amount > v["mintable"]:
-            raise RefusedError("the publisher may not mint that much" if v["mintable"] else "the publisher cannot mint")
-        return Quote((v["mintable"] - amount + v["owed_dt"], v["owed_ocean"]), ("mint", amount), amount)
+        token, v = self.plugin, self.plugin.v
+        if not token.publisher_mints:
+            raise RefusedError("the publisher cannot mint: only the staking bot mints this datatoken")
+        supply = v["supply"] + amount
+        if supply > v["cap"]:
+            raise RefusedError(f"it mints past the cap ({v['mintable']} left)")
+        return Quote((token.mintable(supply) + v["owed_dt"], v["owed_ocean"]), ("mint", supply), amount)
 
     def commit(self, quote: Quote) -> None:
         token, v = self.plugin, self.plugin.v
         if quote.state[0] == "mint":
-            token.v["supply"] += quote.state[1]
+            v["supply"] = quote.state[1]
             token._reprice()
         else:
             v["owed_dt"] = v["owed_ocean"] = 0.0
@@ -253,22 +259,22 @@ class SideStaking(Plugin):
         seeded = 0.0 if dt.publisher_mints else pool.supply * pool.weight
         self.v = {"reserve": dt.issue(reserve, f"{key}'s reserve"), "staked": 0.0, "bot_shares": seeded}
 
-    def stake(self, owner: str, ocean: float) -> float:
-        """Stake `ocean` for `owner` with the bot's matching DT; returns the owner's pool shares (0 if the bot's
-        reserve cannot match it: the stake does not happen)."""
+    def stake(self, owner: str, ocean: float) -> tuple[float, float]:
+        """Stake about `ocean` for `owner` with the bot's matching DT: (the owner's pool shares, the OCEAN it paid:
+        the pool's share of its balance, rounded up); (0, 0) if the bot's reserve cannot match it."""
         check_amount(ocean, f"{self.key}.stake")
         pool = self.pool
         shares = pool.supply * ocean / pool.ocean
         if pool.dt * shares / pool.supply > self.v["reserve"]:
-            return 0.0
+            return 0.0, 0.0
         mine = shares * (1 - pool.weight)
-        held = pool.pool.shares_of(owner)
-        dt_in, _ = pool.pool.join_all(BOT, shares - mine)
-        dt_in2, _ = pool.pool.join_all(owner, mine)
+        held, bot = pool.pool.shares_of(owner), pool.pool.shares_of(BOT)
+        dt_in, ocean_in = pool.pool.join_all(BOT, shares - mine)
+        dt_in2, ocean_in2 = pool.pool.join_all(owner, mine)
         self.v["reserve"] -= dt_in + dt_in2
-        self.v["bot_shares"] += shares - mine
-        self.v["staked"] += ocean
-        return pool.pool.shares_of(owner) - held
+        self.v["bot_shares"] += pool.pool.shares_of(BOT) - bot
+        self.v["staked"] += ocean_in + ocean_in2
+        return pool.pool.shares_of(owner) - held, ocean_in + ocean_in2
 
     def unstake(self, owner: str, shares: float) -> float:
         """Exit `owner`'s `shares` and the bot's matching part; returns the OCEAN the owner receives (the bot takes
@@ -297,8 +303,8 @@ class SideStaking(Plugin):
             if pool.price <= target * (1 + 1e-9):
                 return
             w = pool.weight
-            needed = pool.ocean * w / ((1 - w) * target) - pool.dt
-            if self.add_dt(needed / (1 - (1 - w) * pool.fee)) <= 0:
+            needed = pool.ocean * w / ((1 - w) * target) - pool.dt  # a join puts all of it in the balance
+            if self.add_dt(needed) <= 0:
                 return
 
 

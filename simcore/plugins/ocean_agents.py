@@ -40,6 +40,7 @@ PARAMS = ("consumes", "stake_rate", "stake_days", "stake_max", "hold", "hype_rat
           "budget_max", "spec_rate")  # fmt: skip
 MOMENTUM = 0.05  # a speculator trades on a three-day move larger than this
 CHUNKS = 5  # a buyer limited by a price buys in this many parts, checking the price before each
+MAX_PART = 0.45  # of a pool balance a trade puts in: under Balancer's MAX_IN_RATIO of a half
 
 
 def poisson(rng: random.Random, mean: float) -> int:
@@ -64,6 +65,7 @@ class Community(Plugin):
         self.stakes: list[list[Any]] = []  # [owner, shares, leave day]
         self.lots: list[list[float]] = []  # IDO buyers' [dt, paid, sell day]
         self.spec_dt = 0.0
+        self.stakers_dt = 0.0  # DT stakers got back on leaving and the pool has not taken yet
         self.prices = [pool.price]
         self.day = 0
         self.v = {"price": pool.price, "top_paid": 0.0, "stake_swing": 0.0, "staked": 0.0, "withdrawn": 0.0,
@@ -89,23 +91,33 @@ class Community(Plugin):
         self._paid(got, ocean)
         return got
 
-    def _sell(self, dt: float) -> float:
-        """Sell `dt` DT to the pool; the OCEAN received (0 if the pool refuses)."""
-        try:
-            return self.pool.pool.swap_in("A", dt)
-        except PluginError:
-            return 0.0
+    def _sell(self, dt: float) -> tuple[float, float]:
+        """Sell up to `dt` DT to the pool, in parts it takes (Balancer lets in at most half its DT at once): (DT
+        sold, OCEAN received); what the pool will not take is left to sell another day."""
+        sold = received = 0.0
+        for _ in range(CHUNKS):
+            part = min(dt - sold, self.pool.dt * MAX_PART)
+            if part <= 0:
+                break
+            try:
+                received += self.pool.pool.swap_in("A", part)
+            except PluginError:
+                break
+            sold += part
+        return sold, received
 
     def _buy_below(self, budget: float, limit: float) -> tuple[float, float]:
-        """Buy DT with up to `budget` OCEAN while the pool's price is at most `limit`: (DT, OCEAN paid)."""
+        """Buy DT with up to `budget` OCEAN while the pool's price is at most `limit`, in parts the pool takes: (DT,
+        OCEAN paid)."""
         got = paid = 0.0
         for _ in range(CHUNKS):
             if self.pool.price * (1 + self.pool.fee) > limit:
                 break
-            dt = self._buy(budget / CHUNKS)
+            part = min(budget / CHUNKS, self.pool.ocean * MAX_PART)
+            dt = self._buy(part)
             if dt <= 0:
                 break
-            got, paid = got + dt, paid + budget / CHUNKS
+            got, paid = got + dt, paid + part
         return got, paid
 
     # -- the players ----------------------------------------------------------------------------------------------
@@ -117,7 +129,8 @@ class Community(Plugin):
         for _ in range(poisson(rng, self.p["consumes"])):
             wtp = value * rng.uniform(0.5, 1.5)
             if self._closed():
-                got, paid = self.auction.buy(1.0, wtp) if self.auction else (0.0, 0.0)
+                whole = self.auction is not None and self.auction.v["left"] >= 1.0  # a consume takes a whole DT
+                got, paid = self.auction.buy(1.0, wtp) if whole else (0.0, 0.0)
             elif self.pool.price * (1 + self.pool.fee) <= wtp:
                 try:
                     got, paid = 1.0, self.pool.pool.swap_out("A", 1.0)
@@ -138,29 +151,42 @@ class Community(Plugin):
                 ocean = p["stake_max"] * rng.uniform(0.1, 1.0)
                 owner = f"staker{len(self.stakes)}"
                 before = self.pool.price
-                shares = self._stake(owner, ocean)
+                shares, paid = self._stake(owner, ocean)
                 if shares > 0:
                     v["stake_swing"] = max(v["stake_swing"], abs(self.pool.price / before - 1))
-                    v["staked"] += ocean
-                    v["others_in"] += ocean
+                    v["staked"] += paid
+                    v["others_in"] += paid
                     self.stakes.append([owner, shares, day + p["hold"] * rng.uniform(0.5, 1.5)])
         for stake in [s for s in self.stakes if s[2] <= day]:
-            v["withdrawn"] += self._unstake(stake[0], stake[1])
-            self.stakes.remove(stake)
+            ocean = self._unstake(stake[0], stake[1])
+            if ocean is not None:  # else the pool will not let it go yet (its last shares): it tries again
+                v["withdrawn"] += ocean
+                self.stakes.remove(stake)
+        if self.stakers_dt > 0:
+            sold, received = self._sell(self.stakers_dt)
+            self.stakers_dt -= sold
+            v["withdrawn"] += received
 
-    def _stake(self, owner: str, ocean: float) -> float:
+    def _stake(self, owner: str, ocean: float) -> tuple[float, float]:
+        """Stake `ocean` for `owner`: (its shares, the OCEAN it paid); (0, 0) if the stake cannot be made."""
         if self.staking is not None:
             return self.staking.stake(owner, ocean)
         try:
-            return self.pool.pool.join(owner, "B", ocean)
+            return self.pool.pool.join(owner, "B", ocean), ocean
         except PluginError:  # more than Balancer lets in at once
-            return 0.0
+            return 0.0, 0.0
 
-    def _unstake(self, owner: str, shares: float) -> float:
-        if self.staking is not None:
-            return self.staking.unstake(owner, shares)
-        dt, ocean = self.pool.pool.exit_all(owner, shares)
-        return ocean + (self._sell(dt) if dt > 0 else 0.0)
+    def _unstake(self, owner: str, shares: float) -> float | None:
+        """Exit `owner`'s stake: the OCEAN it gets now (its DT part is sold as the pool takes it), or None if the
+        pool will not let the shares go (the last of its supply)."""
+        try:
+            if self.staking is not None:
+                return self.staking.unstake(owner, shares)
+            dt, ocean = self.pool.pool.exit_all(owner, shares)
+        except PluginError:
+            return None
+        self.stakers_dt += dt
+        return ocean
 
     def ido_buyers(self, day: int) -> None:
         """New IDO buyers buy; holders whose target or time is reached sell."""
@@ -181,8 +207,11 @@ class Community(Plugin):
         if self._closed():
             return
         for lot in [lot for lot in self.lots if lot[2] <= day or self.pool.price * lot[0] >= 1.5 * lot[1]]:
-            v["sold"] += self._sell(lot[0])
-            self.lots.remove(lot)
+            sold, received = self._sell(lot[0])
+            v["sold"] += received
+            lot[0] -= sold
+            if lot[0] <= 0:
+                self.lots.remove(lot)
 
     def speculators(self, day: int) -> None:
         """A momentum trade, some days."""
@@ -199,11 +228,9 @@ class Community(Plugin):
                 v["bought"] += budget
                 v["others_in"] += budget
         elif move < -hurdle and self.spec_dt > 0:
-            sold = self.spec_dt / 2
-            received = self._sell(sold)
-            if received > 0:
-                self.spec_dt -= sold
-                v["sold"] += received
+            sold, received = self._sell(self.spec_dt / 2)
+            self.spec_dt -= sold
+            v["sold"] += received
 
     def end_day(self, day: int) -> None:
         pool, v = self.pool, self.v

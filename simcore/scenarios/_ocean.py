@@ -58,14 +58,28 @@ class Variant:
 
 
 def publisher_value(r: Mapping[str, Any], p: Any) -> float | None:
-    """The publisher's holdings in OCEAN at the pool's price (its wallet and what it is owed); None with no seat."""
+    """The publisher's holdings in OCEAN (its wallet and what it is owed), its DT and its pool shares each at what
+    selling it to the pool now would fetch (price impact included, so a thin pool's extreme price does not count);
+    None with no seat."""
     wallet = r.get("player")
     if wallet is None:
         return None
-    pool, dt = p.pool.v, p.dt.v
-    price, per_share = pool["pa"], pool["bb"] / pool["wb"] / pool["supply"]
-    held = wallet["OCEAN"] + dt["owed_ocean"] + (wallet["DT"] + dt["owed_dt"]) * price
-    return held + wallet["BPT"] * per_share
+    pool, dt = p.pool, p.dt.v
+    return (
+        wallet["OCEAN"]
+        + dt["owed_ocean"]
+        + _sale(pool, "sell", wallet["DT"] + dt["owed_dt"])
+        + _sale(pool, "exit", wallet["BPT"])
+    )
+
+
+def _sale(pool: Any, action: str, amount: float) -> float:
+    """The OCEAN the pool pays for `amount` DT sold (`sell`) or pool shares exited into OCEAN (`exit`) now."""
+    if amount <= 0:
+        return 0.0
+    side = "A" if action == "sell" else "B"
+    _, ocean, _ = pool.quote(action, side, amount, limits=False)
+    return pool.v["bb"] - ocean
 
 
 KPIS = (
@@ -128,7 +142,7 @@ def variant(spec: Variant) -> dict[str, Any]:
                 "eq_swing": 0.0, "gap_sum": 0.0, "settled_days": 0}  # fmt: skip
 
     def analyst(i: int, v: Any, r: Any, s: Any, p: Any) -> None:
-        last, price = r["price"], p.agents.v["price"]
+        last, price = r["price"], p.pool.v["pa"]
         r["price"] = price
         value = publisher_value(r, p)
         r["publisher_gain"] = None if value is None else value - start_value
