@@ -48,6 +48,7 @@ HTTP = "The web page and the HTTP API"
 TOURNAMENTS = "Tournaments"
 SEARCH = "How the search climbs: tuning, the archive and feedback"
 GAMES = "Games: random markets, held-out seeds, arenas and references"
+VERIFY = "Verifying a design: criteria, yield, rare failures, corners, sensitivity"
 QUEUE = "The queue: Celery workers over Redis"
 FAILURES = "When a model fails, a run is stopped, or the store is older"
 CLI = "The command line"
@@ -64,6 +65,9 @@ EXEMPT = {
     ),
 }
 
+MATRIX = "evolver verify ocean_v3 ocean_1ss ocean_1ss_dutch_pool --runs 20 --adversary local:gp --generations 2 " + (
+    "--chart matrix.png"
+)
 TOURNAMENT = (
     "evolver tournament ai3_plugins --model local:gp --model local:random --rounds 3 --attempts 2 --seed 0 --seed 1"
 )
@@ -84,6 +88,10 @@ BLOCKS: dict[tuple[str, str], tuple[str, ...]] = {
     ),
     (GAMES, '"""A fee-free pool whose buyer buys a hidden amount below a hidden price."""'): (),
     (GAMES, "evolver reference my_game.py"): ("Reference of my_game", "held-out", "job 5: done"),
+    (VERIFY, MATRIX): (
+        *("Avoids large price swings", "No risk of exit scam after IDO", "adversary job 2", "wrote matrix.png"),
+        *("estimate", "worst corners", "morris sensitivity", "econ_volatility"),
+    ),
     (QUEUE, "export EVOLVER_BROKER_URL=redis://127.0.0.1:6379/0"): ("tournament 1 queued", "tournament 1: ai3_plugins"),
     (FAILURES, "evolver evolve ai3_plugins --generations 3 --replay 1"): (
         "job 2: done",
@@ -336,7 +344,7 @@ def test_every_readme_block_is_run_or_exempt():
             assert commands == EXEMPT[block.key][0], f"line {block.line}: an exempt block changed: {commands}"
     gone = sorted((set(BLOCKS) | set(EXEMPT)) - set(keys))
     assert not gone, f"blocks no longer in the README: {gone}; remove them from BLOCKS or EXEMPT"
-    tested = {TOP, HTTP, TOURNAMENTS, SEARCH, GAMES, QUEUE, FAILURES, CLI, SCENARIO}  # the sections with a test below
+    tested = {TOP, HTTP, TOURNAMENTS, SEARCH, GAMES, VERIFY, QUEUE, FAILURES, CLI, SCENARIO}  # each has a test
     assert {section for section, _ in BLOCKS} == tested
 
 
@@ -378,6 +386,10 @@ def test_the_games_and_a_game_of_ones_own(folder):
 
 
 @pytest.mark.integration
+def test_verifying_designs(folder):
+    run_section(VERIFY, folder, environment(folder))
+
+
 def test_the_queue_with_its_worker_and_sweeper_on_redis_and_postgresql(folder):
     with redis_server.running() as broker, postgres.running() as server:
         database = postgres.create_database(server, "evolver")
