@@ -10,8 +10,10 @@ share of value, and keeping a stock of tokens (an inventory target). On a consta
 families trade *to a price* (the helper `trade_to` works out the one trade that moves the pool there): a
 market maker's band around a price level, whose lower edge it sells down to while its stock is at least
 some level and whose upper edge it buys back up to while it is short, and pushing the price back to its
-moving average. An optional first rule sells everything near the end of the year. Every tunable constant
-(levels, bands, stocks, windows, sizes, days) is in the chain, so that is where mutation and tuning look.
+moving average. An optional first rule sells everything near the end of the year. Where the slot offers actions
+that are no trade (a publisher's `mint`, a pool's `joinA` or `exitB`), a program may start with up to two one-off
+rules, each calling one of them once, on a day, with an amount. Every tunable constant (levels, bands, stocks,
+windows, sizes, days) is in the chain, so that is where mutation and tuning look.
 
 Every trade is safe by construction: amounts are wrapped in `max(..., MIN_AMOUNT)` so they are positive,
 and a trade the wallet cannot pay for is refused softly by the slot. Mutation may change any constant or
@@ -67,6 +69,7 @@ class Market:
     watched: tuple[str, ...] = ()  # the other numbers it observes, on a pool: what a bracket (`edge`) may watch
     limit: bool = False  # whether its actions take a limit price after the amount (an order book's bid and ask)
     payments: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # a payments market's actions paying quote, token
+    extras: tuple[tuple[str, str], ...] = ()  # (plugin key, action): the slot's one-amount actions that are no trade
 
     def side(self, side: str) -> str | None:
         return self.buy if side == "buy" else self.sell
@@ -93,7 +96,25 @@ def market_of(context: ProposalContext) -> Market:
     watched = tuple(name for name in context.observed if name != signal) if pool else ()
     limit = market is not None and "limit" in market.actions[buy or sell].params
     payments = ((), ()) if named else _paying(context, key)
-    return Market(signal, key, buy, sell, token, quote, context.days, pool, watched, limit, payments)
+    extras = _extras(context, {(key, buy), (key, sell)}) if named else ()
+    return Market(signal, key, buy, sell, token, quote, context.days, pool, watched, limit, payments, extras)
+
+
+TRADES = ("buy", "sell", "bid", "ask", "cancel", "spend")
+"""Prefixes of the actions a program's rules trade with (or an order's cancel): no one-off rule takes them."""
+
+
+def _extras(context: ProposalContext, traded: set[tuple[str, str | None]]) -> tuple[tuple[str, str], ...]:
+    """The slot's actions that are no trade (a publisher's `mint`, a pool's `joinA` or `exitB`) and take one amount:
+    what a program's one-off rules may call."""
+    found = []
+    for key, names in context.actions.items():
+        market = _market_type(context, key)
+        for name in names:
+            one_amount = market is not None and len(market.actions[name].params) == 1
+            if (key, name) not in traded and not name.startswith(TRADES) and one_amount:
+                found.append((key, name))
+    return tuple(found)
 
 
 def _market_type(context: ProposalContext, key: str) -> type[markets.Market] | None:
@@ -318,6 +339,23 @@ def draw_rule(market: Market, rng: random.Random, side: str | None = None, famil
     return _statement(_branch(market, side, condition, amount, _limit(market, rng, side), _action(market, rng, side)))
 
 
+def _one_offs(market: Market, rng: random.Random) -> list[ast.If]:
+    """Up to two one-off rules, each calling an action that is no trade once, on a drawn day, with an amount drawn
+    log-uniformly in [1, 10,000] (both constants tuned like any other): how a program finds what a publisher's
+    `mint` or a pool's `exitB` can do for it."""
+    if not market.extras:
+        return []
+    drawn = rng.sample(market.extras, min(len(market.extras), rng.randint(0, 2)))
+    return [
+        _statement(f"if i == {rng.randint(1, market.days)}:\n    p[{key!r}].{action}({_uniform_log(rng)})\n")
+        for key, action in drawn
+    ]
+
+
+def _uniform_log(rng: random.Random) -> float:
+    return float(f"{math.exp(rng.uniform(0.0, math.log(1e4))):.3g}")
+
+
 def _liquidation(market: Market, rng: random.Random) -> ast.If | None:
     """Sell everything in the run's last days, so it ends in the quote (what a balance comp scores); the days are
     counted back from the last one, so tuning them never moves the sale out of the run."""
@@ -429,7 +467,8 @@ def draw_program(market: Market, rng: random.Random) -> ast.Module:
     ]
     rng.shuffle(rules)
     liquidation = _liquidation(market, rng)
-    chain = chain_of(_live([liquidation, *rules] if liquidation else rules))
+    rules = [*_one_offs(market, rng), *([liquidation] if liquidation else []), *rules]
+    chain = chain_of(_live(rules))
     fn = parse("def fn(i, v, r, s, p):\n    return 0\n").body[0]
     assert isinstance(fn, ast.FunctionDef)
     preamble = PREAMBLE.format(
