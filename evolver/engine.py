@@ -34,7 +34,7 @@ from evolver.job import BUDGET, JobSpec
 from evolver.limits import Limiter, limiter_for
 from evolver.pinning import check_components, job_scenario, pin
 from evolver.plan import Plan, Step, plan, round_of
-from evolver.pricing import cost, load_prices
+from evolver.pricing import Prices, cost, load_prices
 from evolver.prompting import context_for, render
 from evolver.providers import get_provider
 from evolver.providers.base import ProposalRequest, Provider
@@ -137,12 +137,9 @@ class Engine:
         )  # fmt: skip
 
     def check_models(self, models: Iterable[str]) -> None:
-        """What can be checked before anything is spent: each model's provider and key, its price (a reply is
-        priced when it is stored, after it was paid for) and its own check (an Ollama host serving the model)."""
+        """What can be checked before anything is spent (`check_model`), each model's provider kept for the run."""
         for model in models:
-            provider = self._provider(model)
-            self.prices.price(model)
-            provider.check()
+            check_model(self._provider(model), self.prices, model)
 
     # The three operations
 
@@ -492,6 +489,13 @@ class Engine:
             parent_id=step.parent_id, target_id=step.target_id, choice=choice, skeleton=_skeleton(fields["code"]),
             evaluations=rows, **fields,
         )  # fmt: skip
+
+
+def check_model(provider: Provider, prices: Prices, model: str) -> None:
+    """What can be checked of a model before anything is spent: its provider and key (`provider` was built), its
+    price (a reply is priced when it is stored, after it was paid for) and its own check (an Ollama host serving it)."""
+    prices.price(model)
+    provider.check()
 
 
 def _with_game_seeds(spec: JobSpec, scenario: Scenario) -> JobSpec:

@@ -6,8 +6,8 @@ A scenario may declare `criteria`, a sequence of `Criterion` or of dicts of its 
 - `name`: the criterion in the words of whoever set it ("Solves price spikes at beginning");
 - `spec`: the KPI and its threshold, e.g. `ido_runup <= 2` (read at the end of a run, or `at every day`);
 - `judge`: `house` (the default: checked on runs with the game's reference player in the slot, or on plain runs
-  without a slot) or `adversary` (checked on the KPI's excess, seed by seed, of an evolved adversary in the slot over
-  the house's player: what an attacker adds to it). An adversary's criterion reads a slot metric of the same name.
+  without a slot) or `adversary` (checked seed by seed on the worse of an evolved adversary's KPI in the slot and
+  the house player's: it must hold against both). An adversary's criterion reads a slot metric of the same name.
 
 `evolver verify` fills the matrix: a column per scenario, a row per criterion.
 """

@@ -98,11 +98,12 @@ def case_values(spec: CaseSpec) -> list[Any]:
 
 
 def case_span(spec: CaseSpec | None) -> tuple[float, float] | None:
-    """A parsed range or list as (low, high), or None (a bare VAR: its component parameter's bounds)."""
+    """A parsed `lo:hi` (its ends) or list (its least and greatest values) as (low, high), or None (a bare VAR: its
+    component parameter's bounds)."""
     if spec is None:
         return None
-    if isinstance(spec, simcore_span()):
-        return float(spec.start), float(spec.stop)  # a float range's ends, no step needed
+    if isinstance(spec, (range, simcore_span())):
+        return float(spec.start), float(spec.stop)  # `lo:hi`, whether written in ints or floats: its two ends
     values = case_values(spec)
     return float(min(values)), float(max(values))
 

@@ -121,7 +121,9 @@ def _queue() -> TaskQueue:
 
 
 def _runner(ref: str, scenario: Scenario, queue: TaskQueue | None) -> Runner:
-    """The house's runs of `scenario`: here, or in chunks on the workers."""
+    """The house's runs of `scenario`: here, or in chunks on the workers (a scenario file by its absolute path, so a
+    worker started elsewhere finds it)."""
+    from simcore.scenario import builtin_names
     from simcore.verification.runs import seated_runner
 
     if queue is None:
@@ -129,7 +131,8 @@ def _runner(ref: str, scenario: Scenario, queue: TaskQueue | None) -> Runner:
     from evolver.studies import celery_runner
 
     game = scenario.game
-    return celery_runner(queue, ref, seated=game is not None and game.reference is not None)
+    where = ref if ref in builtin_names() else str(Path(ref).resolve())
+    return celery_runner(queue, where, seated=game is not None and game.reference is not None)
 
 
 def _matrix(
@@ -137,19 +140,23 @@ def _matrix(
     model: str | None, generations: int, queue: TaskQueue | None,
 ) -> dict[str, Any]:  # fmt: skip
     """Every scenario's criteria judged (against an evolved adversary too, with `model`), shown as one matrix."""
+    from simcore.montecarlo import run_seed
     from simcore.verification.matrix import Column, Matrix, adversary_cells, house_cells
 
     bare = [s.name for s in scenarios if not s.criteria]
     if bare:
         raise InputError(f"{', '.join(bare)} declare no criteria: give --spec to check one scenario instead")
+    if model:
+        _check_model(model, scenarios)
+    seeds = tuple(run_seed(seed, k) for k in range(runs))
     columns = []
     for ref, scenario in zip(refs, scenarios, strict=True):
         with progress_bar(f"{scenario.name}: {runs} runs", runs) as progress:
             cells, seen = house_cells(scenario, runs, seed, years, progress, _runner(ref, scenario, queue))
         found = None
         if model and any(criterion.judge == "adversary" for criterion in scenario.criteria):
-            found = _adversary(ref, model, generations, seed, cells[0].seeds, years, queue)
-            cells += adversary_cells(scenario, cells[0].seeds, seen, found.metrics)
+            found = _adversary(ref, model, generations, seed, seeds, years, queue)
+            cells += adversary_cells(scenario, seeds, seen, found.metrics)
         order = [criterion.name for criterion in scenario.criteria]
         cells = tuple(sorted(cells, key=lambda cell: order.index(cell.criterion.name)))
         title = scenario.title.split(": ", 1)[-1] or scenario.name
@@ -168,6 +175,20 @@ def _matrix(
             typer.echo(f"{column.scenario}: adversary job {found['job']}, candidate {found['candidate']} "
                        f"(training score {report.format_number(found['score'])})")  # fmt: skip
     return {"matrix": matrix}
+
+
+def _check_model(model: str, scenarios: list[Scenario]) -> None:
+    """An InputError unless `model` can evolve an adversary here (its provider, key and price) and some scenario has
+    a criterion judged against one; checked before anything runs."""
+    from evolver.engine import check_model
+    from evolver.pricing import load_prices
+    from evolver.providers import get_provider
+    from evolver.settings import Settings
+
+    if not any(criterion.judge == "adversary" for s in scenarios for criterion in s.criteria):
+        raise InputError("--adversary: none of these scenarios has a criterion judged against an adversary")
+    settings = Settings()
+    check_model(get_provider(model, settings), load_prices(settings.prices_path), model)
 
 
 def _adversary(

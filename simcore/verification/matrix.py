@@ -2,13 +2,15 @@
 
 A house criterion is judged on `runs` seeds (run `k`: `run_seed(seed, k)`), with the game's reference player in the
 slot when the scenario has one (its KPIs are the seat's as much as the market's), else on plain runs. An adversary's
-criterion is judged on its KPI's excess over the house's, seed by seed, given the adversary's metrics on the same
-seeds (`adversary_cells`; evolving the adversary is the evolution service's job). A cell holds when its spec holds
-on at least `pass_rate` of the runs; it keeps every run's KPI, so the numbers behind a ✓ or a ✗ are there.
+criterion is judged, seed by seed, on the worse of the adversary's KPI and the house player's, given the adversary's
+metrics on the same seeds (`adversary_cells`; evolving the adversary is the evolution service's job). A cell holds
+when its spec holds on at least `pass_rate` of the runs; it keeps every run's KPI, so the numbers behind a ✓ or a ✗
+are there.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,17 +150,24 @@ def house_cells(
 def adversary_cells(
     scenario: Scenario, seeds: Sequence[int], house: Sequence[Observation], metrics: Sequence[Mapping[str, float]]
 ) -> tuple[Cell, ...]:
-    """The adversary's criteria: each its KPI's excess, seed by seed, of the adversary's `metrics` (a slot metric
-    named by the spec) over the house's runs on the same `seeds`."""
+    """The adversary's criteria, seed by seed: the worse for the spec of the adversary's KPI (its `metrics`: a slot
+    metric named by the spec) and the house player's on the same seed, so a criterion holds only against both (an
+    adversary that finds less than the house's own play cannot make a design look safer)."""
     cells = []
     for criterion in scenario.criteria:
         if criterion.judge != "adversary":
             continue
         spec = parse_spec(criterion.spec)
-        theirs = [spec.kpi(Observation(m, {}, 0)) for m in metrics]
-        ours = [spec.kpi(obs) for obs in house]
-        cells.append(judged(criterion, spec, seeds, [a - b for a, b in zip(theirs, ours, strict=True)]))
+        theirs = [Observation(m, {}, 0) for m in metrics]
+        worse = [min(a, b, key=lambda seen: _margin(spec, seen)) for a, b in zip(theirs, house, strict=True)]
+        cells.append(judged(criterion, spec, seeds, [spec.kpi(seen) for seen in worse]))
     return tuple(cells)
+
+
+def _margin(spec: Spec, seen: Observation) -> float:
+    """The spec's margin on a run, NaN (a failure) as the least."""
+    margin = spec.margin(seen)
+    return -math.inf if margin != margin else margin
 
 
 def judged(criterion: Criterion, spec: Spec, seeds: Sequence[int], values: Sequence[float]) -> Cell:

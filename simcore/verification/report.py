@@ -56,9 +56,10 @@ def margin_chart(
     title: str,
     tail: Mapping[str, Any] | None = None,
 ) -> None:
-    """A histogram of finite margins with the failure line at 0; with `tail` (a `TailResult.to_dict()`), a second
-    panel of the lower tail, P(margin < x) on a log scale: the runs, the fitted generalized Pareto tail extrapolated
-    to 0 and the normal fit."""
+    """A histogram of finite margins with the failure line at 0; with `tail`, a second panel of the lower tail,
+    P(margin < x) on a log scale: the runs, each fitted model's curve extrapolated to 0 and the estimate with its
+    interval. `tail` holds `estimate`, `interval`, `threshold` (a model's tail threshold, or NaN) and `curves`
+    (label -> (x, P(margin < x)))."""
     import numpy as np
 
     values = np.array([m for m in margins if m is not None and math.isfinite(m)], dtype=float)
@@ -67,8 +68,9 @@ def margin_chart(
     if len(values):
         hist.hist(values, bins=min(80, max(10, int(math.sqrt(len(values))))), color="#4C72B0", alpha=0.8)
     hist.axvline(0, color="#C44E52", label="failure (margin 0)")
-    if tail and tail.get("threshold") is not None:
-        hist.axvline(tail["threshold"], color="#DD8452", linestyle="--", label="tail threshold")
+    threshold = tail.get("threshold") if tail else None
+    if threshold is not None and math.isfinite(threshold):
+        hist.axvline(threshold, color="#DD8452", linestyle="--", label="tail threshold")
     hist.set_xlabel("margin")
     hist.set_ylabel("runs")
     hist.set_title(title)
@@ -78,24 +80,30 @@ def margin_chart(
     _save(figure, target)
 
 
+CURVE_STYLES = ({"color": "#8172B3"}, {"color": "#DD8452", "linestyle": "--"}, {"color": "#55A868", "linestyle": ":"})
+
+
 def _tail_panel(axes: Any, ordered: Any, runs: int, tail: Mapping[str, Any]) -> None:
     import numpy as np
-    from scipy.stats import genpareto, norm
 
-    k = max(1, min(len(ordered), int(tail.get("exceedances") or len(ordered) // 10)))
-    low = min(0.0, float(ordered[0]))
-    edge = float(ordered[min(len(ordered) - 1, 2 * k)])
-    axes.semilogy(ordered[: 2 * k], (np.arange(1, min(2 * k, len(ordered)) + 1)) / runs, ".", ms=3, label="runs")
-    u, shape, scale = tail.get("threshold"), tail.get("shape"), tail.get("scale")
-    if None not in (u, shape, scale):
-        x = np.linspace(low, u, 200)
-        axes.semilogy(x, k / runs * genpareto.sf(u - x, shape, 0, scale), color="#DD8452", label="generalized Pareto")
-    mean, std = tail.get("normal_mean"), tail.get("normal_std")
-    if None not in (mean, std) and std > 0:
-        x = np.linspace(low, edge, 200)
-        axes.semilogy(x, norm.cdf((x - mean) / std), color="#55A868", linestyle=":", label="normal fit")
-    if tail.get("estimate"):
-        axes.plot([0], [tail["estimate"]], "o", color="#C44E52", label=f"estimate {tail['estimate']:.3g}")
+    shown = ordered[: max(1, int(0.2 * len(ordered)))]
+    axes.semilogy(shown, np.arange(1, len(shown) + 1) / runs, ".", ms=3, color="#4C72B0", label="runs")
+    for (label, (x, p)), style in zip(dict(tail.get("curves") or {}).items(), CURVE_STYLES * 3, strict=False):
+        p = np.asarray(p, dtype=float)
+        keep = p > 0
+        axes.semilogy(np.asarray(x, dtype=float)[keep], p[keep], label=label, **style)
+    estimate, interval = tail.get("estimate"), tail.get("interval")
+    if estimate and interval:
+        low, high = interval
+        axes.errorbar(
+            [0],
+            [estimate],
+            yerr=[[estimate - max(low, estimate * 1e-3)], [high - estimate]],
+            fmt="o",
+            color="#C44E52",
+            capsize=4,
+            label=f"estimate {estimate:.3g}",
+        )
     axes.axvline(0, color="#C44E52")
     axes.set_xlabel("margin")
     axes.set_ylabel("P(margin < x)")
