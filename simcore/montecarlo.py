@@ -12,12 +12,12 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from simcore.batch import Progress, run_many
+from simcore.batch import Job, Progress, run_many
 from simcore.checks import is_count
 from simcore.engine import ScenarioRef
 from simcore.errors import SimulationError
 from simcore.fuzz import CaseSpec, case_ranges, draw_value
-from simcore.scenario import load_scenario
+from simcore.scenario import Scenario, load_scenario
 from simcore.variables import Variable, require_known, with_overrides
 
 if TYPE_CHECKING:
@@ -91,6 +91,16 @@ def monte_carlo(
     """Simulate `runs` times, run `k` with the seed `run_seed(seed, k)`. Each variable in `vary` is drawn per run
     from its values (a fuzz case: `start:stop` ranges, Spans, lists; None for its component parameter's bounds), by
     the run's generator before anything else, as a random variable is, so its value is in each run's `nvars`."""
+    loaded, seeds, jobs = monte_carlo_jobs(scenario, runs, seed, overrides, vary)
+    outcomes = run_many(loaded, jobs, loaded.years if years is None else years, workers, progress)
+    return MonteCarloResult(seed, seeds, [nvars for nvars, _ in outcomes])
+
+
+def monte_carlo_jobs(
+    scenario: ScenarioRef, runs: int, seed: int, overrides: Mapping[str, Any] | None = None,
+    vary: Mapping[str, CaseSpec | None] | None = None,
+) -> tuple[Scenario, list[int], list[Job]]:  # fmt: skip
+    """A Monte Carlo study's scenario (its `vary` variables made random), its runs' seeds and jobs, all checked."""
     if not is_count(runs, 1):
         raise SimulationError(f"runs must be a whole number >= 1, got {runs!r}")
     if not is_count(seed, 0):
@@ -101,9 +111,7 @@ def monte_carlo(
     if vary:
         loaded = replace(loaded, variables=_varied(loaded.variables, vary, overrides or {}))
     seeds = [run_seed(seed, k) for k in range(runs)]
-    jobs = [(dict(overrides or {}), s) for s in seeds]
-    outcomes = run_many(loaded, jobs, loaded.years if years is None else years, workers, progress)
-    return MonteCarloResult(seed, seeds, [nvars for nvars, _ in outcomes])
+    return loaded, seeds, [(dict(overrides or {}), s) for s in seeds]
 
 
 def _varied(

@@ -10,18 +10,15 @@ still above 0 (about 3.7 / runs at 95 %), as it should be.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from simcore.batch import Progress, run_many
-from simcore.checks import is_count
 from simcore.engine import ScenarioRef
 from simcore.errors import SimulationError
 from simcore.fuzz import CaseSpec
-from simcore.montecarlo import _varied, run_seed
-from simcore.scenario import load_scenario
-from simcore.variables import require_known
+from simcore.montecarlo import monte_carlo_jobs
 from simcore.verification.report import margin_chart, plain
 from simcore.verification.runs import Runner, run_margins
 from simcore.verification.spec import SpecsLike, as_specs, least
@@ -170,16 +167,6 @@ def simulate_seeds(
     runner: Runner,
 ) -> tuple[list[int], list[list[float]]]:
     """The seeds of `runs` Monte Carlo runs and each run's margin per spec (shared with the tail estimate)."""
-    if not is_count(runs, 1):
-        raise SimulationError(f"runs must be a whole number >= 1, got {runs!r}")
-    if not is_count(seed, 0):
-        raise SimulationError(f"seed must be a whole number >= 0, got {seed!r}")
-    loaded = load_scenario(scenario)
-    for name in overrides or {}:
-        require_known(name, loaded.variables)
-    if vary:
-        loaded = replace(loaded, variables=_varied(loaded.variables, vary, overrides or {}))
-    seeds = [run_seed(seed, k) for k in range(runs)]
-    jobs = [(dict(overrides or {}), s) for s in seeds]
+    loaded, seeds, jobs = monte_carlo_jobs(scenario, runs, seed, overrides, vary)
     span = loaded.years if years is None else years
     return seeds, run_margins(loaded, as_specs(specs), jobs, span, workers, progress, runner)
