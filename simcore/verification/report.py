@@ -58,7 +58,7 @@ def margin_chart(
 ) -> None:
     """A histogram of finite margins with the failure line at 0; with `tail`, a second panel of the lower tail,
     P(margin < x) on a log scale: the runs, each fitted model's curve extrapolated to 0 and the estimate with its
-    interval. `tail` holds `estimate`, `interval`, `threshold` (a model's tail threshold, or NaN) and `curves`
+    interval. `tail` holds `estimate`, `interval`, `threshold` (the generalized Pareto's, or NaN) and `curves`
     (label -> (x, P(margin < x)))."""
     import numpy as np
 
@@ -70,7 +70,7 @@ def margin_chart(
     hist.axvline(0, color="#C44E52", label="failure (margin 0)")
     threshold = tail.get("threshold") if tail else None
     if threshold is not None and math.isfinite(threshold):
-        hist.axvline(threshold, color="#DD8452", linestyle="--", label="tail threshold")
+        hist.axvline(threshold, color="#DD8452", linestyle="--", label="generalized Pareto threshold")
     hist.set_xlabel("margin")
     hist.set_ylabel("runs")
     hist.set_title(title)
