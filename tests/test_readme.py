@@ -65,7 +65,7 @@ EXEMPT = {
     ),
 }
 
-MATRIX = "evolver verify ocean_v3 ocean_1ss ocean_1ss_dutch_pool --runs 20 --adversary local:gp --generations 2 " + (
+MATRIX = "evolver verify ocean_v3 ocean_1ss ocean_1ss_dutch_pool --runs 10 --adversary local:gp --generations 1 " + (
     "--chart matrix.png"
 )
 TOURNAMENT = (
