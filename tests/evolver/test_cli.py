@@ -1,16 +1,15 @@
 """The `evolver` CLI: AI3's quick-guide numbers through every command, the files it writes, and its errors."""
 
 import csv
-import json
 import math
 import re
-import struct
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+from outputs import png_size, strict_json, table_row
 from typer.testing import CliRunner
 
 import simcore
@@ -54,29 +53,6 @@ def ok(*args: str | Path):
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     return result
-
-
-def table_row(output: str, first_cell: str) -> list[str]:
-    """The cells of the rich-table row whose first cell is `first_cell`."""
-    for line in output.splitlines():
-        cells = [cell.strip() for cell in re.split("[│┃]", line.strip("│┃ "))]
-        if cells[0] == first_cell:
-            return cells
-    raise AssertionError(f"no table row {first_cell!r} in:\n{output}")
-
-
-def strict_json(path: Path):
-    def reject(constant: str):
-        raise AssertionError(f"{path} holds {constant}, which is not JSON")
-
-    return json.loads(path.read_text(), parse_constant=reject)
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    assert data[12:16] == b"IHDR"
-    return struct.unpack(">II", data[16:24])
 
 
 @pytest.fixture
