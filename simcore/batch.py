@@ -29,7 +29,7 @@ def _simulate_all(scenario: Scenario, years: float, jobs: Sequence[Job]) -> list
     outcomes = []
     for overrides, seed in jobs:
         try:
-            result = run(scenario, with_overrides(scenario.variables, overrides), years, seed)
+            result = run(scenario, with_overrides(scenario.variables, overrides), years, seed, stats=False)
         except SimulationError as exc:  # say which of the many runs it was
             raise type(exc)(f"{exc} (in the run {run_name(overrides, seed)})") from exc
         outcomes.append((result.nvars, result.res))

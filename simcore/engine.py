@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, ModuleType
@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from simcore.checks import is_number
 from simcore.errors import SimulationError
+from simcore.inline import compiled_loop
 from simcore.plugins.base import Plugin
-from simcore.scenario import Scenario, call_hook, load_scenario
+from simcore.rows import after_reads_rows, player_reads_rows
+from simcore.scenario import Scenario, call_hook, hook_takes, load_scenario
 from simcore.variables import Variable, compute, realise, require_known, with_overrides
 
 if TYPE_CHECKING:
@@ -94,11 +96,43 @@ def day_count(years: float) -> int:
     return math.ceil(DAYS_PER_YEAR * years)
 
 
-def run(scenario: Scenario, variables: Mapping[str, Variable], years: float, seed: int = 0) -> Result:
-    """One simulation of `scenario` with the given variable definitions (see `simulate`)."""
+@dataclass(frozen=True)
+class _Plan:
+    """What `run` works out once per scenario: its players' calls, whether anyone reads the daily rows, and whether
+    the hooks see `p` (the run's random generator among the handles)."""
+
+    calls: tuple[tuple[str, Any], ...]
+    rows_read: bool
+    before_p: bool
+    after_p: bool
+
+
+def _plan(scenario: Scenario) -> _Plan:
+    """The scenario's plan, made at its first run and kept on it (a Scenario never changes)."""
+    plan = scenario.__dict__.get("_plan")
+    if plan is None:
+        calls = tuple((player.key, player.fn) for player in scenario.players)
+        rows_read = after_reads_rows(scenario.after) or any(player_reads_rows(fn) for _, fn in calls)
+        plan = _Plan(calls, rows_read, hook_takes(scenario.before, "p"), hook_takes(scenario.after, "p"))
+        object.__setattr__(scenario, "_plan", plan)
+    return plan
+
+
+def run(
+    scenario: Scenario, variables: Mapping[str, Variable], years: float, seed: int = 0, stats: bool = True
+) -> Result:
+    """One simulation of `scenario` with the given variable definitions (see `simulate`).
+
+    With `stats=False` the daily rows are built only if a player or `after` reads them (`simcore.rows`), and the
+    Result's `stats` then holds day 0 alone; everything else is the same, bit for bit. The run's random generator is
+    made when something could first draw from it (a random variable, a plugin, a hook or player given `p`): nothing
+    drew before, so its numbers are the same."""
     days = day_count(years)
-    rng = random.Random(seed)
-    variables = realise(variables, rng)
+    plan = _plan(scenario)
+    rng = None
+    if scenario.plugins or plan.before_p or any(variable.draw is not None for variable in variables.values()):
+        rng = random.Random(seed)
+        variables = realise(variables, rng)
     values = compute(variables)
     v = MappingProxyType(values)
     p = Handles()
@@ -108,7 +142,8 @@ def run(scenario: Scenario, variables: Mapping[str, Variable], years: float, see
         except SimulationError as exc:
             raise type(exc)(f"plugin {key!r}: {exc}") from exc
     plugins: list[tuple[str, Plugin]] = list(p.items())
-    p["rng"] = rng
+    if rng is not None:
+        p["rng"] = rng
 
     initial = _hook(scenario, "before", v=v, p=p, years=years)
     if initial is None:
@@ -125,8 +160,36 @@ def run(scenario: Scenario, variables: Mapping[str, Variable], years: float, see
         first[key] = plugin.state()
     s: list[dict[str, Any]] = [first]
 
-    calls = [(player.key, player.fn) for player in scenario.players]
     enders = [plugin for _, plugin in plugins if type(plugin).end_day is not Plugin.end_day]
+    rows = stats or plan.rows_read
+    loop = compiled_loop(plan.calls, tuple(r), values, len(plugins), bool(enders), rows)
+    if "rng" not in p and (loop is None or loop.uses_p or plan.after_p):
+        p["rng"] = random.Random(seed)
+    if loop is not None:
+        states = [(key, plugin.state) for key, plugin in plugins]
+        loop(days, v, r, s, p, [plugin.end_day for plugin in enders], states, player_failed)
+    elif rows:
+        _days_with_rows(days, v, r, s, p, plan.calls, plugins, enders)
+    else:
+        _days(days, v, r, s, p, plan.calls, enders)
+
+    _hook(scenario, "after", v=v, r=r, s=s, p=p, years=years)
+    for key, plugin in plugins:
+        r[key] = plugin.state()
+    return Result(v=values, nvars=compute(variables, r), res=r, stats=s if rows else s[:1])
+
+
+def player_failed(key: str, day: int, exc: Exception) -> SimulationError:
+    """What a run raises when a player does."""
+    return SimulationError(f"player {key!r} failed on day {day}: {type(exc).__name__}: {exc}")
+
+
+def _days_with_rows(
+    days: int, v: Any, r: dict[str, Any], s: list[dict[str, Any]], p: Handles, calls: Sequence[tuple[str, Any]],
+    plugins: list[tuple[str, Plugin]], enders: list[Plugin],
+) -> None:  # fmt: skip
+    """The general loop: each day the players in turn, then the day's row (the state, the players' entries, each
+    plugin's state)."""
     for d in range(1, days + 1):
         r["i"] = d
         s.append({"i": d})
@@ -134,7 +197,7 @@ def run(scenario: Scenario, variables: Mapping[str, Variable], years: float, see
             try:
                 fn(d, v, r, s, p)
             except Exception as exc:
-                raise SimulationError(f"player {key!r} failed on day {d}: {type(exc).__name__}: {exc}") from exc
+                raise player_failed(key, d, exc) from exc
         row = r | s[d]
         if plugins:
             for plugin in enders:
@@ -143,10 +206,22 @@ def run(scenario: Scenario, variables: Mapping[str, Variable], years: float, see
                 row[key] = plugin.state()
         s[d] = row
 
-    _hook(scenario, "after", v=v, r=r, s=s, p=p, years=years)
-    for key, plugin in plugins:
-        r[key] = plugin.state()
-    return Result(v=values, nvars=compute(variables, r), res=r, stats=s)
+
+def _days(
+    days: int, v: Any, r: dict[str, Any], s: list[dict[str, Any]], p: Handles, calls: Sequence[tuple[str, Any]],
+    enders: list[Plugin],
+) -> None:  # fmt: skip
+    """The general loop when nobody reads the rows: each day's holds only what the players write to it."""
+    for d in range(1, days + 1):
+        r["i"] = d
+        s.append({"i": d})
+        for key, fn in calls:
+            try:
+                fn(d, v, r, s, p)
+            except Exception as exc:
+                raise player_failed(key, d, exc) from exc
+        for plugin in enders:
+            plugin.end_day(d)
 
 
 def _hook(scenario: Scenario, name: str, **available: Any) -> Any:

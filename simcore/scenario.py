@@ -18,6 +18,7 @@ A scenario module defines, as AI3's `token.js` does:
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -84,6 +85,14 @@ def call_hook(hook: Callable[..., Any] | None, **available: Any) -> Any:
         return None
     names = _keywords(getattr(hook, "__func__", hook))  # a bound method: its function's names, cached once
     return hook(**available) if names is None else hook(**{k: x for k, x in available.items() if k in names})
+
+
+def hook_takes(hook: Callable[..., Any] | None, name: str) -> bool:
+    """Whether `call_hook` gives `hook` the keyword `name`."""
+    if hook is None:
+        return False
+    names = _keywords(getattr(hook, "__func__", hook))
+    return names is None or name in names
 
 
 @functools.cache
@@ -173,23 +182,46 @@ def _generated(key: str, spec: PluginSpec | None, composed: Component | None) ->
 
 def builtin_names() -> list[str]:
     """The names of the built-in scenarios."""
-    return sorted(m.name for m in pkgutil.iter_modules(_builtins.__path__) if not m.name.startswith("_"))
+    return list(_builtin_names())
+
+
+@functools.cache
+def _builtin_names() -> tuple[str, ...]:
+    """Read once: the package does not change while the process runs."""
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(_builtins.__path__) if not m.name.startswith("_")))
 
 
 def load_scenario(ref: str | Path | ModuleType | Scenario) -> Scenario:
-    """A Scenario from a built-in name, a `.py` file path, a module, or a Scenario (returned as is)."""
+    """A Scenario from a built-in name, a `.py` file path, a module, or a Scenario (returned as is).
+
+    A name or a file is loaded once per content: the same text gives the same Scenario object (its definitions are
+    shared, never changed by a run), and a file whose text changed is imported anew."""
     if isinstance(ref, Scenario):
         return ref
     if isinstance(ref, ModuleType):
         return from_module(ref)
     text = str(ref)
-    if text in builtin_names():
-        return from_module(importlib.import_module(f"{_builtins.__name__}.{text}"))
+    if text in _builtin_names():
+        module = importlib.import_module(f"{_builtins.__name__}.{text}")
+        return _loaded(module.__file__ or text, _digest(module.__file__), text)
     path = Path(text)
     if path.suffix == ".py" and path.is_file():
-        return from_module(_import_file(path), path.stem)
+        return _loaded(str(path.resolve()), _digest(path), None)
     known = ", ".join(builtin_names())
     raise ScenarioError(f"unknown scenario {text!r}: not a built-in ({known}) and not an existing .py file")
+
+
+def _digest(path: str | Path | None) -> str:
+    """The content hash of a scenario's source file ("" when it has none)."""
+    return hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest() if path else ""
+
+
+@functools.lru_cache(maxsize=128)
+def _loaded(path: str, digest: str, builtin: str | None) -> Scenario:
+    """The scenario at `path` whose source hashes to `digest` (a built-in's by its name): loaded once per content."""
+    if builtin is not None:
+        return from_module(importlib.import_module(f"{_builtins.__name__}.{builtin}"))
+    return from_module(_import_file(Path(path)), Path(path).stem)
 
 
 def _import_file(path: Path) -> ModuleType:

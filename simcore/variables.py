@@ -4,7 +4,8 @@ A variable's `val` is a constant or a function of a getter `g` (and, when it rea
 the result state `r` as a second argument). A *random* variable has instead a `draw`, a function of the run's
 random generator: each run draws it once from its seed, before anything else (`realise`), so a seed is a market.
 Resolution is memoised within one computation, detects cycles, names the variable that failed, and never changes
-the definitions it was given.
+the definitions it was given. A formula is a function of `g` and `r` alone: one that read `r` before asking `g` for
+anything is unknown before every run, so it is noted (`Variable.unknown_before`) and not called before a run again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import inspect
 import random
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from simcore.checks import is_number
 from simcore.errors import VariableError
@@ -56,12 +57,17 @@ class Variable:
     reads_state: bool = False
     draw: Draw | None = None
     bounds: Bounds | None = None
+    unknown_before: ClassVar[bool] = False  # set on a formula that read `r` first: not called again before a run
 
     def __post_init__(self) -> None:
         if self.draw is not None and not callable(self.draw):
             raise VariableError(f"variable {self.name!r}: draw must be a function of the run's random generator")
         if callable(self.val):
             object.__setattr__(self, "reads_state", _takes_state(self.val))
+
+    def fixed(self, value: Value) -> Variable:
+        """This variable set to `value` (a constant, or a function of `g`, read like any `val`)."""
+        return Variable(self.name, value, self.desc, self.display, False, None, self.bounds)
 
 
 def var(val: Value = None, name: str = "", desc: str = "", draw: Draw | None = None, **display: Any) -> Variable:
@@ -108,10 +114,11 @@ def realise(variables: Mapping[str, Variable], rng: random.Random) -> Mapping[st
 def readers_of(variables: Mapping[str, Variable], keys: Collection[str]) -> set[str]:
     """The variables (outside `keys`) whose value before the run is computed from any of `keys`, directly or
     through others (random variables are read as drawn from seed 0)."""
-    resolver = _Resolver(realise(variables, random.Random(0)), None)
+    resolver = _Resolver(realise(variables, random.Random(0)), None, track=True)
     for key in variables:
         resolver.value(key)
     reads = resolver.reads
+    assert reads is not None
     tainted = set(keys)
     grew = True
     while grew:
@@ -139,12 +146,13 @@ def with_overrides(variables: Mapping[str, Variable], overrides: Mapping[str, Va
     result = dict(variables)
     for key, value in (overrides or {}).items():
         require_known(key, result)
-        if result[key].reads_state:
+        variable = result[key]
+        if variable.reads_state:
             raise VariableError(
                 f"{key!r} is computed from the run's results (an output), so it cannot be set: set the inputs it is "
                 "computed from"
             )
-        result[key] = replace(result[key], val=value, reads_state=False, draw=None)
+        result[key] = variable.fixed(value)
     return result
 
 
@@ -183,60 +191,75 @@ _UNKNOWN = object()
 
 
 class _Resolver:
-    """The getter `g` of one computation: memoised, cycle-aware."""
+    """The getter `g` of one computation: memoised, cycle-aware; with `track`, it notes what each formula read."""
 
-    __slots__ = ("active", "defs", "reads", "state", "values")
+    __slots__ = ("active", "asked", "before", "defs", "reads", "state", "values")
 
-    def __init__(self, defs: Mapping[str, Variable], state: Mapping[str, Any] | None) -> None:
+    def __init__(self, defs: Mapping[str, Variable], state: Mapping[str, Any] | None, track: bool = False) -> None:
         self.defs = defs
+        self.before = state is None
         self.state = _NoState() if state is None else state
+        self.asked = 0  # how many values formulas have asked `g` for
         self.values: dict[str, Value] = {}
         self.active: list[str] = []
-        self.reads: dict[str, set[str]] = {}  # each variable -> the variables its formula read
+        self.reads: dict[str, set[str]] | None = {} if track else None  # each variable -> the variables it read
 
     def __call__(self, key: str) -> Value:
-        if self.active:
+        self.asked += 1
+        if self.reads is not None and self.active:
             self.reads.setdefault(self.active[-1], set()).add(key)
-        if key in self.values:
-            value = self.values[key]
+        value = self.values.get(key, _UNKNOWN)
+        if value is _UNKNOWN:
+            value = self.resolve(key)
             if value is _UNKNOWN:
                 raise _StateUnavailable
-            return value
+        return value
+
+    def resolve(self, key: str) -> Value:
+        """The value of `key`, computed if it is not known yet; `_UNKNOWN` when it needs the result state."""
+        values = self.values
+        if key in values:
+            return values[key]
         definition = self.defs.get(key)
         if definition is None:
             asker = f"variable {self.active[-1]!r} asks for" if self.active else "no"
             raise VariableError(f"{asker} unknown variable {key!r}{_did_you_mean(key, self.defs)}")
         if definition.draw is not None:  # not drawn yet: unknown until a run's seed draws it
-            self.values[key] = _UNKNOWN
-            raise _StateUnavailable
+            values[key] = _UNKNOWN
+            return _UNKNOWN
         val = definition.val
         if not callable(val):
-            self.values[key] = val
+            values[key] = val
             return val
-        if key in self.active:
-            cycle = [*self.active[self.active.index(key) :], key]
+        active = self.active
+        if key in active:
+            cycle = [*active[active.index(key) :], key]
             raise VariableError(f"variable cycle: {' -> '.join(cycle)}")
-        self.active.append(key)
+        if self.before and definition.unknown_before:
+            values[key] = _UNKNOWN
+            return _UNKNOWN
+        active.append(key)
+        asked = self.asked
         try:
             value = val(self, self.state) if definition.reads_state else val(self)
         except _StateUnavailable:
-            self.values[key] = _UNKNOWN
-            raise
+            values[key] = _UNKNOWN
+            if self.before and self.asked == asked:  # it read `r` before any other variable: it always will
+                object.__setattr__(definition, "unknown_before", True)
+            return _UNKNOWN
         except VariableError:
             raise
         except Exception as exc:
             raise VariableError(f"variable {key!r} failed: {type(exc).__name__}: {exc}") from exc
         finally:
-            self.active.pop()
-        self.values[key] = value
+            active.pop()
+        values[key] = value
         return value
 
     def value(self, key: str) -> Value:
         """The value of `key`, or None when it needs the result state and there is none yet."""
-        try:
-            return self(key)
-        except _StateUnavailable:
-            return None
+        value = self.resolve(key)
+        return None if value is _UNKNOWN else value
 
 
 def compute(variables: Mapping[str, Variable], state: Mapping[str, Any] | None = None) -> dict[str, Value]:
