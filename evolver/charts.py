@@ -1,4 +1,8 @@
-"""A PNG chart of one simulation's daily stats, drawn from the scenario's AI3 `graphs` config.
+"""Charts of one simulation's daily stats, drawn from the scenario's AI3 `graphs` config: what they show (the
+panels, their lines and each line's values), and a PNG of them.
+
+The panels are resolved once, here, for every chart: the PNG (`write_chart`, for `simulate --plot` and the API's
+`chart.png`) and the page's charts drawn in the browser from the API's `run.json`.
 
 matplotlib is imported only when a chart is drawn, so the CLI starts fast; figures are drawn on an Agg
 canvas of their own, never through pyplot's global state.
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -15,12 +20,35 @@ from evolver.report import ReportError, check_writable
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from simcore import Scenario, Slot
 
 PANEL_SIZE = (9.0, 3.0)  # inches per subplot: width, height
 DPI = 100
+# matplotlib's default colour cycle ("tab10"), given explicitly so that a browser draws a line without a colour of
+# its own in the colour the PNG gives it: the n-th such line of a panel takes the n-th colour, as in matplotlib
+CYCLE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a panel: its legend label, its colour (as the config gives it, or the cycle's) and the stats
+    column it draws."""
+
+    label: str
+    color: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One subplot: its title and its lines, against the day `i`."""
+
+    title: str
+    lines: tuple[Line, ...]
 
 
 def column_graphs(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -56,19 +84,67 @@ def markets_graph(scenario: Scenario) -> dict[str, Any] | None:
     return {"key": "markets", "name": "Markets", "lines": lines} if lines else None
 
 
-def _plot_line(axes: Axes, frame: pd.DataFrame, graph: str, line: Mapping[str, Any]) -> None:
+def chart_panels(
+    frame: pd.DataFrame, graphs: Sequence[Mapping[str, Any]], extra: Sequence[Mapping[str, Any]] = ()
+) -> list[Panel]:
+    """The panels a chart of `frame` shows: one per graph (every numeric column's own when there are no
+    `graphs`), then the `extra` ones (e.g. `slot_graphs`), a line per entry of a graph's `lines`.
+
+    A line names its column by `key` (AI3's dashboard) or `val` (AI3's README); a name that is not a column of
+    `frame` is a ReportError naming the graph and the closest columns, as is a chart with no panel."""
+    panels = [_panel(frame, graph) for graph in [*(list(graphs) or column_graphs(frame)), *extra]]
+    if not panels:
+        raise ReportError("nothing to plot: the scenario has no graphs and its daily stats no numeric columns")
+    return panels
+
+
+def _panel(frame: pd.DataFrame, graph: Mapping[str, Any]) -> Panel:
+    title = str(graph.get("name", graph.get("key", "")))
+    lines, uncoloured = [], 0
+    for line in graph.get("lines", ()):
+        key = line.get("key", line.get("val"))
+        if key not in frame.columns:
+            close = difflib.get_close_matches(str(key), [str(c) for c in frame.columns], n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ReportError(f"graph {title!r}: line key {key!r} is not a column of the daily stats{hint}")
+        color = line.get("color")
+        if color is None:
+            color, uncoloured = CYCLE[uncoloured % len(CYCLE)], uncoloured + 1
+        lines.append(Line(str(line.get("label", key)), str(color), key))
+    return Panel(title, tuple(lines))
+
+
+def values(frame: pd.DataFrame, key: str) -> pd.Series:
+    """A stats column as a chart draws it: its numbers as floats, anything else (text, None) NaN."""
     import pandas as pd
 
-    key = line.get("key", line.get("val"))  # AI3's dashboard names the column `key`, its README `val`
-    if key not in frame.columns:
-        close = difflib.get_close_matches(str(key), [str(c) for c in frame.columns], n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise ReportError(f"graph {graph!r}: line key {key!r} is not a column of the daily stats{hint}")
-    values = pd.to_numeric(frame[key], errors="coerce")
-    try:
-        axes.plot(frame["i"], values, label=str(line.get("label", key)), color=line.get("color"))
-    except ValueError as exc:
-        raise ReportError(f"graph {graph!r}: line {key!r}: {exc}") from exc
+    return pd.to_numeric(frame[key], errors="coerce").astype(float)
+
+
+def figure(frame: pd.DataFrame, panels: Sequence[Panel], title: str = "") -> Figure:
+    """The panels drawn by matplotlib, one subplot each against the day `i`, on an Agg canvas of their own. A
+    colour matplotlib does not know is a ReportError naming the graph and the line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    width, height = PANEL_SIZE
+    drawn = Figure(figsize=(width, height * len(panels)), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(drawn)
+    axes_list = drawn.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    for axes, panel in zip(axes_list, panels, strict=True):
+        for line in panel.lines:
+            try:
+                axes.plot(frame["i"], values(frame, line.key), label=line.label, color=line.color)
+            except ValueError as exc:
+                raise ReportError(f"graph {panel.title!r}: line {line.key!r}: {exc}") from exc
+        axes.set_title(panel.title)
+        if axes.lines:
+            axes.legend(loc="best")
+        axes.grid(alpha=0.3)
+    axes_list[-1].set_xlabel("day")
+    if title:
+        drawn.suptitle(title)
+    return drawn
 
 
 def write_chart(
@@ -78,34 +154,13 @@ def write_chart(
     title: str = "",
     extra: Sequence[Mapping[str, Any]] = (),
 ) -> None:
-    """Draw one subplot per graph, one line per entry of its `lines` (label and colour from the config),
-    against the day `i`, and save it as a PNG. `frame` is `Result.frame()` (or `simcore.engine.stats_frame`
-    of the same rows); with no `graphs`, every numeric column gets its own subplot. `extra` graphs (e.g.
-    `wallet_graph`) are drawn below the scenario's. `path` may also be a binary file object."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+    """Draw `chart_panels(frame, graphs, extra)` (one subplot per graph, one line per entry of its `lines`, label
+    and colour from the config) against the day `i`, and save it as a PNG. `frame` is `Result.frame()` (or
+    `simcore.engine.stats_frame` of the same rows). `path` may also be a binary file object."""
     if isinstance(path, Path):
         check_writable(path)
-    panels = [*(list(graphs) or column_graphs(frame)), *extra]
-    if not panels:
-        raise ReportError("nothing to plot: the scenario has no graphs and its daily stats no numeric columns")
-    width, height = PANEL_SIZE
-    figure = Figure(figsize=(width, height * len(panels)), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    axes_list = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
-    for axes, graph in zip(axes_list, panels, strict=True):
-        name = str(graph.get("name", graph.get("key", "")))
-        for line in graph.get("lines", ()):
-            _plot_line(axes, frame, name, line)
-        axes.set_title(name)
-        if axes.lines:
-            axes.legend(loc="best")
-        axes.grid(alpha=0.3)
-    axes_list[-1].set_xlabel("day")
-    if title:
-        figure.suptitle(title)
+    drawn = figure(frame, chart_panels(frame, graphs, extra), title)
     try:
-        figure.savefig(path, format="png")
+        drawn.savefig(path, format="png")
     except OSError as exc:
         raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -127,7 +127,8 @@ def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> di
         try:  # SystemExit and the like are the player's doing too: any exception is a result
             if index:
                 fn = load_player(compiled, sink)  # a fresh module for every seed
-            outcome = play(scenario, fn, request["years"], seed, invalids)
+            rows = (request.get("detail") and not first) or (feedback is not None and feedback.seed is None)
+            outcome = play(scenario, fn, request["years"], seed, invalids, stats=bool(rows))
             scratch = plain(outcome.scratch)
             if not first:  # the first seed's notes, and its run when asked for (`detail`)
                 first["notes"] = scratch

@@ -9,14 +9,14 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 from simcore.checks import is_number
 from simcore.errors import SimulationError
-from simcore.inline import compiled_loop
+from simcore.inline import Loop, compiled_loop
 from simcore.plugins.base import Plugin
 from simcore.rows import after_reads_rows, player_reads_rows
 from simcore.scenario import Scenario, call_hook, hook_takes, load_scenario
@@ -105,6 +105,16 @@ class _Plan:
     rows_read: bool
     before_p: bool
     after_p: bool
+    loops: dict[tuple[Any, ...], Loop | None] = field(default_factory=dict)
+
+    def loop(
+        self, keys: tuple[str, ...], v_keys: tuple[str, ...], plugins: int, enders: bool, rows: bool
+    ) -> Loop | None:
+        """The compiled loop for a run whose initial state has `keys` (`simcore.inline`), or None."""
+        shape = (keys, v_keys, plugins, enders, rows)
+        if shape not in self.loops:
+            self.loops[shape] = compiled_loop(self.calls, keys, v_keys, plugins, enders, rows)
+        return self.loops[shape]
 
 
 def _plan(scenario: Scenario) -> _Plan:
@@ -162,7 +172,7 @@ def run(
 
     enders = [plugin for _, plugin in plugins if type(plugin).end_day is not Plugin.end_day]
     rows = stats or plan.rows_read
-    loop = compiled_loop(plan.calls, tuple(r), values, len(plugins), bool(enders), rows)
+    loop = plan.loop(tuple(r), tuple(values), len(plugins), bool(enders), rows)
     if "rng" not in p and (loop is None or loop.uses_p or plan.after_p):
         p["rng"] = random.Random(seed)
     if loop is not None:

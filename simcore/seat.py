@@ -217,6 +217,8 @@ def rotation(seats: int, index: int) -> tuple[int, ...]:
 class Seat:
     """One evolved player seated in one run: its views, its ledger and counts, its daily turn and its actions."""
 
+    reads_rows = False  # it sees its own history, never the run's rows (`simcore.rows`)
+
     def __init__(
         self, scenario: Scenario, slot: Slot, fn: Callable[..., Any], seed: int, witness: Witness | None = None,
         key: str | None = None,
@@ -328,6 +330,8 @@ class Seat:
             self.error = SimulationError(f"player {self.key!r} failed on day {i}: {type(exc).__name__}: {exc}")
             self.error.__cause__ = exc
             r[self.key] = self.record()
+
+    turn_or_bench.reads_rows = False  # type: ignore[attr-defined]
 
     def act(self, key: str, action: str, args: tuple[Any, ...]) -> float:
         """One action of the player: checked, then executed or refused against the wallet, all at once."""
@@ -486,8 +490,9 @@ def _seats(
 
 
 def _seated_run(
-    scenario: Scenario, seats: Sequence[Seat], order: Sequence[int], years: float | None, seed: int, bench: bool
-) -> Result:
+    scenario: Scenario, seats: Sequence[Seat], order: Sequence[int], years: float | None, seed: int, bench: bool,
+    stats: bool,
+) -> Result:  # fmt: skip
     """One run with the seats taking their turns, in `order`, where the slot's position puts them."""
     slot = scenario.slot
     assert slot is not None
@@ -495,12 +500,12 @@ def _seated_run(
     at = len(players) if slot.position is None else slot.position
     players[at:at] = (Player(seats[k].key, seats[k].turn_or_bench if bench else seats[k], slot.goal) for k in order)
     seated = replace(scenario, players=tuple(players), before=Table(scenario, seats).open)
-    return run(seated, scenario.variables, scenario.years if years is None else years, seed)
+    return run(seated, scenario.variables, scenario.years if years is None else years, seed, stats)
 
 
 def play(
     scenario: ScenarioRef, fn: Callable[..., Any], years: float | None = None, seed: int = 0,
-    witness: Witness | None = None,
+    witness: Witness | None = None, stats: bool = True,
 ) -> SlotOutcome:  # fmt: skip
     """Run `scenario` once with `fn` in its slot; the outcome's score is the metric the slot's comp names.
 
@@ -510,11 +515,13 @@ def play(
     naming it; a scenario without a slot, ScenarioError. `witness`, if given, is called with every invalid
     action of this run's handles, whenever it happens (after `play` has returned too). In an arena `fn` plays
     the first seat and the game's reference player (else `idle`) every other one; a failing rival stops the run too.
+    With `stats=False` the outcome's `result` need not hold the daily rows (`simcore.engine.run`): the score is the
+    same.
     """
     loaded, slot = _slotted(scenario)
     fns = (_player(fn), *(house_player(loaded),) * (slot.seats - 1))
     seats = _seats(loaded, fns, seed, (witness,))
-    result = _seated_run(loaded, seats, range(slot.seats), years, seed, bench=False)
+    result = _seated_run(loaded, seats, range(slot.seats), years, seed, bench=False, stats=stats)
     return seats[0].outcome(result)
 
 
@@ -537,7 +544,7 @@ def play_match(
     if not all(type(k) is int for k in turns) or sorted(turns) != list(range(count)):
         raise SimulationError(f"order must name each seat 0..{count - 1} once, got {order!r}")
     seats = _seats(loaded, [_player(fn) for fn in fns], seed, witnesses or ())
-    result = _seated_run(loaded, seats, turns, years, seed, bench=True)
+    result = _seated_run(loaded, seats, turns, years, seed, bench=True, stats=False)
     return tuple(_final(seat, result) for seat in seats)
 
 

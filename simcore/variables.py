@@ -67,7 +67,12 @@ class Variable:
 
     def fixed(self, value: Value) -> Variable:
         """This variable set to `value` (a constant, or a function of `g`, read like any `val`)."""
-        return Variable(self.name, value, self.desc, self.display, False, None, self.bounds)
+        if callable(value):
+            return Variable(self.name, value, self.desc, self.display, False, None, self.bounds)
+        fixed = object.__new__(Variable)  # a constant needs no checks: copy the fields (a fuzz makes one per case)
+        fixed.__dict__.update(name=self.name, val=value, desc=self.desc, display=self.display, reads_state=False,
+                              draw=None, bounds=self.bounds)  # fmt: skip
+        return fixed
 
 
 def var(val: Value = None, name: str = "", desc: str = "", draw: Draw | None = None, **display: Any) -> Variable:
@@ -188,6 +193,7 @@ class _NoState(Mapping[str, Any]):
 
 
 _UNKNOWN = object()
+_NO_STATE = _NoState()
 
 
 class _Resolver:
@@ -198,7 +204,7 @@ class _Resolver:
     def __init__(self, defs: Mapping[str, Variable], state: Mapping[str, Any] | None, track: bool = False) -> None:
         self.defs = defs
         self.before = state is None
-        self.state = _NoState() if state is None else state
+        self.state = _NO_STATE if state is None else state
         self.asked = 0  # how many values formulas have asked `g` for
         self.values: dict[str, Value] = {}
         self.active: list[str] = []
@@ -266,4 +272,17 @@ def compute(variables: Mapping[str, Variable], state: Mapping[str, Any] | None =
     """Every variable's value: before the run with `state=None` (`v`), after it with the final `r` (`nvars`).
     A random variable not yet drawn (see `realise`) is None, as is every variable computed from it."""
     resolver = _Resolver(variables, state)
-    return {key: resolver.value(key) for key in variables}
+    known, before = resolver.values, resolver.before
+    computed: dict[str, Value] = {}
+    for key, definition in variables.items():  # constants, and formulas known to need `r`, without a call
+        value = known.get(key, _UNKNOWN)
+        if value is _UNKNOWN and key not in known:
+            val = definition.val
+            if definition.draw is None and not callable(val):
+                value = known[key] = val
+            elif before and definition.unknown_before:
+                known[key] = _UNKNOWN
+            else:
+                value = resolver.resolve(key)
+        computed[key] = None if value is _UNKNOWN else value
+    return computed

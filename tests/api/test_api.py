@@ -21,11 +21,14 @@ import httpx
 import pytest
 import wire
 from api_server import TOKEN, make_settings, serving
+from matplotlib.colors import to_hex
 from sqlalchemy import create_engine, text
 from wire import WireServer
 
 import simcore
+from evolver import charts
 from evolver.api import create_app, runner
+from evolver.api.routes.candidates import CHART_LIMITS
 from evolver.engine import Engine
 from evolver.job import JobSpec
 from evolver.report import jsonable
@@ -46,6 +49,7 @@ ROUTES = {
     "/candidates/{candidate_id}": {"get"},
     "/candidates/{candidate_id}/export": {"get"},
     "/candidates/{candidate_id}/chart.png": {"get"},
+    "/candidates/{candidate_id}/run.json": {"get"},
     "/scenarios": {"get"},
     "/scenarios/{name}/simulate": {"post"},
 }
@@ -175,6 +179,7 @@ def test_an_unknown_job_is_a_404_and_a_word_is_a_422(client):
         f"/candidates/{BIG_ID}",
         f"/candidates/{BIG_ID}/export",
         f"/candidates/{BIG_ID}/chart.png",
+        f"/candidates/{BIG_ID}/run.json",
         f"/jobs/-{BIG_ID + 1}",
         f"/candidates/{10**30}",
     ],
@@ -278,8 +283,8 @@ def test_a_beat_shows_its_target_and_a_model_candidate_its_prompt_and_reply(clie
 
 
 def test_an_unknown_candidate_is_a_404(client):
-    for path in ("/candidates/987654", "/candidates/987654/export", "/candidates/987654/chart.png"):
-        assert "987654" in problem(client.get(path), 404)
+    for what in ("", "/export", "/chart.png", "/run.json"):
+        assert "987654" in problem(client.get(f"/candidates/987654{what}"), 404)
     assert "candidate_id" in problem(client.get("/candidates/first"), 422)
 
 
@@ -324,11 +329,56 @@ def test_a_candidate_chart_is_a_png_of_its_run(client, store, finished):
     assert image.std() > 0  # something is drawn
 
 
+def test_a_candidates_run_is_the_data_its_png_draws(client, store, finished):
+    """run.json: the panels the PNG draws (titles, labels, colours, the columns of their lines) and those columns'
+    values day by day, equal to the daily stats of the sandbox's run of the candidate on its job's first seed."""
+    job = store.job(finished["evolve"])
+    best = store.best(job.id, job.direction)
+    response = client.get(f"/candidates/{best.id}/run.json")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    run = response.json()
+    seed = job.budget["seeds"][0]
+    assert (run["candidate_id"], run["seed"]) == (best.id, seed)
+    assert run["title"] == f"candidate {best.id} ({best.model_id}, {best.op}): {job.scenario}, seed {seed}"
+
+    with SandboxPool(1) as pool:  # the run again, as the routes make it
+        evaluation = pool.evaluate(best.code, job.scenario, [seed], job.budget["years"], CHART_LIMITS, detail=True)
+    frame = simcore.engine.stats_frame(evaluation.detail["stats"])
+    assert run["days"] == frame["i"].tolist() and len(run["days"]) > 300
+    keys = [line["key"] for panel in run["panels"] for line in panel["lines"]]
+    assert sorted(run["columns"]) == sorted(set(keys))  # every column a line draws, and no other
+    for key, column in run["columns"].items():
+        stats = [x if isinstance(x, int | float) and math.isfinite(x) else None for x in frame[key]]
+        assert column == stats, key
+        assert any(x is not None for x in column)
+
+    scenario = simcore.load_scenario(job.scenario)
+    drawn = charts.figure(frame, charts.chart_panels(frame, scenario.graphs, charts.slot_graphs(scenario)))
+    assert [panel["title"] for panel in run["panels"]] == [axes.get_title() for axes in drawn.axes]
+    assert run["panels"][-2:] == [
+        {"title": "Markets", "lines": [
+            {"label": "dex AI", "color": charts.CYCLE[0], "key": "dex.la"},
+            {"label": "dex USDC", "color": charts.CYCLE[1], "key": "dex.lb"},
+        ]},
+        {"title": "Player wallet", "lines": [
+            {"label": "USDC", "color": charts.CYCLE[0], "key": "player.USDC"},
+            {"label": "AI", "color": charts.CYCLE[1], "key": "player.AI"},
+        ]},
+    ]  # fmt: skip
+    for panel, axes in zip(run["panels"], drawn.axes, strict=True):
+        plotted = [(line.get_label(), to_hex(line.get_color()), list(line.get_ydata())) for line in axes.lines]
+        ours = [(line["label"], to_hex(line["color"]), run["columns"][line["key"]]) for line in panel["lines"]]
+        assert [(label, color) for label, color, _ in plotted] == [(label, color) for label, color, _ in ours]
+        for (_, _, ys), (_, _, column) in zip(plotted, ours, strict=True):
+            assert [None if math.isnan(y) else y for y in ys] == column
+
+
 def test_a_failed_candidate_has_no_chart(client, store, finished):
     for row in store.lineage(finished["failing"]):
         if row.status != "ok":
-            message = problem(client.get(f"/candidates/{row.id}/chart.png"), 409)
-            assert str(row.id) in message and row.status in message
+            for what in ("chart.png", "run.json"):
+                message = problem(client.get(f"/candidates/{row.id}/{what}"), 409)
+                assert str(row.id) in message and row.status in message
 
 
 def test_no_chart_is_drawn_of_a_job_whose_component_changed_since_submit(tmp_path: Path):
@@ -348,8 +398,9 @@ def test_no_chart_is_drawn_of_a_job_whose_component_changed_since_submit(tmp_pat
     with create_engine(f"sqlite:///{database}").begin() as connection:
         connection.execute(text("UPDATE jobs SET scenario_components = :refs"), {"refs": json.dumps({"bond": older})})
     with serving(create_app(make_settings(database))) as url, httpx.Client(base_url=url, timeout=60) as client:
-        message = problem(client.get(f"/candidates/{best.id}/chart.png"), 409)
-    assert f"bond: {older} -> {now}" in message
+        for what in ("chart.png", "run.json"):
+            message = problem(client.get(f"/candidates/{best.id}/{what}"), 409)
+            assert f"bond: {older} -> {now}" in message
 
 
 # Tournaments

@@ -33,7 +33,7 @@ from evolver.store import Store
 pytestmark = pytest.mark.integration
 
 EXAMPLES = 40
-OPERATIONS = 12  # every route of the API
+OPERATIONS = 13  # every route of the API
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 QUICK = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 

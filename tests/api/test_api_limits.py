@@ -1,5 +1,7 @@
 """The bounds on the API's open compute over real HTTP: the cap on a simulation's years, the rate per client host
 (429 with Retry-After), and the queue of charts to draw (503 with Retry-After), as the OpenAPI document declares.
+A candidate's charts are its PNG (`chart.png`) or the data the page draws them from (`run.json`): both are bounded
+alike.
 
 One server with small limits serves every test here. Each test speaks as a client host of its own, through
 X-Forwarded-For: uvicorn takes the client from it for a connection from 127.0.0.1 (as behind a local proxy), so
@@ -25,13 +27,14 @@ pytestmark = pytest.mark.integration
 
 RATE, BURST, QUEUE, MAX_YEARS = 30.0, 2, 1, 0.5  # a token back every 2 s
 SIMULATE = "/scenarios/ai3_plugins/simulate"
+CHARTS = ("chart.png", "run.json")  # what a candidate's charts are served as, each computed on its first request
 QUICK = {"years": 0.01}
 
 
 @pytest.fixture(scope="module")
 def limited(finished: dict) -> Iterator[dict[str, Any]]:
     """A server with small limits on the finished runs (it only reads them), its app, and ok candidates: one whose
-    chart it has drawn already, one the chart queue's test draws, and one never drawn."""
+    charts it has drawn already (its PNG and its run), one the chart queue's test draws, and one never drawn."""
     settings = make_settings(
         finished["database"], api_rate_per_minute=RATE, api_burst=BURST, api_chart_queue=QUEUE,
         api_max_simulated_years=MAX_YEARS,
@@ -41,7 +44,8 @@ def limited(finished: dict) -> Iterator[dict[str, Any]]:
     app = create_app(settings, store)
     with serving(app) as url:
         with httpx.Client(base_url=url, timeout=60, headers=AUTH) as client:
-            assert client.get(f"/candidates/{drawn}/chart.png").status_code == 200
+            for what in CHARTS:
+                assert client.get(f"/candidates/{drawn}/{what}").status_code == 200
         yield {"url": url, "app": app, "drawn": drawn, "fresh": fresh, "undrawn": undrawn}
     store.close()
 
@@ -73,10 +77,13 @@ def test_a_client_over_the_rate_is_told_when_to_retry_and_is_served_then(limited
         assert "198.51.100.1" in message and "EVOLVER_API_RATE_PER_MINUTE" in message
         wait = retry_after(refused)
         assert 1 <= wait <= 60 / RATE
-        assert problem(client.get(f"/candidates/{limited['undrawn']}/chart.png"), 429)  # one bucket for both
-        assert limited["app"].state.renders.cached(limited["undrawn"]) is None  # and no render started
+        for what in CHARTS:
+            assert problem(client.get(f"/candidates/{limited['undrawn']}/{what}"), 429)  # one bucket for all
+            assert limited["app"].state.renders.cached((limited["undrawn"], what)) is None  # and no render started
         chart = client.get(f"/candidates/{limited['drawn']}/chart.png")
         assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")  # a drawn chart is free
+        run = client.get(f"/candidates/{limited['drawn']}/run.json")
+        assert run.status_code == 200 and run.json()["candidate_id"] == limited["drawn"]  # and so is a run
         assert client.post(SIMULATE, json=QUICK, headers=AUTH).status_code == 200  # the token passes
         wrong = client.post(SIMULATE, json=QUICK, headers={"Authorization": "Bearer wrong"})
         assert problem(wrong, 429)  # a wrong token is no token
@@ -120,7 +127,7 @@ def test_a_full_chart_queue_is_a_503_with_retry_after_and_starts_no_render(limit
         threading.Thread(target=renders.render, args=(f"held-{i}", lambda: release.wait(30) and b"png"))
         for i in range(QUEUE + 1)
     ]
-    fresh = f"/candidates/{limited['fresh']}/chart.png"
+    fresh = [f"/candidates/{limited['fresh']}/{what}" for what in CHARTS]
     with client_at(limited, "198.51.100.6", **AUTH) as client:  # the token passes the rate, not the queue
         try:
             for count, holder in enumerate(holders, 1):
@@ -129,20 +136,22 @@ def test_a_full_chart_queue_is_a_503_with_retry_after_and_starts_no_render(limit
                 while renders.inside < count:
                     assert time.monotonic() < deadline
                     time.sleep(0.005)
-            started = time.monotonic()
-            busy = client.get(fresh)
-            assert time.monotonic() - started < 5  # refused, not queued
-            assert "EVOLVER_API_CHART_QUEUE" in problem(busy, 503)
-            retry_after(busy)
-            assert renders.inside == QUEUE + 1 and renders.cached(limited["fresh"]) is None
+            for path, what in zip(fresh, CHARTS, strict=True):
+                started = time.monotonic()
+                busy = client.get(path)
+                assert time.monotonic() - started < 5  # refused, not queued
+                assert "EVOLVER_API_CHART_QUEUE" in problem(busy, 503)
+                retry_after(busy)
+                assert renders.inside == QUEUE + 1 and renders.cached((limited["fresh"], what)) is None
             drawn = client.get(f"/candidates/{limited['drawn']}/chart.png")
             assert drawn.status_code == 200 and drawn.content.startswith(b"\x89PNG")  # a drawn chart never waits
         finally:
             release.set()
             for holder in holders:
                 holder.join(30)
-        chart = client.get(fresh)
+        chart, run = (client.get(path) for path in fresh)
         assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
+        assert run.status_code == 200 and run.json()["candidate_id"] == limited["fresh"]
 
 
 def test_the_openapi_document_declares_the_limits(limited):
@@ -153,19 +162,24 @@ def test_the_openapi_document_declares_the_limits(limited):
     }
     simulate = document["paths"]["/scenarios/{name}/simulate"]["post"]["responses"]
     chart = document["paths"]["/candidates/{candidate_id}/chart.png"]["get"]["responses"]
-    for responses, codes in ((simulate, ["429"]), (chart, ["429", "503"])):
+    run = document["paths"]["/candidates/{candidate_id}/run.json"]["get"]["responses"]
+    for responses, codes in ((simulate, ["429"]), (chart, ["429", "503"]), (run, ["429", "503"])):
         for code in codes:
             assert responses[code]["headers"] == {"Retry-After": retry}
             assert "Retry-After" in responses[code]["description"]
     assert "EVOLVER_API_RATE_PER_MINUTE" in simulate["429"]["description"]
-    assert "EVOLVER_API_CHART_QUEUE" in chart["503"]["description"]
+    assert "EVOLVER_API_CHART_QUEUE" in chart["503"]["description"] == run["503"]["description"]
     throttled = sorted(
         f"{method.upper()} {path}"
         for path, operations in document["paths"].items()
         for method, operation in operations.items()
         if "429" in operation["responses"]
     )
-    assert throttled == ["GET /candidates/{candidate_id}/chart.png", "POST /scenarios/{name}/simulate"]
+    assert throttled == [
+        "GET /candidates/{candidate_id}/chart.png",
+        "GET /candidates/{candidate_id}/run.json",
+        "POST /scenarios/{name}/simulate",
+    ]
     years = document["components"]["schemas"]["SimulateIn"]["properties"]["years"]
     assert {"type": "number", "exclusiveMinimum": 0.0, "maximum": MAX_YEARS} in years["anyOf"]
     assert "EVOLVER_API_MAX_SIMULATED_YEARS" in years["description"]

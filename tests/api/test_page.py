@@ -1,5 +1,6 @@
 """The web page in a real browser (Debian's Chromium, driven by Playwright): the jobs list, a lineage with failed
-candidates and a candidate's code, diff and charts, a tournament's tables, a run followed live, and an API error.
+candidates and a candidate's code, diff and charts (drawn by the vendored uPlot: hover, zoom, nothing fetched from
+elsewhere), a tournament's tables, a run followed live, and an API error.
 
 Every check compares what the page shows with what the API answers. A page that throws, or logs an error to the
 console, fails the test that opened it.
@@ -115,7 +116,7 @@ def test_a_lineage_with_failed_candidates(page: Page, client: httpx.Client, fini
     expect(panel.locator(".error-box")).to_contain_text(f"line {broken['error_line']}")
     expect(panel.locator(".code .err-line")).to_have_count(1)
     expect(panel.locator(".no-chart")).to_contain_text(broken["status"])
-    expect(panel.locator("img.chart")).to_have_count(0)
+    expect(panel.locator(".charts, a.png")).to_have_count(0)
     panel.locator("a.parent").click()  # the parent link selects the parent's node
     expect(page.locator("#tree .node.selected")).to_have_attribute("data-id", str(broken["parent_id"]))
     expect(panel.locator("h2")).to_contain_text(f"Candidate #{broken['parent_id']}")
@@ -136,15 +137,97 @@ def test_a_lineage_with_failed_candidates(page: Page, client: httpx.Client, fini
     expect(panel.locator("pre.diff .del")).to_have_count(len(removed))
     expect(panel.locator("#metrics tbody tr")).to_have_count(len(detail["metrics"]))
     expect(panel.locator("a.export")).to_have_attribute("href", f"/candidates/{chosen['id']}/export")
-    expect(panel.locator("img.chart")).to_have_attribute("src", f"/candidates/{chosen['id']}/chart.png")
-    page.wait_for_function(
-        "() => { const img = document.querySelector('#candidate img.chart');"
-        " return img && img.complete && img.naturalWidth > 0; }",
-        timeout=CHART_TIMEOUT_MS,
-    )
+    expect(panel.locator("a.png")).to_have_attribute("href", f"/candidates/{chosen['id']}/chart.png")
+    run = client.get(f"/candidates/{chosen['id']}/run.json").json()
+    charts = panel.locator(f'.charts[data-candidate="{chosen["id"]}"] .chart-panel')
+    expect(charts).to_have_count(len(run["panels"]), timeout=CHART_TIMEOUT_MS)
+    expect(charts.locator(".u-title")).to_have_text([chart["title"] for chart in run["panels"]])
     expect(panel.locator(".chart-note")).to_have_count(0)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "page.png", full_page=True)
+
+
+def test_a_candidates_charts_are_drawn_in_the_page_from_its_run(
+    page: Page, client: httpx.Client, base_url: str, finished: dict
+) -> None:
+    """One uPlot chart per panel of run.json, as wide as the candidate's panel (as it narrows too); hovering shows the
+    day and each line's value in the legend, dragging zooms on the days (every chart), a double-click resets. Nothing
+    but the app's own server is asked for anything: uPlot is served from static/vendor/."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    job = client.get(f"/jobs/{finished['evolve']}").json()
+    best = job["best_candidate"]
+    run = client.get(f"/candidates/{best}/run.json").json()
+    page.goto(f"/#/jobs/{job['id']}/candidates/{best}")
+
+    charts = page.locator(f'#candidate .charts[data-candidate="{best}"] .chart-panel')
+    expect(charts).to_have_count(len(run["panels"]), timeout=CHART_TIMEOUT_MS)
+    expect(charts.locator("canvas")).to_have_count(len(run["panels"]))
+    expect(charts.locator(".u-title")).to_have_text([chart["title"] for chart in run["panels"]])
+    for chart, panel in zip(charts.all(), run["panels"], strict=True):
+        labels = [line["label"] for line in panel["lines"]]
+        expect(chart.locator(".u-legend .u-series th")).to_have_text(["day", *labels])
+    as_wide = "() => [...document.querySelectorAll('#candidate .chart-panel .uplot')].every((chart) =>"
+    as_wide += " Math.abs(chart.offsetWidth - document.querySelector('#candidate .charts').clientWidth) <= 1)"
+    page.wait_for_function(as_wide)
+    narrower = page.locator("#candidate .charts").evaluate("box => box.clientWidth")
+    page.set_viewport_size({"width": 1100, "height": 900})  # the charts follow their panel's width
+    page.wait_for_function(f"() => document.querySelector('#candidate .charts').clientWidth < {narrower}")
+    page.wait_for_function(as_wide)
+
+    days = charts.locator(".u-legend .u-series:first-child .u-value")  # each chart's legend's day
+
+    def hover(at: float) -> int:
+        """The day every chart's legend shows with the mouse at `at` of the first chart's width, moved there from
+        above the charts (where the legends show no day)."""
+        over = charts.first.locator(".u-over")
+        over.scroll_into_view_if_needed()
+        box = over.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] * at, box["y"] - 40)
+        expect(days).to_have_text(["—"] * len(run["panels"]))
+        page.mouse.move(box["x"] + box["width"] * at, box["y"] + box["height"] / 2)
+        expect(days).to_have_text([re.compile(r"^\d+$")] * len(run["panels"]))
+        shown = set(days.all_inner_texts())
+        assert len(shown) == 1, shown  # the cursors move together
+        return int(shown.pop())
+
+    middle = hover(0.5)
+    assert abs(middle - run["days"][-1] / 2) <= 2
+    for chart, panel in zip(charts.all(), run["panels"], strict=True):
+        shown = chart.locator(".u-legend .u-series .u-value").all_inner_texts()[1:]
+        for text, line in zip(shown, panel["lines"], strict=True):
+            value = run["columns"][line["key"]][run["days"].index(middle)]
+            assert (text == "—") if value is None else float(text) == pytest.approx(value, rel=5e-4, abs=1e-12)
+
+    over = charts.first.locator(".u-over").bounding_box()
+    assert over is not None
+    page.mouse.move(over["x"] + over["width"] * 0.2, over["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(over["x"] + over["width"] * 0.4, over["y"] + 20, steps=4)
+    page.mouse.up()
+    zoomed = hover(0.5)
+    assert middle * 0.4 < zoomed < middle * 0.8  # the middle of days ~20 % to ~40 % of the run
+    page.mouse.dblclick(over["x"] + over["width"] * 0.5, over["y"] + 20)
+    assert hover(0.5) == middle
+
+    assert requested and all(url.startswith(f"{base_url}/") for url in requested), requested
+    assert f"{base_url}/static/vendor/uPlot.iife.min.js" in requested
+
+
+def test_charts_that_cannot_be_had_say_why(page: Page, client: httpx.Client, console: Console, finished: dict) -> None:
+    """The server's error (here a 503 from a busy chart queue) where the charts would be; the PNG link stays."""
+    job = client.get(f"/jobs/{finished['evolve']}").json()
+    best = job["best_candidate"]
+    busy = "the server is busy drawing charts (4 requests wait for their turn); retry in 3 s"
+    page.route(f"**/candidates/{best}/run.json", lambda route: route.fulfill(status=503, json={"error": busy}))
+    page.goto(f"/#/jobs/{job['id']}/candidates/{best}")
+    panel = page.locator("#candidate")
+    expect(panel.locator(".chart-note")).to_have_text(busy)
+    expect(panel.locator(".chart-panel")).to_have_count(0)
+    expect(panel.locator("a.png")).to_have_attribute("href", f"/candidates/{best}/chart.png")
+    # the browser logs the 503 itself: that one is expected, any other error is not
+    console.errors = [(text, url) for text, url in console.errors if not url.endswith("/run.json")]
 
 
 def test_a_tournament_shows_its_leaderboard_and_matches(page: Page, client: httpx.Client, finished: dict) -> None:

@@ -1,5 +1,5 @@
 """`evolver serve` as a user runs it: after the README's main command, in the same directory, on its SQLite file;
-the page in a browser shows the job, its tree and a candidate's chart."""
+the page in a browser shows the job, its tree and a candidate's charts."""
 
 from __future__ import annotations
 
@@ -76,7 +76,10 @@ def test_serve_shows_the_job_run_before_it_and_stops_cleanly(workdir: Path, brow
         expect(page.locator("#tree .node")).to_have_count(job["candidates"])
         page.locator(f'#tree .node[data-id="{best}"]').click()
         expect(page.locator("#candidate pre.code")).to_contain_text("def fn(i, v, r, s, p)")
-        page.wait_for_function("document.querySelector('img.chart')?.naturalWidth > 0", timeout=60_000)
+        charts = page.locator("#candidate .chart-panel")  # drawn by uPlot, served from the app's static/vendor/
+        expect(charts.first.locator("canvas").first).to_be_visible(timeout=60_000)
+        expect(page.locator("#candidate .chart-note")).to_have_count(0)
+        assert charts.count() == len(httpx.get(f"{base}/candidates/{best}/run.json", timeout=60).json()["panels"])
         page.close()
     finally:
         process.send_signal(signal.SIGINT)

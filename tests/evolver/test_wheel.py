@@ -1,5 +1,6 @@
-"""A wheel install works: `pip install .` (not editable) ships the prompts and the migrations as package data,
-so `evolver evolve ai3_plugins` runs from a folder that has nothing of the checkout beside it.
+"""A wheel install works: `pip install .` (not editable) ships the prompts, the migrations and the web page's files
+(the vendored uPlot included) as package data, so `evolver evolve ai3_plugins` runs from a folder that has nothing
+of the checkout beside it, and `evolver serve` has its page.
 
 How the install is kept apart from the project's editable one (and fast, with no dependency downloads):
 
@@ -55,6 +56,11 @@ def source_copy(into: Path) -> Path:
     return into
 
 
+def files_under(folder: Path) -> set[Path]:
+    """Every file under `folder`, relative to it."""
+    return {path.relative_to(folder) for path in folder.rglob("*") if path.is_file()}
+
+
 def wheel_venv(tmp_path: Path) -> Path:
     """A fresh venv with the project's wheel installed and the project venv's dependencies on its path."""
     wheels = tmp_path / "wheels"
@@ -99,6 +105,9 @@ def test_a_wheel_install_finds_its_prompts_and_migrations(tmp_path: Path) -> Non
     assert {"system.j2", "init.j2", "improve.j2", "beat.j2", "repair.j2"} <= {p.name for p in prompts.iterdir()}
     assert (migrations / "env.py").is_file() and (migrations / "script.py.mako").is_file()
     assert sorted(p.name for p in (migrations / "versions").glob("*.py"))[0].startswith("0001_")
+    static = Path(found["files"]["evolver"]).parent / "api" / "static"
+    assert files_under(static) == files_under(ROOT / "evolver" / "api" / "static")  # the page, uPlot and its licence
+    assert {"uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE"} <= {p.name for p in (static / "vendor").iterdir()}
 
     evolver = bin_ / "evolver"
     upgraded = run([evolver, "db", "upgrade"], cwd=work, env=env, timeout=60)

@@ -1,4 +1,6 @@
-// evolver's page: a hash router over the HTTP API, the lineage drawn in SVG. No build step, no libraries.
+// evolver's page: a hash router over the HTTP API, the lineage drawn in SVG, a run's charts drawn by uPlot
+// (vendored in static/vendor/, loaded by index.html as the global `uPlot`). No build step, nothing fetched from
+// elsewhere.
 // Text from the API only ever enters the page as text nodes (textContent), never as HTML.
 
 const PAGE = 500; // items per request of a paged list (the API's maximum)
@@ -9,6 +11,7 @@ const NODE = { w: 190, h: 38, col: 226, row: 48, pad: 14 }; // tree geometry, px
 const OF_OPTIMUM = "share of the optimum profit: (score − idle) / (optimum − idle), idle: the score of doing nothing";
 const OF_BOUND = "share of the best known profit, a lower bound of the optimum's (a share of the optimum is nearer 0)";
 const SVG_NS = "http://www.w3.org/2000/svg";
+const CHART_HEIGHT = 200; // px of a chart's plot, each panel of a run
 
 const view = document.getElementById("view");
 const banner = document.getElementById("banner");
@@ -406,8 +409,11 @@ function select(id) {
   if (id == null) return panel.replaceChildren(h("p", { class: "muted" }, "Click a node to see its candidate."));
   panel.replaceChildren(h("p", { class: "muted" }, `loading candidate #${id}…`));
   const my = token;
+  // the run of a candidate the lineage says is ok is asked for beside its detail, not after it: its charts need both
+  const run = job.items.find((c) => c.id === id)?.status === "ok" ? api(`/candidates/${id}/run.json`) : null;
+  run?.catch(() => {}); // its error is shown where its charts would be, once the candidate is drawn
   api(`/candidates/${id}`).then(
-    (c) => my === token && job.selected === id && panel.replaceChildren(...candidate(c)),
+    (c) => my === token && job.selected === id && panel.replaceChildren(...candidate(c, run)),
     (err) => {
       if (my !== token || job.selected !== id) return;
       panel.replaceChildren(h("p", { class: "muted" }, `candidate #${id} could not be loaded`));
@@ -416,7 +422,7 @@ function select(id) {
   );
 }
 
-function candidate(c) {
+function candidate(c, run) {
   const training = c.evaluations.find((e) => !e.heldout);
   const held = c.evaluations.find((e) => e.heldout);
   const improved = c.improved == null ? "—" : c.improved ? "yes" : "no";
@@ -457,8 +463,7 @@ function candidate(c) {
     diff(c),
     h("h3", {}, "Metrics"),
     metrics.length ? table("metrics", metricColumns, metrics) : h("p", { class: "muted" }, "None."),
-    h("h3", {}, "Charts"),
-    chart(c),
+    ...charts(c, run),
     conversation(c),
   ].filter(Boolean);
 }
@@ -498,20 +503,58 @@ function diff(c) {
   ]));
 }
 
-function chart(c) {
+function charts(c, run) {
+  // the charts of the candidate's run, drawn here from GET /candidates/ID/run.json (`run`: that request, if already
+  // sent): one per panel, sharing the day axis (drag to zoom on the days, double-click to reset, hover for a day's
+  // values); the PNG of them to download
   if (c.status !== "ok") {
     const why = `No charts: candidate #${c.id} did not run to the end (${c.status}), so there is no run to draw.`;
-    return h("p", { class: "muted no-chart" }, why);
+    return [h("h3", {}, "Charts"), h("p", { class: "muted no-chart" }, why)];
   }
-  const src = `/candidates/${c.id}/chart.png`;
+  const png = h("a", { class: "png", href: `/candidates/${c.id}/chart.png`, download: `candidate_${c.id}.png` },
+    "download PNG");
   const note = h("p", { class: "muted chart-note" }, "drawing… (the candidate runs again to draw its charts)");
-  const img = h("img", { class: "chart", src, alt: `charts of candidate #${c.id}'s run` });
-  img.addEventListener("load", () => note.remove());
-  img.addEventListener("error", () => {
-    img.remove();
-    api(src).then(() => (note.textContent = "the charts could not be drawn"), (e) => (note.textContent = e.message));
+  const box = h("div", { class: "charts", "data-candidate": c.id }, note);
+  (run || api(`/candidates/${c.id}/run.json`)).then(
+    (data) => {
+      if (!box.isConnected) return; // another candidate was chosen meanwhile
+      try {
+        plot(box, data);
+        note.remove();
+      } catch (err) {
+        note.textContent = `the charts could not be drawn (${err.message})`;
+      }
+    },
+    (err) => (note.textContent = err.message),
+  );
+  return [h("h3", { class: "charts-head" }, "Charts", png), box];
+}
+
+function plot(box, run) {
+  // a uPlot chart per panel in `box`, as wide as it is, their cursors (and zoom) moving together
+  const day = { label: "day", value: (u, x) => (x == null ? "—" : String(x)) };
+  const plots = run.panels.map((panel) => {
+    const series = panel.lines.map((line) => ({ label: line.label, stroke: line.color, width: 1.5,
+      value: (u, y) => fmt(y) }));
+    const options = {
+      title: panel.title, width: box.clientWidth, height: CHART_HEIGHT,
+      scales: { x: { time: false } },
+      axes: [{}, { size: 64, values: (u, ticks) => ticks.map(fmt) }],
+      cursor: { sync: { key: `run-${run.candidate_id}` }, drag: { x: true, y: false } },
+      series: [day, ...series],
+    };
+    const target = h("div", { class: "chart-panel" });
+    box.append(target);
+    return new uPlot(options, [run.days, ...panel.lines.map((line) => run.columns[line.key])], target);
   });
-  return h("div", { class: "charts" }, note, img);
+  let width = box.clientWidth;
+  const resized = new ResizeObserver(() => {
+    if (!box.isConnected) return resized.disconnect();
+    if (box.clientWidth === width) return;
+    width = box.clientWidth;
+    for (const chart of plots) chart.setSize({ width, height: CHART_HEIGHT });
+  });
+  resized.observe(box);
 }
 
 function conversation(c) {
