@@ -8,6 +8,7 @@ a sweep or a resume sends the steps of a stalled job again regardless (repeating
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -25,8 +26,9 @@ from evolver.store.models import utcnow
 
 ADVANCE, PROPOSE, EVALUATE, SWEEP = "evolver.advance", "evolver.propose", "evolver.evaluate", "evolver.sweep"
 EVALUATE_CODE = "evolver.evaluate_code"  # one sandbox evaluation, outside any job (bench/queue.py)
-SIMULATE_RUNS = "evolver.simulate_runs"  # a chunk of a study's simulations (evolver/studies.py)
+SIMULATE_RUNS = "evolver.simulate_runs"  # a chunk of a study's, a fuzz's or a Monte Carlo's runs (evolver/studies.py)
 QUEUE = "evolver"
+PROCESSES_WAIT = 0.5  # seconds the workers have to say how many processes they run (an inspect waits it out)
 OUTAGES = (redis.RedisError, kombu.exceptions.OperationalError)
 """Errors of a broker that is restarting or unreachable: a task retries, and its job stays running."""
 
@@ -87,6 +89,12 @@ class TaskQueue:
                 f"cannot reach the broker at {masked(_broker(self.settings))}: {exc}. Check EVOLVER_BROKER_URL and "
                 "that redis-server is running, or leave out --queue to run in-process"
             ) from exc
+
+    @functools.cached_property
+    def processes(self) -> int:
+        """The pool processes of the workers that answer within PROCESSES_WAIT seconds now (0 if none does)."""
+        replies = self.app.control.inspect(timeout=PROCESSES_WAIT).stats() or {}
+        return sum(int(stats.get("pool", {}).get("max-concurrency", 1)) for stats in replies.values())
 
     def start(self, job_id: int) -> None:
         """Hands a submitted job to the workers."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.pool
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from simcore.checks import is_count
@@ -21,6 +21,8 @@ from simcore.variables import with_overrides
 Job = tuple[Mapping[str, Any], int]
 Outcome = tuple[dict[str, Any], dict[str, Any]]
 Progress = Callable[[int, int], None]
+Runner = Callable[[Scenario, Sequence[Job], float, int, Progress | None], Iterable[Outcome]]
+"""What runs many jobs: `run_many`, or another executor with its signature (the service's Celery workers)."""
 
 _worker: tuple[Scenario, float] | None = None
 

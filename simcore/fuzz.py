@@ -4,7 +4,8 @@ Cases come from a grid (every combination, the first variable named being the ou
 random or Latin-hypercube sampling with a seed. Each case is simulated with the same run seed, so
 cases are compared on the same random numbers. Winners are chosen in case order in this process, so
 any number of workers gives exactly the same answer as one. A component's parameter is varied within its bounds:
-a case given without values (None) takes them, and values outside them are refused (`case_ranges`).
+a case given without values (None) takes them, and values outside them are refused (`case_ranges`). The cases run
+through a runner with `run_many`'s signature, so another executor (the service's Celery workers) can run them.
 """
 
 from __future__ import annotations
@@ -12,20 +13,21 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from simcore.batch import Progress, run_many
+from simcore.batch import Job, Progress, Runner, run_many
 from simcore.checks import is_count, is_number
 from simcore.engine import ScenarioRef
 from simcore.errors import SimulationError
-from simcore.scenario import load_scenario
+from simcore.scenario import Scenario, load_scenario
 from simcore.variables import Bounds, Variable, require_known
 
 if TYPE_CHECKING:
     import random
 
     import pandas as pd
+
 
 Finder = str | Callable[[Any, Any, Mapping[str, Any], Mapping[str, Any]], Any]
 SAMPLERS = ("grid", "random", "lhs")
@@ -193,8 +195,9 @@ def _better(how: Finder, current: Any, new: Any, nvars: Mapping[str, Any], res: 
     return new > current if how == "max" else new < current
 
 
-def _scalars(nvars: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: x for k, x in nvars.items() if x is None or isinstance(x, (int, float, str, bool))}
+def scalars(nvars: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables whose values are None, numbers or strings: a case's row, and what a remote runner sends back."""
+    return {k: x for k, x in nvars.items() if x is None or isinstance(x, (int, float, str))}
 
 
 def fuzz(
@@ -208,12 +211,18 @@ def fuzz(
     seed: int = 0,
     workers: int = 1,
     progress: Progress | None = None,
+    runner: Runner = run_many,
 ) -> FuzzResult:
     """Simulate every case and keep, per `find` target, the best by "max", "min" or a function.
 
     A find function is called `fn(current, new, nvars, res)` with the current winner's value and returns
     true to replace it. `seed` seeds both the sampling and every run. A case without values (None) ranges over its
     component parameter's bounds (`case_ranges`).
+
+    `runner` runs the cases (`run_many`'s signature). Any other runner need return only each case's `scalars` (its
+    `res` is not read): the winners' full `nvars` and `res` are then recomputed here by running their cases again (a
+    run depends on its values and seed alone, and a winner whose value comes out different is an error), and find
+    functions, which read every case's `nvars` and `res`, are refused with it.
     """
     loaded = load_scenario(scenario)
     for name in [*cases, *find, *(overrides or {})]:
@@ -221,15 +230,39 @@ def fuzz(
     for key, how in find.items():
         if not callable(how) and how not in ("max", "min"):
             raise SimulationError(f"find {key!r}: expected 'max', 'min' or a function, got {how!r}")
+        if callable(how) and runner is not run_many:
+            raise SimulationError(
+                f"find {key!r}: a find function reads every case's nvars and res, which only run_many returns: use "
+                "'max' or 'min', or leave out the runner"
+            )
     case_list = make_cases(case_ranges(loaded.variables, cases, sample), sample, samples, seed)
     jobs = [({**(overrides or {}), **case}, seed) for case in case_list]
+    run_years = loaded.years if years is None else years
     winners: dict[str, Winner] = {}
     rows = []
-    outcomes = run_many(loaded, jobs, loaded.years if years is None else years, workers, progress)
+    outcomes = runner(loaded, jobs, run_years, workers, progress)
     for index, (case, (nvars, res)) in enumerate(zip(case_list, outcomes, strict=True)):
-        rows.append({**case, **_scalars(nvars)})
+        rows.append({**case, **scalars(nvars)})
         for key, how in find.items():
+            if key not in nvars:
+                raise SimulationError(f"find {key!r}: the runner returned no value of it (not a number or a string?)")
             current = winners.get(key)
             if current is None or _better(how, current.value, nvars[key], nvars, res):
                 winners[key] = Winner(index, case, nvars[key], nvars, res)
+    if runner is not run_many:
+        winners = _rerun(loaded, jobs, run_years, winners)
     return FuzzResult(winners, case_list, rows)
+
+
+def _rerun(scenario: Scenario, jobs: Sequence[Job], years: float, winners: Mapping[str, Winner]) -> dict[str, Winner]:
+    """The winners with their full `nvars` and `res`, from their cases run again here."""
+    indexes = sorted({winner.index for winner in winners.values()})
+    outcomes = dict(zip(indexes, run_many(scenario, [jobs[i] for i in indexes], years), strict=True))
+    for key, winner in winners.items():
+        again = outcomes[winner.index][0][key]
+        if not (again == winner.value or (_unknown(again) and _unknown(winner.value))):
+            raise SimulationError(
+                f"find {key!r}: case {winner.index} gave {winner.value!r} on the runner and {again!r} here: the runner "
+                "ran another scenario or other values"
+            )
+    return {key: replace(w, nvars=outcomes[w.index][0], res=outcomes[w.index][1]) for key, w in winners.items()}

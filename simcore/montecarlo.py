@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from simcore.batch import Job, Progress, run_many
+from simcore.batch import Job, Progress, Runner, run_many
 from simcore.checks import is_count
 from simcore.engine import ScenarioRef
 from simcore.errors import SimulationError
@@ -22,6 +22,7 @@ from simcore.variables import Variable, require_known, with_overrides
 
 if TYPE_CHECKING:
     import pandas as pd
+
 
 PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -35,7 +36,8 @@ def run_seed(seed: int, run: int) -> int:
 
 @dataclass(frozen=True)
 class MonteCarloResult:
-    """Every run's seed and `nvars`; `table` has a row per run, `summary()` a row per variable."""
+    """Every run's seed and `nvars` (its `scalars` only, from a runner other than `run_many`); `table` has a row per
+    run, `summary()` a row per variable."""
 
     seed: int
     seeds: list[int]
@@ -87,12 +89,15 @@ def monte_carlo(
     workers: int = 1,
     progress: Progress | None = None,
     vary: Mapping[str, CaseSpec | None] | None = None,
+    runner: Runner = run_many,
 ) -> MonteCarloResult:
     """Simulate `runs` times, run `k` with the seed `run_seed(seed, k)`. Each variable in `vary` is drawn per run
     from its values (a fuzz case: `start:stop` ranges, Spans, lists; None for its component parameter's bounds), by
-    the run's generator before anything else, as a random variable is, so its value is in each run's `nvars`."""
+    the run's generator before anything else, as a random variable is, so its value is in each run's `nvars`.
+    `runner` runs them (`run_many`'s signature; another runner may return each run's `scalars` only: the table and
+    the summary read no more)."""
     loaded, seeds, jobs = monte_carlo_jobs(scenario, runs, seed, overrides, vary)
-    outcomes = run_many(loaded, jobs, loaded.years if years is None else years, workers, progress)
+    outcomes = runner(loaded, jobs, loaded.years if years is None else years, workers, progress)
     return MonteCarloResult(seed, seeds, [nvars for nvars, _ in outcomes])
 
 

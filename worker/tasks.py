@@ -97,6 +97,8 @@ def evaluate_code(code: str, scenario: str, seeds: list[int], years: float | Non
 
 
 @app.task(name=queue.SIMULATE_RUNS, ignore_result=False)
-def simulate_runs(ref: str, columns: list[str], jobs: list[list[Any]], years: float, seated: bool) -> list[Any]:
-    """A chunk of a verification study's simulations (`evolver.studies.celery_runner`)."""
-    return studies.simulate_runs(ref, columns, [(overrides, seed) for overrides, seed in jobs], years, seated)
+def simulate_runs(
+    scenario: dict[str, str], jobs: list[list[Any]], years: float, seated: bool, columns: list[str] | None
+) -> list[Any]:
+    """A chunk of the runs of a verification study, a fuzz or a Monte Carlo (`evolver.studies.celery_runner`)."""
+    return studies.simulate_runs(scenario, [(overrides, seed) for overrides, seed in jobs], years, seated, columns)

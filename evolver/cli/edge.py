@@ -180,7 +180,12 @@ WorkersOpt = Annotated[int, typer.Option("--workers", help="Processes running si
 PlayerArg = Annotated[Path, typer.Argument(help="A Python file defining the player fn(i, v, r, s, p).")]
 JobArg = Annotated[int, typer.Argument(help="A job or tournament id (see `evolver jobs`).")]
 QueueOpt = Annotated[
-    bool, typer.Option("--queue/--no-queue", help="Send it to the Celery workers (EVOLVER_BROKER_URL), print its id.")
+    bool,
+    typer.Option(
+        "--queue/--no-queue",
+        help="Run it on the Celery workers (EVOLVER_BROKER_URL): a job or tournament is queued and its id printed; a "
+        "fuzz, Monte Carlo or study waits for its results.",
+    ),
 ]
 ReplayOpt = Annotated[
     int | None,

@@ -1,5 +1,6 @@
 """The simulation commands: `scenarios`, `simulate` (once, Monte Carlo, or a player file in the slot),
-`fuzz` and `evaluate`.
+`fuzz` and `evaluate`. With `--queue`, a Monte Carlo's runs and a fuzz's cases run in chunks on the Celery workers
+(`evolver.studies.celery_runner`), with the results of a run here.
 
 A player file that was run in the sandbox and failed (`evaluate`, `simulate --player`) is the candidate's
 result, not a mistake: its status and error go to stdout and the exit code is 1.
@@ -47,9 +48,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
     import simcore
+    from evolver.queue import TaskQueue
     from sandbox.evaluation import Evaluation
     from simcore.fuzz import CaseSpec
     from simcore.netlists import NetlistInfo
+    from simcore.verification.runs import Runner
+
+QueueRunsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--queue/--no-queue",
+        help="Run in chunks on the Celery workers (EVOLVER_BROKER_URL), with the results of a run here.",
+    ),
+]
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, int | float]:
@@ -130,6 +141,29 @@ def parse_find(items: list[str] | None) -> dict[str, str]:
         if how not in ("max", "min"):
             raise InputError(f"--find {key}={how}: expected max or min")
     return targets
+
+
+def task_queue() -> TaskQueue:
+    """The queue of the broker at EVOLVER_BROKER_URL, checked to answer now (a QueueError says what to fix)."""
+    from evolver.queue import TaskQueue
+    from evolver.settings import Settings
+
+    queue = TaskQueue(Settings())
+    queue.check()
+    return queue
+
+
+def _runner(scenario: str, queued: bool, workers: int) -> Runner:
+    """What runs a Monte Carlo's runs or a fuzz's cases: processes here, or with `queued` the workers."""
+    from simcore.batch import run_many
+
+    if not queued:
+        return run_many
+    if workers != 1:
+        raise InputError("--workers is for processes here; with --queue the workers' processes run: leave out one")
+    from evolver.studies import celery_runner
+
+    return celery_runner(task_queue(), scenario)
 
 
 def _years(years: float) -> str:
@@ -258,6 +292,7 @@ def simulate(
             "a component's parameter) from its bounds. Repeatable.",
         ),
     ] = None,
+    queued: QueueRunsOpt = False,
 ) -> None:
     """Simulate a scenario once (a table of every variable before and after the run), or --runs times.
 
@@ -271,7 +306,7 @@ def simulate(
         netlist = _netlists().get(scenario)
         if netlist is not None:
             unused = {"--set": fixed, "--vary": varied, "--runs": runs is not None, "--player": player is not None,
-                      "--seed": seed}  # fmt: skip
+                      "--seed": seed, "--queue": queued}  # fmt: skip
             if any(unused.values()):
                 game = f" (to play a player in its game: `evolver evaluate {scenario} PLAYER`)" if player else ""
                 raise InputError(
@@ -283,6 +318,10 @@ def simulate(
             return
         if varied and runs is None:
             raise InputError("--vary draws a variable anew in every run of a Monte Carlo: give --runs N")
+        if queued and runs is None:
+            raise InputError("--queue sends a Monte Carlo's runs to the workers: give --runs N, or leave out --queue")
+        if queued and varied:
+            raise InputError("--vary is not sent to the workers: leave out --queue to run the Monte Carlo here")
         if player is not None:
             if runs is not None:
                 raise InputError("--player runs one sandboxed simulation; leave out --runs to use it")
@@ -304,8 +343,9 @@ def simulate(
             if plot_path is not None:
                 _write_plot(plot_path, result.frame(), loaded)
             return
+        runner = _runner(scenario, queued, workers)
         with progress_bar(f"{runs} runs", runs) as progress:
-            mc = simcore.monte_carlo(loaded, runs, seed, years, fixed, workers, progress, varied)
+            mc = simcore.monte_carlo(loaded, runs, seed, years, fixed, workers, progress, varied, runner)
         title = f"{loaded.name}: {runs} runs of {length}, seed {seed}"
         show(report.summary_table(mc.summary(), title))
         _write_outputs(json_path, mc.to_dict, csv_path, lambda: mc.table)
@@ -438,6 +478,7 @@ def fuzz(
     workers: WorkersOpt = 1,
     json_path: JsonOpt = None,
     csv_path: CsvOpt = None,
+    queued: QueueRunsOpt = False,
 ) -> None:
     """Search variable values for the best outcome of each --find target."""
     import simcore
@@ -458,8 +499,11 @@ def fuzz(
         loaded = simcore.load_scenario(scenario)
         case_specs = case_ranges(loaded.variables, case_specs, sample)  # a bare VAR's bounds; values within them
         total = len(simcore.make_cases(case_specs, sample, samples, seed))
+        runner = _runner(scenario, queued, workers)
         with progress_bar(f"{total} cases", total) as progress:
-            result = simcore.fuzz(loaded, case_specs, targets, years, fixed, sample, samples, seed, workers, progress)
+            result = simcore.fuzz(
+                loaded, case_specs, targets, years, fixed, sample, samples, seed, workers, progress, runner
+            )
         if targets:
             show(report.winners_table(result, targets, f"{loaded.name}: best of {total} cases ({sample}, seed {seed})"))
         _write_outputs(json_path, result.to_dict, csv_path, lambda: result.table, index=True)

@@ -34,7 +34,7 @@ from evolver.cli.edge import (
     write_json,
     wrote,
 )
-from evolver.cli.simulation import case_span, case_values, parse_case, parse_cases
+from evolver.cli.simulation import case_span, case_values, parse_case, parse_cases, task_queue
 
 if TYPE_CHECKING:
     from evolver.queue import TaskQueue
@@ -93,7 +93,7 @@ def verify(
         if not 0 < pass_rate <= 1:
             raise InputError(f"--pass-rate must be in (0, 1], got {pass_rate}")
         loaded = [simcore.load_scenario(name) for name in scenarios]
-        queue = _queue() if queued else None
+        queue = task_queue() if queued else None
         if specs:
             if len(scenarios) != 1:
                 raise InputError("--spec checks one scenario; give one, or leave out --spec for the criteria matrix")
@@ -111,19 +111,8 @@ def verify(
             wrote(chart)
 
 
-def _queue() -> TaskQueue:
-    from evolver.queue import TaskQueue
-    from evolver.settings import Settings
-
-    queue = TaskQueue(Settings())
-    queue.check()
-    return queue
-
-
 def _runner(ref: str, scenario: Scenario, queue: TaskQueue | None) -> Runner:
-    """The house's runs of `scenario`: here, or in chunks on the workers (a scenario file by its absolute path, so a
-    worker started elsewhere finds it)."""
-    from simcore.scenario import builtin_names
+    """The house's runs of `scenario`: here, or in chunks on the workers (the scenario's text sent along)."""
     from simcore.verification.runs import seated_runner
 
     if queue is None:
@@ -131,8 +120,7 @@ def _runner(ref: str, scenario: Scenario, queue: TaskQueue | None) -> Runner:
     from evolver.studies import celery_runner
 
     game = scenario.game
-    where = ref if ref in builtin_names() else str(Path(ref).resolve())
-    return celery_runner(queue, where, seated=game is not None and game.reference is not None)
+    return celery_runner(queue, ref, seated=game is not None and game.reference is not None)
 
 
 def _matrix(

@@ -10,17 +10,16 @@ names, so a scenario that pickles still pickles.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from simcore.batch import Job, Outcome, Progress, run_many, run_name
+from simcore.batch import Job, Outcome, Progress, Runner, run_many, run_name
 from simcore.checks import is_count
 from simcore.errors import SimulationError
 from simcore.scenario import Scenario, call_hook
 from simcore.verification.spec import Observation, Specs, column, known_columns
 
-Runner = Callable[[Scenario, Sequence[Job], float, int, Progress | None], Iterable[Outcome]]
 RECORD = "__verification__"  # the key of the recorded columns in a run's final state
 
 
