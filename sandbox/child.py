@@ -127,8 +127,9 @@ def _evaluate(request: dict[str, Any], scenario: Scenario, limits: Limits) -> di
         try:  # SystemExit and the like are the player's doing too: any exception is a result
             if index:
                 fn = load_player(compiled, sink)  # a fresh module for every seed
-            rows = (request.get("detail") and not first) or (feedback is not None and feedback.seed is None)
-            outcome = play(scenario, fn, request["years"], seed, invalids, stats=bool(rows))
+            # always with its daily rows: when the collector runs, which a player can observe, must not depend on
+            # whether this request asked for the run's detail or feedback (its score would)
+            outcome = play(scenario, fn, request["years"], seed, invalids)
             scratch = plain(outcome.scratch)
             if not first:  # the first seed's notes, and its run when asked for (`detail`)
                 first["notes"] = scratch

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, ModuleType
@@ -19,7 +19,7 @@ from simcore.errors import SimulationError
 from simcore.inline import Loop, compiled_loop
 from simcore.plugins.base import Plugin
 from simcore.rows import after_reads_rows, player_reads_rows
-from simcore.scenario import Scenario, call_hook, hook_takes, load_scenario
+from simcore.scenario import Scenario, hook_keywords, load_scenario
 from simcore.variables import Variable, compute, realise, require_known, with_overrides
 
 if TYPE_CHECKING:
@@ -98,13 +98,14 @@ def day_count(years: float) -> int:
 
 @dataclass(frozen=True)
 class _Plan:
-    """What `run` works out once per scenario: its players' calls, whether anyone reads the daily rows, and whether
-    the hooks see `p` (the run's random generator among the handles)."""
+    """What `run` works out once per scenario: its players' calls, whether anyone reads the daily rows, the keywords
+    each hook takes (None: all), and the compiled loops by the shape of a run."""
 
+    codes: tuple[Any, ...]
     calls: tuple[tuple[str, Any], ...]
     rows_read: bool
-    before_p: bool
-    after_p: bool
+    before: frozenset[str] | None
+    after: frozenset[str] | None
     loops: dict[tuple[Any, ...], Loop | None] = field(default_factory=dict)
 
     def loop(
@@ -112,20 +113,28 @@ class _Plan:
     ) -> Loop | None:
         """The compiled loop for a run whose initial state has `keys` (`simcore.inline`), or None."""
         shape = (keys, v_keys, plugins, enders, rows)
-        if shape not in self.loops:
-            self.loops[shape] = compiled_loop(self.calls, keys, v_keys, plugins, enders, rows)
-        return self.loops[shape]
+        loop = self.loops.get(shape, False)
+        if loop is False:
+            loop = self.loops[shape] = compiled_loop(self.calls, keys, v_keys, plugins, enders, rows)
+        return loop
 
 
 def _plan(scenario: Scenario) -> _Plan:
-    """The scenario's plan, made at its first run and kept on it (a Scenario never changes)."""
+    """The scenario's plan, made at its first run and kept on it (a Scenario never changes), and made anew if its
+    players' or `after`'s code was swapped (as IPython's autoreload does)."""
     plan = scenario.__dict__.get("_plan")
-    if plan is None:
+    codes = (*(getattr(player.fn, "__code__", None) for player in scenario.players), getattr(scenario.after,
+             "__code__", None))  # fmt: skip
+    if plan is None or plan.codes != codes:
         calls = tuple((player.key, player.fn) for player in scenario.players)
         rows_read = after_reads_rows(scenario.after) or any(player_reads_rows(fn) for _, fn in calls)
-        plan = _Plan(calls, rows_read, hook_takes(scenario.before, "p"), hook_takes(scenario.after, "p"))
+        plan = _Plan(codes, calls, rows_read, hook_keywords(scenario.before), hook_keywords(scenario.after))
         object.__setattr__(scenario, "_plan", plan)
     return plan
+
+
+def _gives_p(names: frozenset[str] | None) -> bool:
+    return names is None or "p" in names
 
 
 def run(
@@ -140,7 +149,7 @@ def run(
     days = day_count(years)
     plan = _plan(scenario)
     rng = None
-    if scenario.plugins or plan.before_p or any(variable.draw is not None for variable in variables.values()):
+    if scenario.plugins or _gives_p(plan.before) or _has_draws(variables):
         rng = random.Random(seed)
         variables = realise(variables, rng)
     values = compute(variables)
@@ -155,7 +164,7 @@ def run(
     if rng is not None:
         p["rng"] = rng
 
-    initial = _hook(scenario, "before", v=v, p=p, years=years)
+    initial = _hook("before", scenario.before, plan.before, {"v": v, "p": p, "years": years})
     if initial is None:
         initial = {}
     if not isinstance(initial, Mapping):
@@ -173,7 +182,7 @@ def run(
     enders = [plugin for _, plugin in plugins if type(plugin).end_day is not Plugin.end_day]
     rows = stats or plan.rows_read
     loop = plan.loop(tuple(r), tuple(values), len(plugins), bool(enders), rows)
-    if "rng" not in p and (loop is None or loop.uses_p or plan.after_p):
+    if "rng" not in p and (loop is None or loop.uses_p or _gives_p(plan.after)):
         p["rng"] = random.Random(seed)
     if loop is not None:
         states = [(key, plugin.state) for key, plugin in plugins]
@@ -183,7 +192,7 @@ def run(
     else:
         _days(days, v, r, s, p, plan.calls, enders)
 
-    _hook(scenario, "after", v=v, r=r, s=s, p=p, years=years)
+    _hook("after", scenario.after, plan.after, {"v": v, "r": r, "s": s, "p": p, "years": years})
     for key, plugin in plugins:
         r[key] = plugin.state()
     return Result(v=values, nvars=compute(variables, r), res=r, stats=s if rows else s[:1])
@@ -234,9 +243,19 @@ def _days(
             plugin.end_day(d)
 
 
-def _hook(scenario: Scenario, name: str, **available: Any) -> Any:
+def _has_draws(variables: Mapping[str, Variable]) -> bool:
+    for variable in variables.values():  # noqa: SIM110 - twice as fast as any() over a generator, once a run
+        if variable.draw is not None:
+            return True
+    return False
+
+
+def _hook(name: str, hook: Callable[..., Any] | None, names: frozenset[str] | None, available: dict[str, Any]) -> Any:
+    """`before` or `after` called with the keywords it takes (`simcore.scenario.call_hook`)."""
+    if hook is None:
+        return None
     try:
-        return call_hook(getattr(scenario, name), **available)
+        return hook(**available) if names is None else hook(**{k: x for k, x in available.items() if k in names})
     except SimulationError as exc:
         raise SimulationError(f"{name} failed: {exc}") from exc
     except Exception as exc:

@@ -181,16 +181,16 @@ def make_cases(
 
 
 def _unknown(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return value is None or (isinstance(value, float) and value != value)  # None or NaN
 
 
 def _better(how: Finder, current: Any, new: Any, nvars: Mapping[str, Any], res: Mapping[str, Any]) -> bool:
     """Whether `new` replaces the winner: only a strict improvement, so ties keep the earliest case."""
     if callable(how):
         return bool(how(current, new, nvars, res))
-    if _unknown(new):
+    if new is None or (isinstance(new, float) and new != new):
         return False
-    if _unknown(current):
+    if current is None or (isinstance(current, float) and current != current):
         return True
     return new > current if how == "max" else new < current
 
@@ -238,7 +238,7 @@ def fuzz(
     case_list = make_cases(case_ranges(loaded.variables, cases, sample), sample, samples, seed)
     jobs = [({**(overrides or {}), **case}, seed) for case in case_list]
     run_years = loaded.years if years is None else years
-    winners: dict[str, Winner] = {}
+    best: dict[str, tuple[int, Any, dict[str, Any], dict[str, Any]]] = {}  # the winners so far, by target
     rows = []
     outcomes = runner(loaded, jobs, run_years, workers, progress)
     for index, (case, (nvars, res)) in enumerate(zip(case_list, outcomes, strict=True)):
@@ -246,9 +246,12 @@ def fuzz(
         for key, how in find.items():
             if key not in nvars:
                 raise SimulationError(f"find {key!r}: the runner returned no value of it (not a number or a string?)")
-            current = winners.get(key)
-            if current is None or _better(how, current.value, nvars[key], nvars, res):
-                winners[key] = Winner(index, case, nvars[key], nvars, res)
+            current = best.get(key)
+            if current is None or _better(how, current[1], nvars[key], nvars, res):
+                best[key] = (index, nvars[key], nvars, res)
+    winners = {
+        key: Winner(index, case_list[index], value, nvars, res) for key, (index, value, nvars, res) in best.items()
+    }
     if runner is not run_many:
         winners = _rerun(loaded, jobs, run_years, winners)
     return FuzzResult(winners, case_list, rows)

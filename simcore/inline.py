@@ -22,10 +22,10 @@ import functools
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import Any
 
-from simcore.source import function_tree
+from simcore.source import bound_names, function_tree
 
 PREFIX = "_sc"  # the generated loop's own names; a player naming anything so is not inlined
 REFUSED_NODES = (
@@ -63,15 +63,18 @@ def compiled_loop(
     fns = tuple(fn for _, fn in players)
     if not fns or any(type(fn) is not FunctionType for fn in fns) or len({id(fn.__globals__) for fn in fns}) != 1:
         return None  # a callable object, or players of several modules: the general loop
-    return _compiled(tuple(key for key, _ in players), fns, keys, frozenset(v_keys), plugins, enders, rows)
+    if not all(type(key) is str for key in keys):
+        return None  # the loop's text names the state's keys
+    codes = tuple(fn.__code__ for fn in fns)
+    return _compiled(tuple(key for key, _ in players), fns, codes, keys, frozenset(v_keys), plugins, enders, rows)
 
 
 @functools.lru_cache(maxsize=256)
 def _compiled(
-    names: tuple[str, ...], fns: tuple[Callable[..., Any], ...], keys: tuple[str, ...], v_keys: frozenset[str],
-    plugins: int, enders: bool, rows: bool,
+    names: tuple[str, ...], fns: tuple[Callable[..., Any], ...], codes: tuple[CodeType, ...], keys: tuple[str, ...],
+    v_keys: frozenset[str], plugins: int, enders: bool, rows: bool,
 ) -> Loop | None:  # fmt: skip
-    """The loop, or None (remembered) when a player cannot be inlined."""
+    """The loop, or None (remembered) when a player cannot be inlined; once per players and their code."""
     r_names = {key: f"{PREFIX}_r{n}" for n, key in enumerate(keys)}
     v_read: dict[str, str] = {}
     try:
@@ -83,6 +86,7 @@ def _compiled(
     code = compile(source, f"<simcore loop of {', '.join(names)}>", "exec", dont_inherit=True)
     exec(code, fns[0].__globals__, namespace)  # the players' own globals: what their bodies name resolves there
     loop = namespace[f"{PREFIX}_loop"]
+    loop.__defaults__ = (range, Exception)  # the builtins it uses, whatever the players' module calls so
     loop.source = source
     loop.uses_p = any(rewrite.uses_p for rewrite in rewrites)  # whether a player may reach `p` (and its `rng`)
     return loop
@@ -103,25 +107,23 @@ def _check(tree: ast.FunctionDef, params: Params) -> None:
             raise NotInlinedError(f"{type(node).__name__} on line {node.lineno}")
         if isinstance(node, ast.ExceptHandler) and node.name:
             raise NotInlinedError("except ... as")
-        if isinstance(node, ast.Name):
-            if node.id.startswith(PREFIX) or (node.id in FRAME_READERS and node.id not in roles):
-                raise NotInlinedError(f"the name {node.id!r}")
-            if node.id in roles and not isinstance(node.ctx, ast.Load):
-                raise NotInlinedError(f"the parameter {node.id!r} is assigned")
-        if isinstance(node, ast.alias) and (node.asname or node.name).startswith(PREFIX):
-            raise NotInlinedError(f"the import {node.name!r}")
+        if isinstance(node, ast.Name) and (
+            node.id.startswith(PREFIX) or (node.id in FRAME_READERS and node.id not in roles)
+        ):
+            raise NotInlinedError(f"the name {node.id!r}")
+        if isinstance(node, ast.alias) and ({node.name, node.asname} & FRAME_READERS or node.name == "builtins"):
+            raise NotInlinedError(f"the import {node.name!r}")  # a frame reader under another name
         if isinstance(node, (ast.For, ast.While)) and any(isinstance(x, ast.Return) for x in ast.walk(node)):
             raise NotInlinedError("a return inside a loop")
+    bound = bound_names(tree)
+    if bound & roles or any(name.startswith(PREFIX) for name in bound):
+        raise NotInlinedError(f"the body binds {sorted(bound & roles) or 'a name of the loop'}")
     _Defined(_locals(tree)).block(tree.body, set())
 
 
 def _locals(tree: ast.FunctionDef) -> frozenset[str]:
     """The names the function binds (its locals, parameters aside)."""
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-    return frozenset(names - {a.arg for a in tree.args.args})
+    return frozenset(bound_names(tree) - {a.arg for a in tree.args.args})
 
 
 class _Defined:
@@ -310,15 +312,16 @@ def _source(names: Sequence[str], bodies: Sequence[str], r_names: Mapping[str, s
             plugins: int, enders: bool, rows: bool) -> str:  # fmt: skip
     """The loop's text: what the general loop does for these players, day by day, with the state in locals."""
     p = PREFIX
-    lines = [f"def {p}_loop({p}_days, {p}_v, {p}_r, {p}_s, {p}_p, {p}_enders, {p}_states, {p}_fail):"]
+    lines = [f"def {p}_loop({p}_days, {p}_v, {p}_r, {p}_s, {p}_p, {p}_enders, {p}_states, {p}_fail, {p}_range=None,"]
+    lines += [f"             {p}_exception=None):"]
     lines += [f"    {local} = {p}_r[{key!r}]" for key, local in r_names.items()]
     lines += [f"    {local} = {p}_v[{key!r}]" for key, local in v_read.items()]
     lines += [f"    {p}_key{k}, {p}_state{k} = {p}_states[{k}]" for k in range(plugins if rows else 0)]
-    lines += [f"    for {p}_day in range(1, {p}_days + 1):", f"        {r_names['i']} = {p}_day"]
+    lines += [f"    for {p}_day in {p}_range(1, {p}_days + 1):", f"        {r_names['i']} = {p}_day"]
     lines += [f"        {p}_row = {{'i': {p}_day}}"] if rows else []
     for name, body in zip(names, bodies, strict=True):
         lines += ["        try:", textwrap.indent(body or "pass", " " * 12)]
-        lines += [f"        except Exception as {p}_exc:"]
+        lines += [f"        except {p}_exception as {p}_exc:"]
         lines += [f"            raise {p}_fail({name!r}, {p}_day, {p}_exc) from {p}_exc"]
     if enders:
         lines += [f"        for {p}_end in {p}_enders:", f"            {p}_end({p}_day)"]

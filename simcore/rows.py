@@ -11,10 +11,10 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Callable
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import Any
 
-from simcore.source import function_tree
+from simcore.source import bound_names, function_tree
 
 
 def player_reads_rows(fn: Callable[..., Any]) -> bool:
@@ -33,11 +33,12 @@ def after_reads_rows(fn: Callable[..., Any] | None) -> bool:
 
 def _read(fn: Callable[..., Any], role: str) -> bool:
     """A plain function is read from its source (once); anything else is taken to read the rows."""
-    return _reads(fn, role) if type(fn) is FunctionType else True
+    return _reads(fn, fn.__code__, role) if type(fn) is FunctionType else True
 
 
 @functools.lru_cache(maxsize=512)
-def _reads(fn: Callable[..., Any], role: str) -> bool:
+def _reads(fn: Callable[..., Any], code: CodeType, role: str) -> bool:
+    """Read once per function and code (`simcore.source`)."""
     tree = function_tree(fn)
     if tree is None:
         return True
@@ -46,7 +47,7 @@ def _reads(fn: Callable[..., Any], role: str) -> bool:
         if len(names) != 5 or tree.args.vararg or tree.args.kwarg:
             return True
         allowed, day = _todays_writes(tree, names[3], names[0]), names[0]
-        if any(isinstance(n, ast.Name) and n.id == day and not isinstance(n.ctx, ast.Load) for n in ast.walk(tree)):
+        if day in bound_names(tree):
             return True  # `i` reassigned: s[i] may be another day's row
     else:
         if tree.args.kwarg is not None:

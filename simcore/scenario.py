@@ -83,16 +83,13 @@ def call_hook(hook: Callable[..., Any] | None, **available: Any) -> Any:
     """Call `before`/`after` with the keywords it names (all of them if it takes `**kwargs`)."""
     if hook is None:
         return None
-    names = _keywords(getattr(hook, "__func__", hook))  # a bound method: its function's names, cached once
+    names = hook_keywords(hook)
     return hook(**available) if names is None else hook(**{k: x for k, x in available.items() if k in names})
 
 
-def hook_takes(hook: Callable[..., Any] | None, name: str) -> bool:
-    """Whether `call_hook` gives `hook` the keyword `name`."""
-    if hook is None:
-        return False
-    names = _keywords(getattr(hook, "__func__", hook))
-    return names is None or name in names
+def hook_keywords(hook: Callable[..., Any] | None) -> frozenset[str] | None:
+    """The keywords `hook` names (None when it takes `**kwargs`, or there is no hook)."""
+    return None if hook is None else _keywords(getattr(hook, "__func__", hook))  # a bound method: its function's
 
 
 @functools.cache

@@ -544,7 +544,7 @@ def play_match(
     if not all(type(k) is int for k in turns) or sorted(turns) != list(range(count)):
         raise SimulationError(f"order must name each seat 0..{count - 1} once, got {order!r}")
     seats = _seats(loaded, [_player(fn) for fn in fns], seed, witnesses or ())
-    result = _seated_run(loaded, seats, turns, years, seed, bench=True, stats=False)
+    result = _seated_run(loaded, seats, turns, years, seed, bench=True, stats=True)
     return tuple(_final(seat, result) for seat in seats)
 
 

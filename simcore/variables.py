@@ -237,7 +237,11 @@ class _Resolver:
         if not callable(val):
             values[key] = val
             return val
-        active = self.active
+        return self.formula(key, definition)
+
+    def formula(self, key: str, definition: Variable) -> Value:
+        """A formula's value, computed and kept; `_UNKNOWN` when it needs the result state."""
+        values, active = self.values, self.active
         if key in active:
             cycle = [*active[active.index(key) :], key]
             raise VariableError(f"variable cycle: {' -> '.join(cycle)}")
@@ -247,7 +251,7 @@ class _Resolver:
         active.append(key)
         asked = self.asked
         try:
-            value = val(self, self.state) if definition.reads_state else val(self)
+            value = definition.val(self, self.state) if definition.reads_state else definition.val(self)
         except _StateUnavailable:
             values[key] = _UNKNOWN
             if self.before and self.asked == asked:  # it read `r` before any other variable: it always will
@@ -274,15 +278,15 @@ def compute(variables: Mapping[str, Variable], state: Mapping[str, Any] | None =
     resolver = _Resolver(variables, state)
     known, before = resolver.values, resolver.before
     computed: dict[str, Value] = {}
-    for key, definition in variables.items():  # constants, and formulas known to need `r`, without a call
+    for key, definition in variables.items():  # each variable in turn; one a formula asked for is known already
         value = known.get(key, _UNKNOWN)
         if value is _UNKNOWN and key not in known:
             val = definition.val
-            if definition.draw is None and not callable(val):
-                value = known[key] = val
-            elif before and definition.unknown_before:
+            if definition.draw is not None or (before and definition.unknown_before):  # not drawn yet, or needs `r`
                 known[key] = _UNKNOWN
+            elif callable(val):
+                value = resolver.formula(key, definition)
             else:
-                value = resolver.resolve(key)
+                value = known[key] = val
         computed[key] = None if value is _UNKNOWN else value
     return computed
