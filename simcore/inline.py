@@ -81,12 +81,14 @@ def _compiled(
         rewrites = [_Rewrite(n, fn, r_names, v_keys, v_read, rows) for n, fn in enumerate(fns)]
     except NotInlinedError:
         return None
-    source = _source(names, [rewrite.text for rewrite in rewrites], r_names, v_read, plugins, enders, rows)
+    day_read = any(r_names["i"] in rewrite.r_used for rewrite in rewrites)
+    bodies = [rewrite.text for rewrite in rewrites]
+    source, players_at = _source(names, bodies, r_names, v_read, plugins, enders, rows, day_read)
     namespace: dict[str, Any] = {}
     code = compile(source, f"<simcore loop of {', '.join(names)}>", "exec", dont_inherit=True)
     exec(code, fns[0].__globals__, namespace)  # the players' own globals: what their bodies name resolves there
     loop = namespace[f"{PREFIX}_loop"]
-    loop.__defaults__ = (range, Exception)  # the builtins it uses, whatever the players' module calls so
+    loop.__defaults__ = (range, Exception, players_at)  # its builtins, whatever the players' module calls so
     loop.source = source
     loop.uses_p = any(rewrite.uses_p for rewrite in rewrites)  # whether a player may reach `p` (and its `rng`)
     return loop
@@ -224,7 +226,7 @@ class _Rewrite(ast.NodeTransformer):
             raise NotInlinedError(f"{fn!r} has no source that matches its code")
         self.params = _params(tree)
         _check(tree, self.params)
-        self.n, self.local, self.uses_p = n, _locals(tree), False
+        self.n, self.local, self.uses_p, self.r_used = n, _locals(tree), False, set[str]()
         self.r_names, self.v_keys, self.v_read, self.rows = r_names, v_keys, v_read, rows
         body = self.rewrite(copy.deepcopy(tree.body))
         if any(isinstance(node, ast.Return) for node in ast.walk(ast.Module(body, []))):
@@ -283,6 +285,7 @@ class _Rewrite(ast.NodeTransformer):
         if _is_name(node.value, params.r):
             if key not in self.r_names:
                 raise NotInlinedError(f"{params.r}[{key!r}] is not a key of the initial state")
+            self.r_used.add(self.r_names[key])
             return ast.copy_location(ast.Name(self.r_names[key], node.ctx), node)
         if isinstance(node.value, ast.Subscript) and _is_name(node.value.value, params.s):
             if not (_is_name(node.value.slice, params.i) and key is not None and isinstance(node.ctx, ast.Store)):
@@ -309,26 +312,39 @@ def _is_name(node: ast.AST, name: str) -> bool:
 
 
 def _source(names: Sequence[str], bodies: Sequence[str], r_names: Mapping[str, str], v_read: Mapping[str, str],
-            plugins: int, enders: bool, rows: bool) -> str:  # fmt: skip
-    """The loop's text: what the general loop does for these players, day by day, with the state in locals."""
-    p = PREFIX
+            plugins: int, enders: bool, rows: bool, day_read: bool) -> tuple[str, dict[int, str]]:  # fmt: skip
+    """The loop's text: what the general loop does for these players, day by day, with the state in locals; and the
+    lines of each player's body. One `try` around the days: an error is the player's whose lines it came from (else
+    the loop's own, raised as it is), so the days pay for no handler of their own. `r["i"]` is set each day only
+    when a player reads it (`day_read`); else once, at the end."""
+    p, i = PREFIX, r_names["i"]
     lines = [f"def {p}_loop({p}_days, {p}_v, {p}_r, {p}_s, {p}_p, {p}_enders, {p}_states, {p}_fail, {p}_range=None,"]
-    lines += [f"             {p}_exception=None):"]
+    lines += [f"             {p}_exception=None, {p}_players_at=None):"]
     lines += [f"    {local} = {p}_r[{key!r}]" for key, local in r_names.items()]
     lines += [f"    {local} = {p}_v[{key!r}]" for key, local in v_read.items()]
     lines += [f"    {p}_key{k}, {p}_state{k} = {p}_states[{k}]" for k in range(plugins if rows else 0)]
-    lines += [f"    for {p}_day in {p}_range(1, {p}_days + 1):", f"        {r_names['i']} = {p}_day"]
-    lines += [f"        {p}_row = {{'i': {p}_day}}"] if rows else []
+    lines += ["    try:", f"        for {p}_day in {p}_range(1, {p}_days + 1):"]
+    lines += [f"            {i} = {p}_day"] if day_read else []
+    lines += [f"            {p}_row = {{'i': {p}_day}}"] if rows else []
+    players_at: dict[int, str] = {}
     for name, body in zip(names, bodies, strict=True):
-        lines += ["        try:", textwrap.indent(body or "pass", " " * 12)]
-        lines += [f"        except {p}_exception as {p}_exc:"]
-        lines += [f"            raise {p}_fail({name!r}, {p}_day, {p}_exc) from {p}_exc"]
+        text = textwrap.indent(body or "pass", " " * 12).splitlines()
+        players_at.update((len(lines) + 1 + k, name) for k in range(len(text)))
+        lines += text
     if enders:
-        lines += [f"        for {p}_end in {p}_enders:", f"            {p}_end({p}_day)"]
+        lines += [f"            for {p}_end in {p}_enders:", f"                {p}_end({p}_day)"]
     if rows:
-        state = ", ".join(f"{key!r}: {local}" for key, local in r_names.items())
-        lines += [f"        {p}_out = {{{state}}} | {p}_row"]
-        lines += [f"        {p}_out[{p}_key{k}] = {p}_state{k}()" for k in range(plugins)]
-        lines += [f"        {p}_s.append({p}_out)"]
+        state = ", ".join(f"{key!r}: {p + '_day' if key == 'i' and not day_read else local}"
+                          for key, local in r_names.items())  # fmt: skip
+        lines += [f"            {p}_out = {{{state}}} | {p}_row"]
+        lines += [f"            {p}_out[{p}_key{k}] = {p}_state{k}()" for k in range(plugins)]
+        lines += [f"            {p}_s.append({p}_out)"]
+    lines += [
+        f"    except {p}_exception as {p}_exc:",
+        f"        {p}_name = {p}_players_at.get({p}_exc.__traceback__.tb_lineno)",
+    ]
+    lines += [f"        if {p}_name is None:", "            raise"]
+    lines += [f"        raise {p}_fail({p}_name, {p}_day, {p}_exc) from {p}_exc"]
+    lines += [] if day_read else [f"    if {p}_days >= 1:", f"        {i} = {p}_days"]
     lines += [f"    {p}_r[{key!r}] = {local}" for key, local in r_names.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", players_at

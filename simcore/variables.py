@@ -11,10 +11,13 @@ anything is unknown before every run, so it is noted (`Variable.unknown_before`)
 from __future__ import annotations
 
 import difflib
+import dis
+import functools
 import inspect
 import random
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from types import FunctionType
 from typing import Any, ClassVar
 
 from simcore.checks import is_number
@@ -65,6 +68,19 @@ class Variable:
         if callable(self.val):
             object.__setattr__(self, "reads_state", _takes_state(self.val))
 
+    @functools.cached_property
+    def state_key(self) -> str | None:
+        """KEY when the formula is exactly `lambda g, r: r[KEY]` (AI3's usual output), so `compute` reads it without
+        a call; else None."""
+        val = self.val
+        if not self.reads_state or type(val) is not FunctionType or val.__closure__ or val.__code__.co_argcount != 2:
+            return None
+        steps = list(dis.get_instructions(val))
+        if tuple(step.opname for step in steps) != STATE_KEY_STEPS or steps[1].arg != 1:  # the second parameter
+            return None
+        key = steps[2].argval
+        return key if type(key) is str else None
+
     def fixed(self, value: Value) -> Variable:
         """This variable set to `value` (a constant, or a function of `g`, read like any `val`)."""
         if callable(value):
@@ -73,6 +89,10 @@ class Variable:
         fixed.__dict__.update(name=self.name, val=value, desc=self.desc, display=self.display, reads_state=False,
                               draw=None, bounds=self.bounds)  # fmt: skip
         return fixed
+
+
+STATE_KEY_STEPS = ("RESUME", "LOAD_FAST", "LOAD_CONST", "BINARY_SUBSCR", "RETURN_VALUE")
+"""The bytecode of `lambda g, r: r[KEY]` (CPython 3.11)."""
 
 
 def var(val: Value = None, name: str = "", desc: str = "", draw: Draw | None = None, **display: Any) -> Variable:
@@ -284,6 +304,8 @@ def compute(variables: Mapping[str, Variable], state: Mapping[str, Any] | None =
             val = definition.val
             if definition.draw is not None or (before and definition.unknown_before):  # not drawn yet, or needs `r`
                 known[key] = _UNKNOWN
+            elif not before and definition.state_key is not None and definition.state_key in state:  # r[KEY]
+                value = known[key] = state[definition.state_key]  # type: ignore[index]
             elif callable(val):
                 value = resolver.formula(key, definition)
             else:
