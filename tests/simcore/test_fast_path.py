@@ -664,3 +664,49 @@ def test_formulas_before_the_run_on_repeated_runs(tmp_path):
     memo = {key: scenario.variables[key].unknown_before for key in FORMULAS}
     assert memo == {"double": False, "state_first": True, "either": False}
     assert simcore.simulate(scenario, years=YEARS).v["double"] == 6
+
+
+FAILING_ENDER = case(
+    "COUNTER",
+    'r["n"] += 1\n',
+    '''
+from simcore.plugins.base import Plugin, PluginSpec
+
+
+class Fuse(Plugin):
+    def __init__(self, key):
+        super().__init__(key)
+        self.days = 0
+
+    def state(self):
+        return {"days": self.days}
+
+    def end_day(self, day):
+        self.days += 1
+        if day == 3:
+            raise RuntimeError("the fuse blew")
+
+
+class FuseSpec(PluginSpec):
+    kind = "fastpath_fuse"
+
+    def build(self, key, v, p, rng):
+        return Fuse(key)
+
+    def variables(self, key):
+        return {}
+
+
+plugins = {"fuse": {"kind": "fastpath_fuse"}}
+''',
+)
+
+
+def test_a_plugin_failing_at_the_end_of_a_day_is_no_players_error_on_either_path(tmp_path):
+    """The inlined loop has one handler for all its days: what fails outside a player's body leaves as it is."""
+    scenario = write_scenario(tmp_path, "fuse", FAILING_ENDER)
+    for stats in (True, False):
+        for ran in (scenario, full_path(scenario)):
+            with pytest.raises(RuntimeError, match="the fuse blew"):
+                run(ran, ran.variables, YEARS, stats=stats)
+    assert compiled(scenario)
