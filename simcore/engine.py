@@ -187,10 +187,8 @@ def run(
     if loop is not None:
         states = [(key, plugin.state) for key, plugin in plugins]
         loop(days, v, r, s, p, [plugin.end_day for plugin in enders], states, player_failed)
-    elif rows:
-        _days_with_rows(days, v, r, s, p, plan.calls, plugins, enders)
     else:
-        _days(days, v, r, s, p, plan.calls, enders)
+        _days(days, v, r, s, p, plan.calls, plugins, enders, rows)
 
     _hook("after", scenario.after, plan.after, {"v": v, "r": r, "s": s, "p": p, "years": years})
     for key, plugin in plugins:
@@ -203,34 +201,12 @@ def player_failed(key: str, day: int, exc: Exception) -> SimulationError:
     return SimulationError(f"player {key!r} failed on day {day}: {type(exc).__name__}: {exc}")
 
 
-def _days_with_rows(
-    days: int, v: Any, r: dict[str, Any], s: list[dict[str, Any]], p: Handles, calls: Sequence[tuple[str, Any]],
-    plugins: list[tuple[str, Plugin]], enders: list[Plugin],
-) -> None:  # fmt: skip
-    """The general loop: each day the players in turn, then the day's row (the state, the players' entries, each
-    plugin's state)."""
-    for d in range(1, days + 1):
-        r["i"] = d
-        s.append({"i": d})
-        for key, fn in calls:
-            try:
-                fn(d, v, r, s, p)
-            except Exception as exc:
-                raise player_failed(key, d, exc) from exc
-        row = r | s[d]
-        if plugins:
-            for plugin in enders:
-                plugin.end_day(d)
-            for key, plugin in plugins:
-                row[key] = plugin.state()
-        s[d] = row
-
-
 def _days(
     days: int, v: Any, r: dict[str, Any], s: list[dict[str, Any]], p: Handles, calls: Sequence[tuple[str, Any]],
-    enders: list[Plugin],
+    plugins: list[tuple[str, Plugin]], enders: list[Plugin], rows: bool,
 ) -> None:  # fmt: skip
-    """The general loop when nobody reads the rows: each day's holds only what the players write to it."""
+    """The general loop: each day the players in turn, the plugins' day's end, then (with `rows`) the day's row: the
+    state, the players' entries, each plugin's state. Without rows a day's holds only what the players write to it."""
     for d in range(1, days + 1):
         r["i"] = d
         s.append({"i": d})
@@ -241,6 +217,11 @@ def _days(
                 raise player_failed(key, d, exc) from exc
         for plugin in enders:
             plugin.end_day(d)
+        if rows:
+            row = r | s[d]
+            for key, plugin in plugins:
+                row[key] = plugin.state()
+            s[d] = row
 
 
 def _has_draws(variables: Mapping[str, Variable]) -> bool:

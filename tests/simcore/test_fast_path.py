@@ -669,7 +669,7 @@ def test_formulas_before_the_run_on_repeated_runs(tmp_path):
 FAILING_ENDER = case(
     "COUNTER",
     'r["n"] += 1\n',
-    '''
+    """
 from simcore.plugins.base import Plugin, PluginSpec
 
 
@@ -697,8 +697,8 @@ class FuseSpec(PluginSpec):
         return {}
 
 
-plugins = {"fuse": {"kind": "fastpath_fuse"}}
-''',
+plugins = {"fuse": {"type": "fastpath_fuse"}}
+""",
 )
 
 

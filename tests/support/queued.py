@@ -123,3 +123,16 @@ def killed_mid_run(args: list[str], root: Path) -> Killed:
         finally:
             first.kill()  # again, if the test failed before the kill
     return Killed(run.returncode, out, err, done_first, running, chunks(second_log))
+
+
+def assert_killed_run_lost_nothing(args: list[str], root: Path, monkeypatch: pytest.MonkeyPatch, shown: str) -> None:
+    """`evolver ARGS --queue` whose worker is killed mid-chunk (`killed_mid_run`, three chunks) ends well, showing
+    `shown`; the chunk it ran went to the second worker and none ran twice; and it wrote what it writes in-process."""
+    queued, here = root / "queued.json", root / "here.json"
+    killed = killed_mid_run([*args, "--json", str(queued)], root)
+    assert killed.returncode == 0, killed.stderr
+    assert shown in killed.stdout and f"wrote {queued}" in killed.stderr
+    assert len(killed.first) == 1 and killed.running not in killed.first  # killed mid-run, mid-chunk
+    assert killed.running in killed.second and len(killed.first) + len(killed.second) == 3  # redelivered, none twice
+    in_process(monkeypatch, root / "here.db", *args, "--json", here)
+    assert read_json(queued) == read_json(here)

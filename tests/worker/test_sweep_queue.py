@@ -14,7 +14,7 @@ from pathlib import Path
 import postgres
 import pytest
 import redis
-from queued import chunks, in_process, invoke, killed_mid_run, ok, read_json, serving
+from queued import assert_killed_run_lost_nothing, chunks, in_process, invoke, ok, read_json, serving
 
 import simcore
 from evolver.queue import TaskQueue
@@ -126,17 +126,10 @@ def test_the_workers_run_the_scenario_file_as_it_was_read_not_as_it_is_now(queue
 def test_a_worker_killed_mid_fuzz_loses_nothing(tmp_path, monkeypatch):
     """Three chunks over one worker process, killed (whole) during the second: a second worker finishes the fuzz,
     which ends as it does in-process."""
-    queued, here = tmp_path / "queued.json", tmp_path / "here.json"
     # 48 cases: three chunks of 16, each about a second
     args = ["fuzz", "resource_economy", "--case", "econ_curve_slope=0.05:2.45:0.05", "--find", "econ_volatility=min",
             "--find", "econ_utility=max", "--years", "0.3"]  # fmt: skip
-    killed = killed_mid_run([*args, "--json", str(queued)], tmp_path)
-    assert killed.returncode == 0, killed.stderr
-    assert "best of 48 cases" in killed.stdout and f"wrote {queued}" in killed.stderr
-    assert len(killed.first) == 1 and killed.running not in killed.first  # killed mid-fuzz, mid-chunk
-    assert killed.running in killed.second and len(killed.first) + len(killed.second) == 3  # redelivered, none twice
-    in_process(monkeypatch, tmp_path / "here.db", *args, "--json", here)
-    assert read_json(queued) == read_json(here)
+    assert_killed_run_lost_nothing(args, tmp_path, monkeypatch, "best of 48 cases")
 
 
 @pytest.mark.parametrize("command", [FUZZ, MONTE_CARLO], ids=["fuzz", "monte carlo"])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from queued import chunks, in_process, invoke, killed_mid_run, ok, read_json, serving
+from queued import assert_killed_run_lost_nothing, chunks, in_process, invoke, ok, read_json, serving
 
 from evolver.store import Store
 from evolver.studies import CHUNK_BOUNDS
@@ -105,12 +105,5 @@ def test_a_queued_adversary_job_runs_on_the_worker_and_completes_the_matrix(env,
 def test_a_worker_killed_mid_study_leaves_its_chunks_to_the_next(tmp_path, monkeypatch):
     """SIGKILL to the whole worker while it runs a chunk: a second worker runs it (and the chunk still queued), and
     the study ends as it does in-process."""
-    queued, here = tmp_path / "queued.json", tmp_path / "here.json"
     args = ["verify", "ocean_v3", "--runs", str(3 * CHUNK), "--years", "0.3"]  # a chunk takes about a second
-    killed = killed_mid_run([*args, "--json", str(queued)], tmp_path)
-    assert killed.returncode == 0, killed.stderr
-    assert "design matrix: 48 runs each" in killed.stdout and f"wrote {queued}" in killed.stderr
-    assert len(killed.first) == 1 and killed.running not in killed.first  # killed mid-study, mid-chunk
-    assert killed.running in killed.second and len(killed.first) + len(killed.second) == 3  # redelivered, none twice
-    in_process(monkeypatch, tmp_path / "here.db", *args, "--json", here)
-    assert read_json(queued) == read_json(here)
+    assert_killed_run_lost_nothing(args, tmp_path, monkeypatch, "design matrix: 48 runs each")
