@@ -213,6 +213,7 @@ class _NoState(Mapping[str, Any]):
 
 
 _UNKNOWN = object()
+_MISSING = object()
 _NO_STATE = _NoState()
 
 
@@ -221,12 +222,15 @@ class _Resolver:
 
     __slots__ = ("active", "asked", "before", "defs", "reads", "state", "values")
 
-    def __init__(self, defs: Mapping[str, Variable], state: Mapping[str, Any] | None, track: bool = False) -> None:
+    def __init__(
+        self, defs: Mapping[str, Variable], state: Mapping[str, Any] | None, track: bool = False,
+        values: dict[str, Value] | None = None,
+    ) -> None:  # fmt: skip
         self.defs = defs
         self.before = state is None
         self.state = _NO_STATE if state is None else state
         self.asked = 0  # how many values formulas have asked `g` for
-        self.values: dict[str, Value] = {}
+        self.values: dict[str, Value] = {} if values is None else values  # those known so far
         self.active: list[str] = []
         self.reads: dict[str, set[str]] | None = {} if track else None  # each variable -> the variables it read
 
@@ -295,20 +299,23 @@ class _Resolver:
 def compute(variables: Mapping[str, Variable], state: Mapping[str, Any] | None = None) -> dict[str, Value]:
     """Every variable's value: before the run with `state=None` (`v`), after it with the final `r` (`nvars`).
     A random variable not yet drawn (see `realise`) is None, as is every variable computed from it."""
-    resolver = _Resolver(variables, state)
-    known, before = resolver.values, resolver.before
+    before = state is None
+    known: dict[str, Value] = {}
+    resolver: _Resolver | None = None  # made for the first formula: constants and `r[KEY]` outputs need none
     computed: dict[str, Value] = {}
     for key, definition in variables.items():  # each variable in turn; one a formula asked for is known already
-        value = known.get(key, _UNKNOWN)
-        if value is _UNKNOWN and key not in known:
+        value = known.get(key, _MISSING)
+        if value is _MISSING:
             val = definition.val
             if definition.draw is not None or (before and definition.unknown_before):  # not drawn yet, or needs `r`
-                known[key] = _UNKNOWN
-            elif not before and definition.state_key is not None and definition.state_key in state:  # r[KEY]
-                value = known[key] = state[definition.state_key]  # type: ignore[index]
-            elif callable(val):
-                value = resolver.formula(key, definition)
-            else:
+                value = known[key] = _UNKNOWN
+            elif not callable(val):
                 value = known[key] = val
+            elif not before and (read := definition.state_key) is not None and read in state:  # type: ignore[operator]
+                value = known[key] = state[read]  # type: ignore[index]
+            else:
+                if resolver is None:
+                    resolver = _Resolver(variables, state, values=known)
+                value = resolver.formula(key, definition)
         computed[key] = None if value is _UNKNOWN else value
     return computed
