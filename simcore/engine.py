@@ -142,10 +142,10 @@ def run(
 ) -> Result:
     """One simulation of `scenario` with the given variable definitions (see `simulate`).
 
-    With `stats=False` the daily rows are built only if a player or `after` reads them (`simcore.rows`), and the
-    Result's `stats` then holds day 0 alone; everything else is the same, bit for bit. The run's random generator is
-    made when something could first draw from it (a random variable, a plugin, a hook or player given `p`): nothing
-    drew before, so its numbers are the same."""
+    With `stats=False` the daily rows are built only if a player or `after` reads them (`simcore.rows`); when they
+    are not, the Result's `stats` holds day 0 alone. Everything else is the same, bit for bit. The run's random
+    generator is made when something could first draw from it (a random variable, a plugin, a hook or player given
+    `p`): nothing drew before, so its numbers are the same."""
     days = day_count(years)
     plan = _plan(scenario)
     rng = None
