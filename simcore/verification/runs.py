@@ -97,7 +97,7 @@ def seated(fn: Callable[..., Any]) -> Runner:
                 replace(scenario, variables=with_overrides(scenario.variables, overrides)) if overrides else scenario
             )
             try:
-                result = play(played, fn, years, seed).result
+                result = play(played, fn, years, seed, stats=False).result  # rows only if its `after` reads them
             except SimulationError as exc:  # say which of the many runs it was
                 raise type(exc)(f"{exc} (in the run {run_name(overrides, seed)})") from exc
             yield result.nvars, result.res
