@@ -53,12 +53,6 @@ ARENA_SPEC = JobSpec(
 
 
 @pytest.fixture(scope="module")
-def broker() -> Iterator[str]:
-    with redis_server.running() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def pool() -> Iterator[SandboxPool]:
     with SandboxPool(workers=1) as pool:
         yield pool
