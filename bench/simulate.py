@@ -12,7 +12,6 @@ kind of machine (issue 18) and are quoted, not re-run: the ratio to them is simc
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from collections.abc import Callable
@@ -123,7 +122,7 @@ def _versus_ai3(seconds: float, ai3: tuple[float, float]) -> str:
 def main() -> None:
     check_same()
     scenario = simcore.load_scenario("ai3_quickstart")
-    days = math.ceil(365 * 1)
+    days = simcore.day_count(1)
     base, ours, ratio = rounds(lambda: hand_written(days=days), lambda: simcore.simulate(scenario, 1), SIMULATIONS)
     print(
         f"one-year simulate: simcore {ours * 1e3:.3f} ms, hand-written {base * 1e3:.3f} ms: ratio {ratio:.2f}x "
