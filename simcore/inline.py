@@ -9,8 +9,9 @@ year, the calls and the dict look-ups are most of a simulation's time. When ever
 - has no nested scopes (lambdas, comprehensions, defs), `global`, `del`, walrus, `except ... as`, or `return` inside
   a loop, and does not look at its frame (`locals`, `vars`, `eval`, `exec`, `dir`, `super`),
 
-the loop is generated as one function: each body in turn, each `r[KEY]` a local, `v[KEY]` read once before the loop,
-today's row built from those locals. Its results are the general loop's (`simcore.engine`) bit for bit, its errors
+the loop is generated as one function: each body in turn, each `r[KEY]` a local (shared with the player's local
+stored to it where nothing can tell them apart, `simcore.coalesce`), `v[KEY]` read once before the loop, today's row
+built from those locals. Its results are the general loop's (`simcore.engine`) bit for bit, its errors
 too; a scenario with any other player gets the general loop.
 """
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from types import CodeType, FunctionType
 from typing import Any
 
+from simcore.coalesce import coalesced, dropped
 from simcore.source import bound_names, function_tree
 
 PREFIX = "_sc"  # the generated loop's own names; a player naming anything so is not inlined
@@ -228,18 +230,21 @@ class _Rewrite(ast.NodeTransformer):
         _check(tree, self.params)
         self.n, self.local, self.uses_p, self.r_used = n, _locals(tree), False, set[str]()
         self.r_names, self.v_keys, self.v_read, self.rows = r_names, v_keys, v_read, rows
+        self.merged = {local: key for local, key in coalesced(tree, self.params.r).items() if key in r_names}
         body = self.rewrite(copy.deepcopy(tree.body))
         if any(isinstance(node, ast.Return) for node in ast.walk(ast.Module(body, []))):
             raise NotInlinedError("a return is left")  # every return became a break; a safety net
         self.text = ast.unparse(ast.Module(body, []))
 
     def rewrite(self, body: list[ast.stmt]) -> list[ast.stmt]:
-        body = [self.visit(stmt) for stmt in body]
+        body = self.generic_visit(ast.Module(body, [])).body  # a statement may become several, or none
         if any(isinstance(node, ast.Break) and getattr(node, "returns", False) for s in body for node in ast.walk(s)):
             body = [ast.While(ast.Constant(True), [*body, ast.Break()], [])]
         return [ast.fix_missing_locations(stmt) for stmt in body]
 
-    def visit_Assign(self, node: ast.Assign) -> ast.stmt:
+    def visit_Assign(self, node: ast.Assign) -> ast.stmt | None:
+        if dropped(node, self.params.r, self.merged):
+            return None
         if not self.rows:  # nobody reads today's row: a write to it is only its value's evaluation
             node.targets = [target for target in node.targets if not self._todays(target)]
             if not node.targets:
@@ -270,7 +275,10 @@ class _Rewrite(ast.NodeTransformer):
             raise NotInlinedError(f"{node.id!r} used other than as {allowed}")
         renamed = {params.i: f"{PREFIX}_day", params.v: f"{PREFIX}_v", params.p: f"{PREFIX}_p"}.get(node.id)
         self.uses_p = self.uses_p or node.id == params.p
-        if renamed is None and node.id in self.local:
+        if node.id in self.merged:  # a local one with a state key's (`simcore.coalesce`)
+            renamed = self.r_names[self.merged[node.id]]
+            self.r_used.add(renamed)
+        elif renamed is None and node.id in self.local:
             renamed = f"{PREFIX}{self.n}_{node.id}"
         return ast.copy_location(ast.Name(renamed, node.ctx), node) if renamed else node
 

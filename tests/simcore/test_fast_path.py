@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import simcore
+from simcore.coalesce import coalesced
 from simcore.engine import run
 from simcore.fuzz import scalars
 from simcore.montecarlo import run_seed
@@ -359,6 +360,35 @@ INLINED = {
     "after_reads_the_last_row": case(
         "PLAIN", 'r["x"] += 1\n', "def after(v, r, s):\n    r['n'] = s[-1]['steady'] + len(s)\n"
     ),
+    # a local stored to the state: one variable with the state's in the loop only where nothing can tell them apart
+    "coalesced": case("MERGED", 'y = r["x"] * 0.5 + r["n"]\ns[i]["y"] = y\nr["x"] = y\nr["price"] += y - r["x"]\n'),
+    "coalesced_in_a_loop": case("MERGED", 'for k in range(i % 3):\n    y = r["x"] + k\n    r["x"] = y\nr["n"] += 1\n'),
+    "coalesced_then_fails_on_day_3": case("MERGED", 'y = r["x"] + 1\nz = 1 / (i - 3)\nr["x"] = y + z * 0\n'),
+    "coalesced_failing_between": case("MERGED", 'y = r["x"] + 1\nz = 1 / (i - 3)\nr["x"] = y\nr["n"] += z\n'),
+    "read_between": case("READ", 'y = r["x"] + 1\nz = r["x"] * 2\nr["x"] = y\nr["price"] += z / 100\n'),
+    "return_between": case("RETURN", 'y = r["x"] + 1\nif i % 2:\n    return\nr["x"] = y\n'),
+    "break_between": case(
+        "BREAK", 'for k in range(3):\n    y = r["x"] + k\n    if k == i % 3:\n        break\n    r["x"] = y\n'
+    ),
+    "continue_between": case(
+        "CONTINUE", 'for k in range(3):\n    y = r["x"] + k\n    if k == i % 3:\n        continue\n    r["x"] = y\n'
+    ),
+    "try_around": case(
+        "TRY",
+        'try:\n    y = r["x"] + 1\n    z = 1 / (i % 2)\n    r["x"] = y\nexcept ZeroDivisionError:\n    r["n"] += 1\n',
+    ),
+    "with_around": case(
+        "WITH",
+        'with suppress(ZeroDivisionError):\n    y = r["x"] + 1\n    z = 1 / (i % 2)\n    r["x"] = y\n',
+        "from contextlib import suppress\n",
+    ),
+    "state_stored_twice": case("TWICE", 'y = r["x"] + 1\nr["x"] = y\nr["x"] += 1\nr["n"] += y\n'),
+    "local_assigned_twice": case("TWICE", 'y = r["x"] + 1\nr["x"] = y\ny = 2\nr["n"] += y\n'),
+    "local_augmented": case("AUGMENTED", 'y = r["x"] + 1\nr["x"] = y\ny += 1\nr["n"] += y\n'),
+    "stored_in_another_block": case("BLOCKS", 'y = r["x"] + 1\nif i % 2:\n    r["x"] = y\nr["n"] += y\n'),
+    "stored_before_assigned_in_a_loop": case(
+        "LOOPED", 'y = 0.0\nfor k in range(2):\n    r["x"] = y\n    y = r["x"] + k\n'
+    ),
 }
 REFUSED = {
     "return_in_a_loop": case(
@@ -422,7 +452,26 @@ ERRORS = {  # the cases that fail, and how (the same on both paths, asserted fir
     "read_only_v_written": "player 'WRITER' failed on day 2: TypeError: 'mappingproxy' object does not support item "
     "assignment",
     "unbound_local_on_day_3": f"player 'UNBOUND' failed on day 3: UnboundLocalError: {UNBOUND}",
+    "coalesced_then_fails_on_day_3": "player 'MERGED' failed on day 3: ZeroDivisionError: division by zero",
+    "coalesced_failing_between": "player 'MERGED' failed on day 3: ZeroDivisionError: division by zero",
 }
+
+
+COALESCED = {  # the player's locals that became the state's, {local: key}, for the cases from "coalesced" on
+    "coalesced": {"y": "x"},
+    "coalesced_in_a_loop": {"y": "x"},
+    "coalesced_failing_between": {"y": "x"},
+}
+
+
+def test_a_local_becomes_the_states_only_where_nothing_can_tell_them_apart(tmp_path):
+    names = list(INLINED)[list(INLINED).index("coalesced") :]
+    for name in names:
+        scenario = write_scenario(tmp_path, name, INLINED[name])
+        fn = scenario.players[-1].fn
+        assert coalesced(function_tree(fn), "r") == COALESCED.get(name, {}), name
+    buyer = simcore.load_scenario("ai3_quickstart").players[0].fn
+    assert coalesced(function_tree(buyer), "r") == {"usdc": "usdc"}  # not `ai`: r["ai"] is read before its store
 
 
 ROWS_READ = {  # the cases whose rows are built without stats: someone may read them (`simcore.rows`)
