@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from simcore.checks import is_count
-from simcore.engine import run
+from simcore.engine import Runs
 from simcore.errors import SimulationError
 from simcore.scenario import Scenario
-from simcore.variables import with_overrides
+from simcore.variables import constant_overrides, with_overrides
 
 Job = tuple[Mapping[str, Any], int]
 Outcome = tuple[dict[str, Any], dict[str, Any]]
@@ -28,10 +28,15 @@ _worker: tuple[Scenario, float] | None = None
 
 
 def _simulate_all(scenario: Scenario, years: float, jobs: Sequence[Job]) -> list[Outcome]:
+    runs, variables = None, scenario.variables
     outcomes = []
     for overrides, seed in jobs:
         try:
-            result = run(scenario, with_overrides(scenario.variables, overrides), years, seed, stats=False)
+            runs = runs or Runs(scenario, years, stats=False)  # made in the first run: its errors name the run
+            if constant_overrides(variables, overrides):  # taken as values: no new definitions each run
+                result = runs(variables, seed, overrides)
+            else:
+                result = runs(with_overrides(variables, overrides), seed)
         except SimulationError as exc:  # say which of the many runs it was
             raise type(exc)(f"{exc} (in the run {run_name(overrides, seed)})") from exc
         outcomes.append((result.nvars, result.res))

@@ -20,7 +20,7 @@ from simcore.inline import Loop, compiled_loop
 from simcore.plugins.base import Plugin
 from simcore.rows import after_reads_rows, player_reads_rows
 from simcore.scenario import Scenario, hook_keywords, load_scenario
-from simcore.variables import Variable, compute, realise, require_known, with_overrides
+from simcore.variables import Variable, compute, compute_before, realise, require_known, with_overrides
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -137,6 +137,69 @@ def _gives_p(names: frozenset[str] | None) -> bool:
     return names is None or "p" in names
 
 
+class Runs:
+    """Runs of one scenario for `years`: `runs(variables, seed)` is `run(scenario, variables, years, seed, stats)`.
+    What the runs share (the day count, the scenario's plan) is worked out once, so a batch (`simcore.batch`) pays for
+    it once."""
+
+    def __init__(self, scenario: Scenario, years: float, stats: bool = True) -> None:
+        self.scenario, self.years, self.days, self.stats = scenario, years, day_count(years), stats
+        self.plan = _plan(scenario)
+
+    def __call__(
+        self, variables: Mapping[str, Variable], seed: int = 0, fixed: Mapping[str, Any] | None = None
+    ) -> Result:
+        """One run. `fixed` sets some variables to constants, as `with_overrides` would, without new definitions
+        (`constant_overrides` says when it may)."""
+        scenario, plan, years = self.scenario, self.plan, self.years
+        rng = None
+        if scenario.plugins or _gives_p(plan.before) or _has_draws(variables, fixed):
+            rng = random.Random(seed)
+            variables = realise(variables, rng, fixed or ())
+        values, settled = compute_before(variables, fixed)
+        v = MappingProxyType(values)
+        p = Handles()
+        for key, spec in scenario.plugins.items():
+            try:
+                p[key] = spec.build(key, v, p, rng)
+            except SimulationError as exc:
+                raise type(exc)(f"plugin {key!r}: {exc}") from exc
+        plugins: list[tuple[str, Plugin]] = list(p.items())
+        if rng is not None:
+            p["rng"] = rng
+
+        initial = _hook("before", scenario.before, plan.before, {"v": v, "p": p, "years": years})
+        if initial is None:
+            initial = {}
+        if not isinstance(initial, Mapping):
+            raise SimulationError(f"before must return a dict of the initial state, got {type(initial).__name__}")
+        r: dict[str, Any] = {"i": 0, **initial}
+        r["i"] = 0
+        clashes = [key for key, _ in plugins if key in r]
+        if clashes:
+            raise SimulationError(f"state keys {clashes} clash with plugin keys of the same name; rename one")
+        first = dict(r)
+        for key, plugin in plugins:
+            first[key] = plugin.state()
+        s: list[dict[str, Any]] = [first]
+
+        enders = [plugin for _, plugin in plugins if type(plugin).end_day is not Plugin.end_day]
+        rows = self.stats or plan.rows_read
+        loop = plan.loop(tuple(r), tuple(values), len(plugins), bool(enders), rows)
+        if "rng" not in p and (loop is None or loop.uses_p or _gives_p(plan.after)):
+            p["rng"] = random.Random(seed)
+        if loop is not None:
+            states = [(key, plugin.state) for key, plugin in plugins]
+            loop(self.days, v, r, s, p, [plugin.end_day for plugin in enders], states, player_failed)
+        else:
+            _days(self.days, v, r, s, p, plan.calls, plugins, enders, rows)
+
+        _hook("after", scenario.after, plan.after, {"v": v, "r": r, "s": s, "p": p, "years": years})
+        for key, plugin in plugins:
+            r[key] = plugin.state()
+        return Result(v=values, nvars=compute(variables, r, settled), res=r, stats=s if rows else s[:1])
+
+
 def run(
     scenario: Scenario, variables: Mapping[str, Variable], years: float, seed: int = 0, stats: bool = True
 ) -> Result:
@@ -146,54 +209,7 @@ def run(
     are not, the Result's `stats` holds day 0 alone. Everything else is the same, bit for bit. The run's random
     generator is made when something could first draw from it (a random variable, a plugin, a hook or player given
     `p`): nothing drew before, so its numbers are the same."""
-    days = day_count(years)
-    plan = _plan(scenario)
-    rng = None
-    if scenario.plugins or _gives_p(plan.before) or _has_draws(variables):
-        rng = random.Random(seed)
-        variables = realise(variables, rng)
-    values = compute(variables)
-    v = MappingProxyType(values)
-    p = Handles()
-    for key, spec in scenario.plugins.items():
-        try:
-            p[key] = spec.build(key, v, p, rng)
-        except SimulationError as exc:
-            raise type(exc)(f"plugin {key!r}: {exc}") from exc
-    plugins: list[tuple[str, Plugin]] = list(p.items())
-    if rng is not None:
-        p["rng"] = rng
-
-    initial = _hook("before", scenario.before, plan.before, {"v": v, "p": p, "years": years})
-    if initial is None:
-        initial = {}
-    if not isinstance(initial, Mapping):
-        raise SimulationError(f"before must return a dict of the initial state, got {type(initial).__name__}")
-    r: dict[str, Any] = {"i": 0, **initial}
-    r["i"] = 0
-    clashes = [key for key, _ in plugins if key in r]
-    if clashes:
-        raise SimulationError(f"state keys {clashes} clash with plugin keys of the same name; rename one")
-    first = dict(r)
-    for key, plugin in plugins:
-        first[key] = plugin.state()
-    s: list[dict[str, Any]] = [first]
-
-    enders = [plugin for _, plugin in plugins if type(plugin).end_day is not Plugin.end_day]
-    rows = stats or plan.rows_read
-    loop = plan.loop(tuple(r), tuple(values), len(plugins), bool(enders), rows)
-    if "rng" not in p and (loop is None or loop.uses_p or _gives_p(plan.after)):
-        p["rng"] = random.Random(seed)
-    if loop is not None:
-        states = [(key, plugin.state) for key, plugin in plugins]
-        loop(days, v, r, s, p, [plugin.end_day for plugin in enders], states, player_failed)
-    else:
-        _days(days, v, r, s, p, plan.calls, plugins, enders, rows)
-
-    _hook("after", scenario.after, plan.after, {"v": v, "r": r, "s": s, "p": p, "years": years})
-    for key, plugin in plugins:
-        r[key] = plugin.state()
-    return Result(v=values, nvars=compute(variables, r), res=r, stats=s if rows else s[:1])
+    return Runs(scenario, years, stats)(variables, seed)
 
 
 def player_failed(key: str, day: int, exc: Exception) -> SimulationError:
@@ -224,9 +240,9 @@ def _days(
             s[d] = row
 
 
-def _has_draws(variables: Mapping[str, Variable]) -> bool:
-    for variable in variables.values():  # noqa: SIM110 - twice as fast as any() over a generator, once a run
-        if variable.draw is not None:
+def _has_draws(variables: Mapping[str, Variable], fixed: Mapping[str, Any] | None) -> bool:
+    for key, variable in variables.items():  # noqa: SIM110 - twice as fast as any() over a generator, once a run
+        if variable.draw is not None and not (fixed and key in fixed):
             return True
     return False
 

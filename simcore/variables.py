@@ -119,10 +119,13 @@ def as_variable(key: str, spec: Any) -> Variable:
     return Variable(key, spec)
 
 
-def realise(variables: Mapping[str, Variable], rng: random.Random) -> Mapping[str, Variable]:
+def realise(
+    variables: Mapping[str, Variable], rng: random.Random, fixed: Collection[str] = ()
+) -> Mapping[str, Variable]:
     """The definitions with every random variable fixed to a value drawn from `rng`, in declaration order (the
-    same mapping when there are none, so a scenario without random variables leaves `rng` untouched)."""
-    drawn = {key: variable for key, variable in variables.items() if variable.draw is not None}
+    same mapping when there are none, so a scenario without random variables leaves `rng` untouched). Those in `fixed`
+    are not drawn: they are set (`constant_overrides`)."""
+    drawn = {key: x for key, x in variables.items() if x.draw is not None and key not in fixed}
     if not drawn:
         return variables
     fixed = dict(variables)
@@ -167,18 +170,33 @@ def _takes_state(fn: Callable[..., Any]) -> bool:
 
 
 def with_overrides(variables: Mapping[str, Variable], overrides: Mapping[str, Value] | None) -> dict[str, Variable]:
-    """A new definition dict with some variables fixed to constants; the input is left untouched."""
+    """A new definition dict with some variables fixed to constants (or set to new formulas of `g`); the input is left
+    untouched."""
     result = dict(variables)
     for key, value in (overrides or {}).items():
-        require_known(key, result)
-        variable = result[key]
-        if variable.reads_state:
-            raise VariableError(
-                f"{key!r} is computed from the run's results (an output), so it cannot be set: set the inputs it is "
-                "computed from"
-            )
-        result[key] = variable.fixed(value)
+        result[key] = _settable(key, result).fixed(value)
     return result
+
+
+def constant_overrides(variables: Mapping[str, Variable], overrides: Mapping[str, Value]) -> bool:
+    """Whether `overrides` sets only constants, so a run can take them as values (`compute`'s `known`) with the same
+    result as `with_overrides`' definitions; checked as `with_overrides` checks them."""
+    constant = True
+    for key, value in overrides.items():
+        _settable(key, variables)
+        constant = constant and not callable(value)
+    return constant
+
+
+def _settable(key: str, variables: Mapping[str, Variable]) -> Variable:
+    require_known(key, variables)
+    variable = variables[key]
+    if variable.reads_state:
+        raise VariableError(
+            f"{key!r} is computed from the run's results (an output), so it cannot be set: set the inputs it is "
+            "computed from"
+        )
+    return variable
 
 
 def require_known(key: str, variables: Mapping[str, Any]) -> None:
@@ -220,7 +238,7 @@ _NO_STATE = _NoState()
 class _Resolver:
     """The getter `g` of one computation: memoised, cycle-aware; with `track`, it notes what each formula read."""
 
-    __slots__ = ("active", "asked", "before", "defs", "reads", "state", "values")
+    __slots__ = ("active", "asked", "before", "defs", "reads", "state", "state_known", "values")
 
     def __init__(
         self, defs: Mapping[str, Variable], state: Mapping[str, Any] | None, track: bool = False,
@@ -232,6 +250,7 @@ class _Resolver:
         self.asked = 0  # how many values formulas have asked `g` for
         self.values: dict[str, Value] = {} if values is None else values  # those known so far
         self.active: list[str] = []
+        self.state_known = False  # whether a formula given `r` has a value before the run
         self.reads: dict[str, set[str]] | None = {} if track else None  # each variable -> the variables it read
 
     def __call__(self, key: str) -> Value:
@@ -288,6 +307,8 @@ class _Resolver:
         finally:
             active.pop()
         values[key] = value
+        if definition.reads_state:
+            self.state_known = True
         return value
 
     def value(self, key: str) -> Value:
@@ -296,11 +317,34 @@ class _Resolver:
         return None if value is _UNKNOWN else value
 
 
-def compute(variables: Mapping[str, Variable], state: Mapping[str, Any] | None = None) -> dict[str, Value]:
+def compute(
+    variables: Mapping[str, Variable], state: Mapping[str, Any] | None = None, known: Mapping[str, Value] | None = None
+) -> dict[str, Value]:
     """Every variable's value: before the run with `state=None` (`v`), after it with the final `r` (`nvars`).
-    A random variable not yet drawn (see `realise`) is None, as is every variable computed from it."""
+    A random variable not yet drawn (see `realise`) is None, as is every variable computed from it. `known` holds values
+    taken as computed: constant overrides, or the values that did not depend on the run (`compute_before`)."""
+    return _compute(variables, state, {} if known is None else dict(known))[0]
+
+
+def compute_before(
+    variables: Mapping[str, Variable], fixed: Mapping[str, Value] | None = None
+) -> tuple[dict[str, Value], dict[str, Value]]:
+    """`v` (`compute` before the run, with the constants `fixed`), and its values that no run can change, to pass to
+    `compute` after the run as `known`. A value known before the run was computed without the state `r`, unless a
+    formula given `r` had one (it read `r` some other way than by a key, or not at all): then only `fixed` is kept.
+    Formulas are functions of `g` and `r` alone, so the others come out the same after the run."""
+    known = dict(fixed) if fixed else {}
+    computed, resolver = _compute(variables, None, known)
+    if resolver is not None and resolver.state_known:
+        return computed, dict(fixed) if fixed else {}
+    return computed, {key: value for key, value in known.items() if value is not _UNKNOWN}
+
+
+def _compute(
+    variables: Mapping[str, Variable], state: Mapping[str, Any] | None, known: dict[str, Value]
+) -> tuple[dict[str, Value], _Resolver | None]:
+    """`compute`, filling `known` (`_UNKNOWN` for what needs the state); and the resolver, if a formula needed one."""
     before = state is None
-    known: dict[str, Value] = {}
     resolver: _Resolver | None = None  # made for the first formula: constants and `r[KEY]` outputs need none
     computed: dict[str, Value] = {}
     for key, definition in variables.items():  # each variable in turn; one a formula asked for is known already
@@ -318,4 +362,4 @@ def compute(variables: Mapping[str, Variable], state: Mapping[str, Any] | None =
                     resolver = _Resolver(variables, state, values=known)
                 value = resolver.formula(key, definition)
         computed[key] = None if value is _UNKNOWN else value
-    return computed
+    return computed, resolver

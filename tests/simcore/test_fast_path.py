@@ -8,6 +8,7 @@ Scenarios that stress one inlining rule each are written as files, so their play
 
 import functools
 import math
+import random
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -23,7 +24,7 @@ from simcore.fuzz import scalars
 from simcore.montecarlo import run_seed
 from simcore.seat import house_player
 from simcore.source import function_tree
-from simcore.variables import with_overrides
+from simcore.variables import compute, realise, with_overrides
 
 SEEDS = (0, 1, 7)
 YEARS = 0.03  # 11 days: enough for the day-specific branches below
@@ -67,6 +68,8 @@ def outcome(scenario: simcore.Scenario, years: float, seed: int, stats: bool) ->
         result = run(scenario, scenario.variables, years, seed, stats=stats)
     except Exception as exc:
         return {"error": type(exc), "message": str(exc), "cause": type(exc.__cause__)}
+    again = compute(realise(scenario.variables, random.Random(seed)), result.res)  # every formula computed anew
+    assert not difference(result.nvars, again), "nvars kept a value from before the run that the run changed"
     return {"v": result.v, "nvars": result.nvars, "res": result.res, "stats": result.stats}
 
 
@@ -163,6 +166,8 @@ FUZZES = [
     ("ai3_quickstart", {"iusdcl": range(10, 101, 15), "iail": range(50, 101, 10)}, {"aip": "max", "diff": "min"}, 1),
     ("ai3_plugins", {"dex_ai_il": [80, 100, 120], "dex_usdc_il": [40, 50]}, {"diff": "min", "buy": "max"}, 1),
     ("bonding_curve", {"spend_max": [1_000, 2_000, 3_000]}, {"spent": "max"}, 0.1),
+    # random variables set by the cases: not drawn, so the others' draws are the same as with new definitions
+    ("hidden_bots", {"buy_size": [5, 9], "dex_ai_il": [80.0, 120.0]}, {"dex_ai_p": "max"}, 0.1),
 ]
 
 
@@ -178,6 +183,18 @@ def test_fuzz_is_each_case_run_on_the_full_path(name, cases, find, years):
     )
     for winner in fast.winners.values():
         assert not difference((winner.nvars, winner.res), (by_case[winner.index].nvars, by_case[winner.index].res))
+
+
+def test_a_fuzz_with_a_formula_set_runs_its_cases_on_new_definitions():
+    scenario = simcore.load_scenario("ai3_quickstart")
+    cases, find = {"iail": [60, 90]}, {"aip": "max"}
+    formula = {"iusdcl": lambda g: g("iail") / 2}
+    fuzzed = simcore.fuzz(scenario, cases, find, years=0.2, overrides=formula)
+    defs = [with_overrides(scenario.variables, {**formula, **case}) for case in fuzzed.cases]
+    by_case = [run(full_path(scenario), variables, 0.2) for variables in defs]
+    expected = [{**case, **scalars(r.nvars)} for case, r in zip(fuzzed.cases, by_case, strict=True)]
+    assert not difference(fuzzed.rows, expected)
+    assert [row["iusdcl"] for row in fuzzed.rows] == [30, 45]
 
 
 MONTE_CARLOS = [

@@ -27,7 +27,29 @@ def test_a_shared_function_runs_once_per_computation(make_scenario):
     assert len(calls) == 1
     calls.clear()
     simcore.simulate(make_scenario(vars=raw), years=0.01)
-    assert len(calls) == 2  # once for v, once for nvars
+    assert len(calls) == 1  # for v; nvars keeps it (`compute_before`): formulas are functions of g and r alone
+
+
+def test_values_after_the_run_are_computed_anew_where_the_run_could_change_them(make_scenario):
+    calls: list[str] = []
+
+    raw = {
+        "a": lambda g: calls.append("a") or 2,
+        "out": lambda g, r: calls.append("out") or r["x"],
+        "from_out": lambda g: calls.append("from_out") or g("out") + g("a"),
+    }
+    result = simcore.simulate(make_scenario(vars=raw, before=lambda v: {"x": 5}), years=0.01)
+    assert (result.v, result.nvars) == ({"a": 2, "out": None, "from_out": None}, {"a": 2, "out": 5, "from_out": 7})
+    assert calls == ["a", "out", "from_out", "out", "from_out"]  # `a` once; `out`, unknown before, read `r` first
+
+    peeking = {  # known before the run, though given `r`: nothing from before is kept
+        "flag": lambda g, r: r["x"] if isinstance(r, dict) else 5,
+        "twice": lambda g: g("flag") * 2,
+    }
+    result = simcore.simulate(make_scenario(vars=peeking, before=lambda v: {"x": 1}), years=0.01)
+    assert (result.v, result.nvars) == ({"flag": 5, "twice": 10}, {"flag": 1, "twice": 2})
+    fixed = simcore.simulate(make_scenario(vars=peeking, before=lambda v: {"x": 1}), years=0.01, overrides={"twice": 3})
+    assert (fixed.v, fixed.nvars) == ({"flag": 5, "twice": 3}, {"flag": 1, "twice": 3})
 
 
 @pytest.mark.parametrize(
