@@ -19,7 +19,7 @@ from simcore.errors import SimulationError
 from simcore.inline import Loop, compiled_loop
 from simcore.plugins.base import Plugin
 from simcore.rows import after_reads_rows, player_reads_rows
-from simcore.scenario import Scenario, hook_keywords, load_scenario
+from simcore.scenario import Scenario, hook_caller, hook_keywords, load_scenario
 from simcore.variables import Variable, compute, compute_before, realise, require_known, with_overrides
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 ScenarioRef = str | Path | ModuleType | Scenario
 DAYS_PER_YEAR = 365
+BEFORE_GIVEN = ("v", "p", "years")  # what `before` may take, and `after`
+AFTER_GIVEN = ("v", "r", "s", "p", "years")
 MAX_YEARS = 1000  # 365,000 days: the longest run (a typo of a year count would otherwise run for hours)
 
 
@@ -98,14 +100,16 @@ def day_count(years: float) -> int:
 
 @dataclass(frozen=True)
 class _Plan:
-    """What `run` works out once per scenario: its players' calls, whether anyone reads the daily rows, the keywords
-    each hook takes (None: all), and the compiled loops by the shape of a run."""
+    """What `run` works out once per scenario: its players' calls, whether anyone reads the daily rows, whether each
+    hook is given `p`, how each is called (`hook_caller`), and the compiled loops by the shape of a run."""
 
     codes: tuple[Any, ...]
     calls: tuple[tuple[str, Any], ...]
     rows_read: bool
-    before: frozenset[str] | None
-    after: frozenset[str] | None
+    before_gets_p: bool
+    after_gets_p: bool
+    call_before: Callable[..., Any] | None
+    call_after: Callable[..., Any] | None
     loops: dict[tuple[Any, ...], Loop | None] = field(default_factory=dict)
 
     def loop(
@@ -128,13 +132,18 @@ def _plan(scenario: Scenario) -> _Plan:
     if plan is None or plan.codes != codes:
         calls = tuple((player.key, player.fn) for player in scenario.players)
         rows_read = after_reads_rows(scenario.after) or any(player_reads_rows(fn) for _, fn in calls)
-        plan = _Plan(codes, calls, rows_read, hook_keywords(scenario.before), hook_keywords(scenario.after))
+        before, after = scenario.before, scenario.after
+        plan = _Plan(
+            codes, calls, rows_read, _gives_p(before), _gives_p(after), hook_caller(before, BEFORE_GIVEN),
+            hook_caller(after, AFTER_GIVEN),
+        )  # fmt: skip
         object.__setattr__(scenario, "_plan", plan)
     return plan
 
 
-def _gives_p(names: frozenset[str] | None) -> bool:
-    return names is None or "p" in names
+def _gives_p(hook: Callable[..., Any] | None) -> bool:
+    names = hook_keywords(hook)
+    return hook is not None and (names is None or "p" in names)
 
 
 class Runs:
@@ -153,51 +162,62 @@ class Runs:
         (`constant_overrides` says when it may)."""
         scenario, plan, years = self.scenario, self.plan, self.years
         rng = None
-        if scenario.plugins or _gives_p(plan.before) or _has_draws(variables, fixed):
+        if scenario.plugins or plan.before_gets_p or _has_draws(variables, fixed):
             rng = random.Random(seed)
             variables = realise(variables, rng, fixed or ())
         values, settled = compute_before(variables, fixed)
         v = MappingProxyType(values)
         p = Handles()
-        for key, spec in scenario.plugins.items():
-            try:
-                p[key] = spec.build(key, v, p, rng)
-            except SimulationError as exc:
-                raise type(exc)(f"plugin {key!r}: {exc}") from exc
-        plugins: list[tuple[str, Plugin]] = list(p.items())
+        plugins = _plugins(scenario, v, p, rng) if scenario.plugins else []
         if rng is not None:
             p["rng"] = rng
 
-        initial = _hook("before", scenario.before, plan.before, {"v": v, "p": p, "years": years})
+        initial = _hook("before", plan.call_before, v, p, years)
         if initial is None:
             initial = {}
-        if not isinstance(initial, Mapping):
+        if type(initial) is not dict and not isinstance(initial, Mapping):
             raise SimulationError(f"before must return a dict of the initial state, got {type(initial).__name__}")
         r: dict[str, Any] = {"i": 0, **initial}
         r["i"] = 0
-        clashes = [key for key, _ in plugins if key in r]
-        if clashes:
-            raise SimulationError(f"state keys {clashes} clash with plugin keys of the same name; rename one")
         first = dict(r)
-        for key, plugin in plugins:
-            first[key] = plugin.state()
+        enders: list[Plugin] = []
+        if plugins:
+            clashes = [key for key, _ in plugins if key in r]
+            if clashes:
+                raise SimulationError(f"state keys {clashes} clash with plugin keys of the same name; rename one")
+            for key, plugin in plugins:
+                first[key] = plugin.state()
+            enders = [plugin for _, plugin in plugins if type(plugin).end_day is not Plugin.end_day]
         s: list[dict[str, Any]] = [first]
 
-        enders = [plugin for _, plugin in plugins if type(plugin).end_day is not Plugin.end_day]
         rows = self.stats or plan.rows_read
         loop = plan.loop(tuple(r), tuple(values), len(plugins), bool(enders), rows)
-        if "rng" not in p and (loop is None or loop.uses_p or _gives_p(plan.after)):
+        if "rng" not in p and (loop is None or loop.uses_p or plan.after_gets_p):
             p["rng"] = random.Random(seed)
-        if loop is not None:
+        if loop is None:
+            _days(self.days, v, r, s, p, plan.calls, plugins, enders, rows)
+        elif plugins:
             states = [(key, plugin.state) for key, plugin in plugins]
             loop(self.days, v, r, s, p, [plugin.end_day for plugin in enders], states, player_failed)
         else:
-            _days(self.days, v, r, s, p, plan.calls, plugins, enders, rows)
+            loop(self.days, v, r, s, p, (), (), player_failed)
 
-        _hook("after", scenario.after, plan.after, {"v": v, "r": r, "s": s, "p": p, "years": years})
+        _hook("after", plan.call_after, v, r, s, p, years)
         for key, plugin in plugins:
             r[key] = plugin.state()
         return Result(v=values, nvars=compute(variables, r, settled), res=r, stats=s if rows else s[:1])
+
+
+def _plugins(
+    scenario: Scenario, v: Mapping[str, Any], p: Handles, rng: random.Random | None
+) -> list[tuple[str, Plugin]]:
+    """The scenario's plugins built for a run, each also set in `p` under its key."""
+    for key, spec in scenario.plugins.items():
+        try:
+            p[key] = spec.build(key, v, p, rng)
+        except SimulationError as exc:
+            raise type(exc)(f"plugin {key!r}: {exc}") from exc
+    return list(p.items())
 
 
 def run(
@@ -247,12 +267,12 @@ def _has_draws(variables: Mapping[str, Variable], fixed: Mapping[str, Any] | Non
     return False
 
 
-def _hook(name: str, hook: Callable[..., Any] | None, names: frozenset[str] | None, available: dict[str, Any]) -> Any:
-    """`before` or `after` called with the keywords it takes (`simcore.scenario.call_hook`)."""
-    if hook is None:
+def _hook(name: str, call: Callable[..., Any] | None, *given: Any) -> Any:
+    """`before` or `after` called with those of `given` it takes (`_Plan.call_before`, `call_after`)."""
+    if call is None:
         return None
     try:
-        return hook(**available) if names is None else hook(**{k: x for k, x in available.items() if k in names})
+        return call(*given)
     except SimulationError as exc:
         raise SimulationError(f"{name} failed: {exc}") from exc
     except Exception as exc:

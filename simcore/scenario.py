@@ -87,6 +87,17 @@ def call_hook(hook: Callable[..., Any] | None, **available: Any) -> Any:
     return hook(**available) if names is None else hook(**{k: x for k, x in available.items() if k in names})
 
 
+def hook_caller(hook: Callable[..., Any] | None, given: tuple[str, ...]) -> Callable[..., Any] | None:
+    """`caller(*values)`: `hook` called with those of the keywords `given` it names, the values in `given`'s order,
+    without building the keywords each call (as `call_hook` does); None when there is no hook. `given` are our own
+    names (`v`, `p`, ...), so the caller's text is ours."""
+    if hook is None:
+        return None
+    names = hook_keywords(hook)
+    passed = ", ".join(f"{key}={key}" for key in given if names is None or key in names)
+    return eval(f"lambda {', '.join(given)}: hook({passed})", {"hook": hook})  # the text names only `given`
+
+
 def hook_keywords(hook: Callable[..., Any] | None) -> frozenset[str] | None:
     """The keywords `hook` names (None when it takes `**kwargs`, or there is no hook)."""
     return None if hook is None else _keywords(getattr(hook, "__func__", hook))  # a bound method: its function's
