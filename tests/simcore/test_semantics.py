@@ -117,8 +117,39 @@ def test_a_hook_with_no_arguments_and_one_with_some_are_called(make_scenario):
 
 
 def test_an_after_asking_for_i_fails_by_name(make_scenario):
-    with pytest.raises(SimulationError, match="after failed"):
+    with pytest.raises(SimulationError, match="after failed: TypeError: .*missing 1 required positional argument: 'i'"):
         simcore.simulate(make_scenario(after=lambda i, r: None), years=0.01)
+
+
+class Hooks:
+    def before(self, v, years, *, scale=2):
+        return {"x": v["a"] * scale + years}
+
+    @staticmethod
+    def after(s, **given):
+        s[0]["given"] = sorted(given)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "outcome"),
+    [
+        (Hooks().before, Hooks.after, {"x": 10.01, "given": ["p", "r", "v", "years"]}),
+        (lambda v, /: {"x": 1}, None, "before failed: TypeError: .*positional-only arguments passed as keyword"),
+        (lambda **given: {"x": sorted(given)}, lambda r, s, v, p, years, extra=3: r.update(extra=extra), None),
+    ],
+    ids=["method_with_keyword_only_and_kwargs", "positional_only", "kwargs_and_a_default"],
+)
+def test_hooks_are_called_with_the_keywords_they_name(make_scenario, before, after, outcome):
+    scenario = make_scenario(vars={"a": 5}, before=before, after=after)
+    if isinstance(outcome, str):
+        with pytest.raises(SimulationError, match=outcome):
+            simcore.simulate(scenario, years=0.01)
+        return
+    result = simcore.simulate(scenario, years=0.01)
+    if outcome is None:
+        assert result.res == {"i": 4, "x": ["p", "v", "years"], "extra": 3}
+    else:
+        assert {"x": result.stats[0]["x"], "given": result.stats[0]["given"]} == outcome
 
 
 @pytest.mark.parametrize("initial", [[("x", 1)], 5, "x=1"])
