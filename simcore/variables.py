@@ -230,25 +230,42 @@ class _NoState(Mapping[str, Any]):
         raise _StateUnavailable
 
 
-_UNKNOWN = object()
+_UNKNOWN = object()  # what a variable is when it needs the result state
 _MISSING = object()
 _NO_STATE = _NoState()
+
+
+class _NotKnown(BaseException):
+    """Raised when a formula's quick getter (`_Known`) is asked for a variable not known yet (its key is the argument):
+    the resolver computes the formula instead, unless that variable needs the result state."""
+
+
+class _Known(dict[str, Value]):
+    """The values known so far in one computation. Its `__getitem__` is a formula's quick `g`: a variable among them is
+    a plain look-up, and any other stops the formula (`_NotKnown`). Formulas are functions of `g` and `r` alone, so
+    one computed this way has the value the resolver would give it."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: str) -> Value:
+        raise _NotKnown(key)
 
 
 class _Resolver:
     """The getter `g` of one computation: memoised, cycle-aware; with `track`, it notes what each formula read."""
 
-    __slots__ = ("active", "asked", "before", "defs", "reads", "state", "state_known", "values")
+    __slots__ = ("active", "asked", "before", "defs", "reads", "state", "state_known", "unknown", "values")
 
     def __init__(
         self, defs: Mapping[str, Variable], state: Mapping[str, Any] | None, track: bool = False,
-        values: dict[str, Value] | None = None,
+        values: _Known | None = None, unknown: set[str] | None = None,
     ) -> None:  # fmt: skip
         self.defs = defs
         self.before = state is None
         self.state = _NO_STATE if state is None else state
         self.asked = 0  # how many values formulas have asked `g` for
-        self.values: dict[str, Value] = {} if values is None else values  # those known so far
+        self.values = _Known() if values is None else values  # those known so far
+        self.unknown: set[str] = set() if unknown is None else unknown  # those that need the result state
         self.active: list[str] = []
         self.state_known = False  # whether a formula given `r` has a value before the run
         self.reads: dict[str, set[str]] | None = {} if track else None  # each variable -> the variables it read
@@ -257,8 +274,8 @@ class _Resolver:
         self.asked += 1
         if self.reads is not None and self.active:
             self.reads.setdefault(self.active[-1], set()).add(key)
-        value = self.values.get(key, _UNKNOWN)
-        if value is _UNKNOWN:
+        value = self.values.get(key, _MISSING)
+        if value is _MISSING:
             value = self.resolve(key)
             if value is _UNKNOWN:
                 raise _StateUnavailable
@@ -269,12 +286,14 @@ class _Resolver:
         values = self.values
         if key in values:
             return values[key]
+        if key in self.unknown:
+            return _UNKNOWN
         definition = self.defs.get(key)
         if definition is None:
             asker = f"variable {self.active[-1]!r} asks for" if self.active else "no"
             raise VariableError(f"{asker} unknown variable {key!r}{_did_you_mean(key, self.defs)}")
         if definition.draw is not None:  # not drawn yet: unknown until a run's seed draws it
-            values[key] = _UNKNOWN
+            self.unknown.add(key)
             return _UNKNOWN
         val = definition.val
         if not callable(val):
@@ -284,29 +303,29 @@ class _Resolver:
 
     def formula(self, key: str, definition: Variable) -> Value:
         """A formula's value, computed and kept; `_UNKNOWN` when it needs the result state."""
-        values, active = self.values, self.active
+        active = self.active
         if key in active:
             cycle = [*active[active.index(key) :], key]
             raise VariableError(f"variable cycle: {' -> '.join(cycle)}")
         if self.before and definition.unknown_before:
-            values[key] = _UNKNOWN
+            self.unknown.add(key)
             return _UNKNOWN
         active.append(key)
         asked = self.asked
         try:
             value = definition.val(self, self.state) if definition.reads_state else definition.val(self)
         except _StateUnavailable:
-            values[key] = _UNKNOWN
+            self.unknown.add(key)
             if self.before and self.asked == asked:  # it read `r` before any other variable: it always will
                 object.__setattr__(definition, "unknown_before", True)
             return _UNKNOWN
         except VariableError:
             raise
         except Exception as exc:
-            raise VariableError(f"variable {key!r} failed: {type(exc).__name__}: {exc}") from exc
+            raise _failed(key, exc) from exc
         finally:
             active.pop()
-        values[key] = value
+        self.values[key] = value
         if definition.reads_state:
             self.state_known = True
         return value
@@ -317,13 +336,17 @@ class _Resolver:
         return None if value is _UNKNOWN else value
 
 
+def _failed(key: str, exc: Exception) -> VariableError:
+    return VariableError(f"variable {key!r} failed: {type(exc).__name__}: {exc}")
+
+
 def compute(
     variables: Mapping[str, Variable], state: Mapping[str, Any] | None = None, known: Mapping[str, Value] | None = None
 ) -> dict[str, Value]:
     """Every variable's value: before the run with `state=None` (`v`), after it with the final `r` (`nvars`).
     A random variable not yet drawn (see `realise`) is None, as is every variable computed from it. `known` holds values
     taken as computed: constant overrides, or the values that did not depend on the run (`compute_before`)."""
-    return _compute(variables, state, {} if known is None else dict(known))[0]
+    return _compute(variables, state, _Known(known) if known else _Known())[0]
 
 
 def compute_before(
@@ -333,33 +356,53 @@ def compute_before(
     `compute` after the run as `known`. A value known before the run was computed without the state `r`, unless a
     formula given `r` had one (it read `r` some other way than by a key, or not at all): then only `fixed` is kept.
     Formulas are functions of `g` and `r` alone, so the others come out the same after the run."""
-    known = dict(fixed) if fixed else {}
+    known = _Known(fixed) if fixed else _Known()
     computed, resolver = _compute(variables, None, known)
     if resolver is not None and resolver.state_known:
         return computed, dict(fixed) if fixed else {}
-    return computed, {key: value for key, value in known.items() if value is not _UNKNOWN}
+    return computed, known
 
 
 def _compute(
-    variables: Mapping[str, Variable], state: Mapping[str, Any] | None, known: dict[str, Value]
+    variables: Mapping[str, Variable], state: Mapping[str, Any] | None, known: _Known
 ) -> tuple[dict[str, Value], _Resolver | None]:
-    """`compute`, filling `known` (`_UNKNOWN` for what needs the state); and the resolver, if a formula needed one."""
+    """`compute`, filling `known`; and the resolver, if a formula needed one. A formula is first tried with the quick
+    `g` (`_Known`); one that asks for a variable not known yet, or reads `r` before the run, is computed by the
+    resolver, which computes what it asks for first."""
     before = state is None
-    resolver: _Resolver | None = None  # made for the first formula: constants and `r[KEY]` outputs need none
+    resolver: _Resolver | None = None  # made for the first formula the quick `g` cannot compute
+    unknown: set[str] = set()
+    quick = None
     computed: dict[str, Value] = {}
     for key, definition in variables.items():  # each variable in turn; one a formula asked for is known already
         value = known.get(key, _MISSING)
         if value is _MISSING:
             val = definition.val
-            if definition.draw is not None or (before and definition.unknown_before):  # not drawn yet, or needs `r`
-                value = known[key] = _UNKNOWN
+            if unknown and key in unknown:  # a formula asked for it, and it needs `r`
+                value = _UNKNOWN
+            elif definition.draw is not None or (before and definition.unknown_before):  # not drawn yet, or needs `r`
+                unknown.add(key)
+                value = _UNKNOWN
             elif not callable(val):
                 value = known[key] = val
             elif not before and (read := definition.state_key) is not None and read in state:  # type: ignore[operator]
                 value = known[key] = state[read]  # type: ignore[index]
             else:
-                if resolver is None:
-                    resolver = _Resolver(variables, state, values=known)
-                value = resolver.formula(key, definition)
+                if not (before and definition.reads_state):
+                    quick = quick or known.__getitem__
+                    try:
+                        value = known[key] = val(quick, state) if definition.reads_state else val(quick)
+                    except _NotKnown as missing:
+                        if missing.args[0] in unknown:  # what it asked for needs `r`: so does it, as the resolver finds
+                            unknown.add(key)
+                            value = _UNKNOWN
+                    except VariableError:
+                        raise
+                    except Exception as exc:
+                        raise _failed(key, exc) from exc
+                if value is _MISSING:
+                    if resolver is None:
+                        resolver = _Resolver(variables, state, values=known, unknown=unknown)
+                    value = resolver.formula(key, definition)
         computed[key] = None if value is _UNKNOWN else value
     return computed, resolver

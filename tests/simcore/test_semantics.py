@@ -117,7 +117,7 @@ def test_a_hook_with_no_arguments_and_one_with_some_are_called(make_scenario):
 
 
 def test_an_after_asking_for_i_fails_by_name(make_scenario):
-    with pytest.raises(SimulationError, match="after failed: TypeError: .*missing 1 required positional argument: 'i'"):
+    with pytest.raises(SimulationError, match=r"after failed: TypeError: .*required positional argument: 'i'"):
         simcore.simulate(make_scenario(after=lambda i, r: None), years=0.01)
 
 

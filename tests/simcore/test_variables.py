@@ -170,3 +170,30 @@ def test_a_user_definition_of_a_generated_variable_wins(make_scenario):
     assert result.nvars["dex_k"] == 1
     assert result.res["dex"]["la"] == 200  # the pool is built from the user's value
     assert result.res["dex"]["k"] == 200 * 50
+
+
+def test_a_formula_is_computed_the_same_whether_what_it_asks_for_is_known_yet_or_not():
+    def guarded(g):  # a formula that catches errors of its own: asking for one not computed yet is none of them
+        try:
+            return g("later") + g("missing_ok")
+        except (KeyError, LookupError, Exception):
+            return -1
+
+    raw = {
+        "early": lambda g: g("later") * 2,  # asks for a variable declared after it
+        "guarded": guarded,
+        "later": lambda g: g("base") + 1,
+        "base": 10,
+        "missing_ok": lambda g: g("base") - 10,
+        "out": lambda g, r: r["x"],
+        "from_out": lambda g: g("out") + g("base"),
+    }
+    defs = definitions(raw)
+    before = compute(defs)
+    assert before == {"early": 22, "guarded": 11, "later": 11, "base": 10, "missing_ok": 0, "out": None,
+                      "from_out": None}  # fmt: skip
+    assert compute(defs, {"x": 5}) == {**before, "out": 5, "from_out": 15}
+    assert compute(defs, {"x": 5}, known={"base": 20}) == {"early": 42, "guarded": 31, "later": 21, "base": 20,
+                                                           "missing_ok": 10, "out": 5, "from_out": 25}  # fmt: skip
+    with pytest.raises(VariableError, match="variable 'out' failed: KeyError: 'x'"):
+        compute(defs, {"y": 1})
