@@ -154,6 +154,7 @@ class Runs:
     def __init__(self, scenario: Scenario, years: float, stats: bool = True) -> None:
         self.scenario, self.years, self.days, self.stats = scenario, years, day_count(years), stats
         self.plan = _plan(scenario)
+        self.draws = _has_draws(scenario.variables, None)  # whether the scenario's own variables are drawn
 
     def __call__(
         self, variables: Mapping[str, Variable], seed: int = 0, fixed: Mapping[str, Any] | None = None
@@ -162,7 +163,8 @@ class Runs:
         (`constant_overrides` says when it may)."""
         scenario, plan, years = self.scenario, self.plan, self.years
         rng = None
-        if scenario.plugins or plan.before_gets_p or _has_draws(variables, fixed):
+        drawn = (self.draws or variables is not scenario.variables) and _has_draws(variables, fixed)
+        if scenario.plugins or plan.before_gets_p or drawn:
             rng = random.Random(seed)
             variables = realise(variables, rng, fixed or ())
         values, settled = compute_before(variables, fixed)

@@ -183,7 +183,9 @@ def constant_overrides(variables: Mapping[str, Variable], overrides: Mapping[str
     result as `with_overrides`' definitions; checked as `with_overrides` checks them."""
     constant = True
     for key, value in overrides.items():
-        _settable(key, variables)
+        variable = variables.get(key)
+        if variable is None or variable.reads_state:
+            _settable(key, variables)  # raises, saying why
         constant = constant and not callable(value)
     return constant
 
