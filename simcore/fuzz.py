@@ -236,7 +236,7 @@ def fuzz(
                 "'max' or 'min', or leave out the runner"
             )
     case_list = make_cases(case_ranges(loaded.variables, cases, sample), sample, samples, seed)
-    jobs = [({**(overrides or {}), **case}, seed) for case in case_list]
+    jobs = [({**overrides, **case} if overrides else case, seed) for case in case_list]
     run_years = loaded.years if years is None else years
     best: dict[str, tuple[int, Any, dict[str, Any], dict[str, Any]]] = {}  # the winners so far, by target
     rows = []
