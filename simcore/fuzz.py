@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 Finder = str | Callable[[Any, Any, Mapping[str, Any], Mapping[str, Any]], Any]
 SAMPLERS = ("grid", "random", "lhs")
+SCALARS = (int, float, str)  # with None, what a case's row holds
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def _better(how: Finder, current: Any, new: Any, nvars: Mapping[str, Any], res: 
 
 def scalars(nvars: Mapping[str, Any]) -> dict[str, Any]:
     """The variables whose values are None, numbers or strings: a case's row, and what a remote runner sends back."""
-    return {k: x for k, x in nvars.items() if x is None or isinstance(x, (int, float, str))}
+    return {k: x for k, x in nvars.items() if x is None or isinstance(x, SCALARS)}
 
 
 def fuzz(
