@@ -19,7 +19,7 @@ from typing import Any
 
 import simcore
 
-RUNS = 7
+RUNS = 9
 SIMULATIONS = 300  # timed per round for the one-year simulation
 AI3_SIMULATE_MS = (0.066, 0.083)  # AI3 on node, one year, per simulation
 AI3_FUZZ_S = (0.39, 0.62)  # AI3 on node, the 4,641-case fuzz, one core
