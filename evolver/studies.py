@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
 FINISHED = ("done", "failed", "stopped", "interrupted")
 CHUNKS_PER_PROCESS = 8  # chunks a sweep aims at for each of the workers' processes (`chunk_size`)
-CHUNK_BOUNDS = (16, 2_000)  # the fewest and the most runs a task simulates
+CHUNK_BOUNDS = (16, 2_000)  # the fewest and the most runs a task simulates, if they take a short time
+CHUNK_SHARE = 0.5  # the share of the task time limit a chunk may take, timed here (a worker may be slower, or busy)
 POLL = 0.2  # seconds between looks at a queued job or chunk
 
 
@@ -99,14 +100,30 @@ def _wait(store: Store, job_id: int, timeout: float) -> None:
         raise EvolverError(f"adversary job {job_id} ended {job.status if job else 'gone'}: {job.error if job else ''}")
 
 
-def chunk_size(runs: int, processes: int) -> int:
+def chunk_size(runs: int, processes: int, run_seconds: float = 0.0, time_limit: float = math.inf) -> int:
     """Runs per task for `runs` runs over the workers' `processes`: about CHUNKS_PER_PROCESS chunks for each process,
     so the processes stay busy to the end (the last chunks are short beside the whole), the progress bar moves and a
     worker that dies takes one chunk's work with it; within CHUNK_BOUNDS, so a task's cost (a message each way, the
     scenario loaded, the result stored: a few milliseconds) stays small beside its runs, and its result (a run's
-    scalar variables) a small message and its time short beside the task time limit (docs/DESIGN.md, issue 18)."""
+    scalar variables) a small message. A run that takes `run_seconds` caps it further (down to one run), so a chunk
+    takes at most CHUNK_SHARE of the task `time_limit` (docs/DESIGN.md, issue 18)."""
     low, high = CHUNK_BOUNDS
-    return min(high, max(low, math.ceil(runs / (CHUNKS_PER_PROCESS * max(processes, 1)))))
+    size = min(high, max(low, math.ceil(runs / (CHUNKS_PER_PROCESS * max(processes, 1)))))
+    if run_seconds > 0:
+        size = min(size, max(1, int(time_limit * CHUNK_SHARE / run_seconds)))
+    return size
+
+
+def _run_seconds(scenario: Scenario, job: Job, years: float, seated: bool) -> float:
+    """How long a run of `job` takes here, timed the second time: the first also prepares what the scenario's runs
+    share (its plan, its compiled loop), and finds a bad case before anything is queued."""
+    from simcore.verification.runs import seated_runner
+
+    runner = seated_runner(scenario) if seated else run_many
+    list(runner(scenario, [job], years, 1, None))
+    start = time.perf_counter()
+    list(runner(scenario, [job], years, 1, None))
+    return time.perf_counter() - start
 
 
 def celery_runner(queue: TaskQueue, ref: str, seated: bool = False, timeout: float = 3600.0) -> Runner:
@@ -117,8 +134,9 @@ def celery_runner(queue: TaskQueue, ref: str, seated: bool = False, timeout: flo
     process read, wherever they are and whatever happens to the file since. The scenario given to the runner must be
     `ref` as loaded here (`observed` or not: the columns it records go along); each outcome is the run's `scalars`
     and, for an observed scenario, its recorded columns (`res` holds nothing else), in job order. Chunks are sized by
-    `chunk_size` for the processes the workers have now; `progress(done, total)` counts each chunk as it ends, in any
-    order; a chunk whose worker dies is run again by another (late acks), so none is lost.
+    `chunk_size` for the processes the workers have now and the time the first job takes here; `progress(done,
+    total)` counts each chunk as it ends, in any order; a chunk whose worker dies is run again by another (late acks),
+    so none is lost.
     """
     pinned = asdict(pin(ref))
 
@@ -128,7 +146,8 @@ def celery_runner(queue: TaskQueue, ref: str, seated: bool = False, timeout: flo
         if not jobs:
             return
         columns = getattr(scenario.after, "columns", None)  # what an `observed` scenario records
-        size = chunk_size(len(jobs), queue.processes)
+        seconds = _run_seconds(scenario, jobs[0], years, seated)
+        size = chunk_size(len(jobs), queue.processes, seconds, queue.settings.task_time_limit)
         chunks = [list(jobs[i : i + size]) for i in range(0, len(jobs), size)]
         results = [
             queue.app.send_task(SIMULATE_RUNS, args=(pinned, chunk, years, seated, columns), queue=QUEUE)

@@ -8,6 +8,7 @@ are named.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import simcore
 from evolver.queue import TaskQueue
 from evolver.settings import Settings
 from evolver.studies import celery_runner, chunk_size
+from simcore.errors import SimulationError
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +40,23 @@ def crash_on_three(i, v, r, s, p):
 
 players = [{"key": "CRASH", "fn": crash_on_three}]
 years = 0.05
+'''
+
+
+SLOW = '''"""Each run takes at least 20 ms; the run of x = 3 fails."""
+import time
+
+vars = {"x": 0, "y": lambda g: 10 * g("x") - g("x") ** 2}
+
+
+def before(v):
+    time.sleep(0.02)
+    if v["x"] == 3:
+        raise ValueError("three is bad")
+    return {}
+
+
+years = 0.01
 '''
 
 
@@ -158,3 +177,33 @@ def test_what_the_queue_cannot_run_is_refused_before_the_broker_is_asked(args, m
     monkeypatch.delenv("EVOLVER_BROKER_URL", raising=False)
     result = invoke(*args, "--queue")
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_a_slow_scenarios_chunks_take_a_share_of_the_task_time_limit(env, served, tmp_path):
+    path = tmp_path / "slow.py"
+    path.write_text(SLOW)
+    queue = TaskQueue(Settings(task_time_limit=0.4))  # here only: it sizes the chunks, the workers keep theirs
+    calls: list[tuple[int, int]] = []
+    cases, find = {"x": range(4, 44)}, {"y": "max"}
+    try:
+        queued = simcore.fuzz(path, cases, find, progress=lambda *call: calls.append(call), runner=celery_runner(queue,
+                              str(path)))  # fmt: skip
+    finally:
+        queue.close()
+    assert queued == simcore.fuzz(path, cases, find) and queued.winners["y"].case == {"x": 5}
+    sizes = [done - before for (done, _), (before, _) in zip(calls, [(0, 0), *calls[:-1]], strict=True)]
+    assert chunk_size(40, 2) == 16 and max(sizes) <= 10 and sum(sizes) == 40  # half of 0.4 s at 20 ms or more a run
+    assert chunk_size(40, 2, run_seconds=0.02, time_limit=0.4) == 10 and chunk_size(40, 2, 30.0, 0.4) == 1
+
+
+def test_a_failing_chunk_revokes_the_chunks_still_queued(env, served, tmp_path, queue):
+    _, logs = served
+    path = tmp_path / "slow_failing.py"
+    path.write_text(SLOW)
+    before = [set(chunks(log)) for log in logs]
+    cases = {"x": [4, 3, *range(5, 325)]}  # the first chunk's second run fails (the first runs here first, and passes)
+    with pytest.raises(SimulationError, match=r"three is bad \(in the run seed 0 with x=3\)"):
+        simcore.fuzz(path, cases, {"y": "max"}, runner=celery_runner(queue, str(path)))
+    time.sleep(4)  # time enough for all 16 chunks of 0.4 s on the two workers, had they not been revoked
+    ran = sum(len(set(chunks(log)) - seen) for log, seen in zip(logs, before, strict=True))
+    assert math.ceil(322 / chunk_size(322, 2)) == 16 and ran <= 6
