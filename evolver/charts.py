@@ -114,6 +114,18 @@ def _panel(frame: pd.DataFrame, graph: Mapping[str, Any]) -> Panel:
     return Panel(title, tuple(lines))
 
 
+def browser_color(color: str) -> str:
+    """A line's colour as the page's canvas reads it: one matplotlib knows (its cycle's `C1`, `tab:green`, `xkcd:`
+    names, a grey level such as `0.5`, a CSS name) as `#rrggbb` (or `#rrggbbaa`), the PNG's colour; any other string
+    as it is (a CSS form such as `rgb(...)`, which the PNG refuses)."""
+    from matplotlib.colors import to_hex
+
+    try:
+        return to_hex(color, keep_alpha=len(color) == 9 and color.startswith("#"))
+    except ValueError:
+        return color
+
+
 def values(frame: pd.DataFrame, key: str) -> pd.Series:
     """A stats column as a chart draws it: its numbers as floats, anything else (text, None) NaN."""
     import pandas as pd

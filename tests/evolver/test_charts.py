@@ -9,7 +9,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 import simcore
-from evolver.charts import CYCLE, Line, Panel, chart_panels, figure, slot_graphs, values, write_chart
+from evolver.charts import CYCLE, Line, Panel, browser_color, chart_panels, figure, slot_graphs, values, write_chart
 from evolver.report import ReportError
 
 
@@ -68,3 +68,13 @@ def test_the_panels_are_what_the_png_draws():
             assert (plotted.get_label(), to_hex(plotted.get_color())) == (line.label, to_hex(line.color))
             assert list(plotted.get_xdata()) == list(frame["i"])
             assert list(plotted.get_ydata()) == pytest.approx(list(values(frame, line.key)), nan_ok=True)
+
+
+@pytest.mark.parametrize(
+    ("given", "drawn"),
+    [("C1", CYCLE[1]), ("tab:green", CYCLE[2]), ("crimson", "#dc143c"), ("0.5", "#808080"),
+     ("xkcd:sky blue", "#75bbfd"), ("#DC143C", "#dc143c"), ("#ff000080", "#ff000080"),
+     ("rgb(1, 2, 3)", "rgb(1, 2, 3)")],
+)  # fmt: skip
+def test_a_colour_is_given_to_the_browser_as_the_png_draws_it(given, drawn):
+    assert browser_color(given) == drawn

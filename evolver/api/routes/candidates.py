@@ -229,7 +229,8 @@ def _run_json(runner: Runner, store: Store, candidate_id: int) -> bytes:
     keys = dict.fromkeys(line.key for panel in run.panels for line in panel.lines)  # each column once, in order
     return CandidateRun(
         candidate_id=candidate_id, title=run.title, seed=run.seed, days=run.frame["i"].tolist(),
-        panels=[ChartPanel(title=p.title, lines=[ChartLine(**vars(line)) for line in p.lines]) for p in run.panels],
+        panels=[ChartPanel(title=p.title, lines=[ChartLine(label=line.label, color=charts.browser_color(line.color),
+                key=line.key) for line in p.lines]) for p in run.panels],
         columns={key: jsonable(charts.values(run.frame, key).tolist()) for key in keys},
     ).model_dump_json().encode()  # fmt: skip
 
