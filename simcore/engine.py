@@ -15,7 +15,7 @@ from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 from simcore.checks import is_number
-from simcore.errors import SimulationError
+from simcore.errors import SimulationError, player_failed, plugin_failed
 from simcore.inline import Loop, compiled_loop
 from simcore.plugins.base import Plugin
 from simcore.rows import after_reads_rows, player_reads_rows
@@ -199,10 +199,9 @@ class Runs:
         if loop is None:
             _days(self.days, v, r, s, p, plan.calls, plugins, enders, rows)
         elif plugins:
-            states = [(key, plugin.state) for key, plugin in plugins]
-            loop(self.days, v, r, s, p, [plugin.end_day for plugin in enders], states, player_failed)
+            loop(self.days, v, r, s, p, enders, [(key, plugin.state) for key, plugin in plugins])
         else:
-            loop(self.days, v, r, s, p, (), (), player_failed)
+            loop(self.days, v, r, s, p, (), ())
 
         _hook("after", plan.call_after, v, r, s, p, years)
         for key, plugin in plugins:
@@ -234,11 +233,6 @@ def run(
     return Runs(scenario, years, stats)(variables, seed)
 
 
-def player_failed(key: str, day: int, exc: Exception) -> SimulationError:
-    """What a run raises when a player does."""
-    return SimulationError(f"player {key!r} failed on day {day}: {type(exc).__name__}: {exc}")
-
-
 def _days(
     days: int, v: Any, r: dict[str, Any], s: list[dict[str, Any]], p: Handles, calls: Sequence[tuple[str, Any]],
     plugins: list[tuple[str, Plugin]], enders: list[Plugin], rows: bool,
@@ -254,7 +248,10 @@ def _days(
             except Exception as exc:
                 raise player_failed(key, d, exc) from exc
         for plugin in enders:
-            plugin.end_day(d)
+            try:
+                plugin.end_day(d)
+            except Exception as exc:
+                raise plugin_failed(plugin.key, d, exc) from exc
         if rows:
             row = r | s[d]
             for key, plugin in plugins:

@@ -27,3 +27,13 @@ class InvalidOutput(SimulationError):  # noqa: N818 - named for what the player 
 
 class InvariantViolation(SimulationError):  # noqa: N818 - named for what broke
     """A slot invariant (no negative balance, conservation, or one the scenario adds) broke; the message names it."""
+
+
+def player_failed(key: str, day: int, exc: Exception) -> SimulationError:
+    """What a run raises when a player does."""
+    return SimulationError(f"player {key!r} failed on day {day}: {type(exc).__name__}: {exc}")
+
+
+def plugin_failed(key: str, day: int, exc: Exception) -> SimulationError:
+    """What a run raises when a plugin does at a day's end (its state then may not mean anything)."""
+    return SimulationError(f"plugin {key!r} failed at the end of day {day}: {type(exc).__name__}: {exc}")

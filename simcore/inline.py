@@ -27,6 +27,7 @@ from types import CodeType, FunctionType
 from typing import Any
 
 from simcore.coalesce import coalesced, dropped
+from simcore.errors import player_failed, plugin_failed
 from simcore.source import bound_names, function_tree
 
 PREFIX = "_sc"  # the generated loop's own names; a player naming anything so is not inlined
@@ -90,7 +91,8 @@ def _compiled(
     code = compile(source, f"<simcore loop of {', '.join(names)}>", "exec", dont_inherit=True)
     exec(code, fns[0].__globals__, namespace)  # the players' own globals: what their bodies name resolves there
     loop = namespace[f"{PREFIX}_loop"]
-    loop.__defaults__ = (range, Exception, players_at)  # its builtins, whatever the players' module calls so
+    loop.__defaults__ = (range, Exception, players_at, player_failed, plugin_failed)  # its builtins, whatever the
+    # players' module calls so, and what it raises
     loop.source = source
     loop.uses_p = any(rewrite.uses_p for rewrite in rewrites)  # whether a player may reach `p` (and its `rng`)
     return loop
@@ -322,12 +324,13 @@ def _is_name(node: ast.AST, name: str) -> bool:
 def _source(names: Sequence[str], bodies: Sequence[str], r_names: Mapping[str, str], v_read: Mapping[str, str],
             plugins: int, enders: bool, rows: bool, day_read: bool) -> tuple[str, dict[int, str]]:  # fmt: skip
     """The loop's text: what the general loop does for these players, day by day, with the state in locals; and the
-    lines of each player's body. One `try` around the days: an error is the player's whose lines it came from (else
-    the loop's own, raised as it is), so the days pay for no handler of their own. `r["i"]` is set each day only
+    lines of each player's body. One `try` around the days: an error is the player's whose lines it came from, or the
+    plugin's whose day's end raised it (else the loop's own, raised as it is), so the days pay for no handler of their
+    own. `r["i"]` is set each day only
     when a player reads it (`day_read`); else once, at the end."""
     p, i = PREFIX, r_names["i"]
-    lines = [f"def {p}_loop({p}_days, {p}_v, {p}_r, {p}_s, {p}_p, {p}_enders, {p}_states, {p}_fail, {p}_range=None,"]
-    lines += [f"             {p}_exception=None, {p}_players_at=None):"]
+    lines = [f"def {p}_loop({p}_days, {p}_v, {p}_r, {p}_s, {p}_p, {p}_enders, {p}_states, {p}_range=None,"]
+    lines += [f"             {p}_exception=None, {p}_players_at=None, {p}_fail=None, {p}_plugin_failed=None):"]
     lines += [f"    {local} = {p}_r[{key!r}]" for key, local in r_names.items()]
     lines += [f"    {local} = {p}_v[{key!r}]" for key, local in v_read.items()]
     lines += [f"    {p}_key{k}, {p}_state{k} = {p}_states[{k}]" for k in range(plugins if rows else 0)]
@@ -339,18 +342,21 @@ def _source(names: Sequence[str], bodies: Sequence[str], r_names: Mapping[str, s
         text = textwrap.indent(body or "pass", " " * 12).splitlines()
         players_at.update((len(lines) + 1 + k, name) for k in range(len(text)))
         lines += text
+    ender_line = 0
     if enders:
-        lines += [f"            for {p}_end in {p}_enders:", f"                {p}_end({p}_day)"]
+        lines += [f"            for {p}_end in {p}_enders:", f"                {p}_end.end_day({p}_day)"]
+        ender_line = len(lines)
     if rows:
         state = ", ".join(f"{key!r}: {p + '_day' if key == 'i' and not day_read else local}"
                           for key, local in r_names.items())  # fmt: skip
         lines += [f"            {p}_out = {{{state}}} | {p}_row"]
         lines += [f"            {p}_out[{p}_key{k}] = {p}_state{k}()" for k in range(plugins)]
         lines += [f"            {p}_s.append({p}_out)"]
-    lines += [
-        f"    except {p}_exception as {p}_exc:",
-        f"        {p}_name = {p}_players_at.get({p}_exc.__traceback__.tb_lineno)",
-    ]
+    lines += [f"    except {p}_exception as {p}_exc:"]
+    if enders:
+        lines += [f"        if {p}_exc.__traceback__.tb_lineno == {ender_line}:"]
+        lines += [f"            raise {p}_plugin_failed({p}_end.key, {p}_day, {p}_exc) from {p}_exc"]
+    lines += [f"        {p}_name = {p}_players_at.get({p}_exc.__traceback__.tb_lineno)"]
     lines += [f"        if {p}_name is None:", "            raise"]
     lines += [f"        raise {p}_fail({p}_name, {p}_day, {p}_exc) from {p}_exc"]
     lines += [] if day_read else [f"    if {p}_days >= 1:", f"        {i} = {p}_days"]

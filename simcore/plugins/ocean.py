@@ -371,6 +371,12 @@ class DutchAuctionPlugin(Plugin):
             raise PluginError(f"{key}: a pool-run auction needs the staking bot (a side_staking plugin) to add DT")
         self.dt, self.pool, self.staking, self.by_pool = dt, pool, staking, run_by == "pool"
         self.start, self.floor, self.days = start * dt.consume_value, floor * dt.consume_value, days
+        if not (self.start > 0 and self.floor >= 0):  # its price goes geometrically from one to the other
+            raise PluginError(
+                f"an auction needs a start price above 0 and a floor of 0 or more, got {self.start:g} and "
+                f"{self.floor:g} OCEAN ({start:g} and {floor:g} times the datatoken's consume value, "
+                f"{dt.consume_value:g})"
+            )
         left = 0.0 if self.by_pool else dt.issue(tranche, f"{key}'s tranche")
         self.v = {"price": self.start, "open": 1, "sold": 0.0, "proceeds": 0.0, "left": left, "last": self.start}
 

@@ -106,6 +106,8 @@ def overrides(draw: st.DrawFn) -> tuple[str, dict[str, float]]:
 @QUICK
 @given(overrides(), st.floats(min_value=0.001, max_value=0.1), st.integers(0, 2**63 - 1))
 @example(("vc_unlock", {"seed_vp": 1e308}), 0.05, 0)
+@example(("ocean_1ss_dutch_pool", {"dt_consume_value": 0.0}), 0.0625, 0)  # a start price of 0: refused by the auction
+@example(("ocean_lb", {"lb_days": 0.0}), 0.0625, 0)  # a plugin failing at a day's end is named, not a server error
 def test_simulating_with_any_finite_overrides_is_a_result_or_a_422(fuzzed: dict, chosen, years, seed) -> None:
     """A server error is a bug: what the values make impossible is the caller's 422 with a message."""
     name, variables = chosen

@@ -20,6 +20,7 @@ import pytest
 import simcore
 from simcore.coalesce import coalesced
 from simcore.engine import run
+from simcore.errors import SimulationError
 from simcore.fuzz import scalars
 from simcore.montecarlo import run_seed
 from simcore.seat import house_player
@@ -768,11 +769,13 @@ plugins = {"fuse": {"type": "fastpath_fuse"}}
 )
 
 
-def test_a_plugin_failing_at_the_end_of_a_day_is_no_players_error_on_either_path(tmp_path):
-    """The inlined loop has one handler for all its days: what fails outside a player's body leaves as it is."""
+def test_a_plugin_failing_at_the_end_of_a_day_is_named_and_no_players_error_on_either_path(tmp_path):
+    """The inlined loop has one handler for all its days: an error at a day's end is the plugin's, not a player's."""
     scenario = write_scenario(tmp_path, "fuse", FAILING_ENDER)
     for stats in (True, False):
         for ran in (scenario, full_path(scenario)):
-            with pytest.raises(RuntimeError, match="the fuse blew"):
+            with pytest.raises(SimulationError, match=r"^plugin 'fuse' failed at the end of day 3: RuntimeError: the "
+                               r"fuse blew$") as failed:  # fmt: skip
                 run(ran, ran.variables, YEARS, stats=stats)
+            assert type(failed.value.__cause__) is RuntimeError
     assert compiled(scenario)

@@ -678,3 +678,10 @@ def test_move_price_brings_the_pools_price_to_its_target(fee: float, fall: float
     target = view.price * fall
     staking.move_price(target)
     assert view.price == pytest.approx(target, rel=1e-6)
+
+
+@pytest.mark.parametrize("name", [PUB, *POOL_RUN])
+@pytest.mark.parametrize("consume_value", [0.0, -1.0, math.nan])
+def test_an_auction_without_a_positive_start_price_is_refused_by_name(name, consume_value):
+    with pytest.raises(SimulationError, match=r"^plugin 'auction': an auction needs a start price above 0 and a floor"):
+        simcore.simulate(name, 0.0625, {"dt_consume_value": consume_value})
