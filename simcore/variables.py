@@ -128,15 +128,15 @@ def realise(
     drawn = {key: x for key, x in variables.items() if x.draw is not None and key not in fixed}
     if not drawn:
         return variables
-    fixed = dict(variables)
+    realised = dict(variables)
     for key, variable in drawn.items():
         assert variable.draw is not None
         try:
             value = variable.draw(rng)
         except Exception as exc:
             raise VariableError(f"variable {key!r} failed to draw: {type(exc).__name__}: {exc}") from exc
-        fixed[key] = replace(variable, val=value, draw=None, reads_state=False)
-    return fixed
+        realised[key] = replace(variable, val=value, draw=None, reads_state=False)
+    return realised
 
 
 def readers_of(variables: Mapping[str, Variable], keys: Collection[str]) -> set[str]:
