@@ -198,10 +198,8 @@ class Runs:
             p["rng"] = random.Random(seed)
         if loop is None:
             _days(self.days, v, r, s, p, plan.calls, plugins, enders, rows)
-        elif plugins:
-            loop(self.days, v, r, s, p, enders, [(key, plugin.state) for key, plugin in plugins])
         else:
-            loop(self.days, v, r, s, p, (), ())
+            loop(self.days, v, r, s, p, enders, [(key, plugin.state) for key, plugin in plugins])
 
         _hook("after", plan.call_after, v, r, s, p, years)
         for key, plugin in plugins:
